@@ -1,0 +1,119 @@
+// Package extract reads rows from sources as Apache Arrow record batches.
+//
+// Each connector lives in its own file and registers itself by connection
+// type in init, so the pipeline opens any source through Open.
+package extract
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	stdsync "sync"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/hoist-dev/hoist/sync/spec"
+)
+
+// DefaultBatchRows is the number of rows a source aims to put in one record.
+const DefaultBatchRows = 8192
+
+// Request says what one sync extracts.
+type Request struct {
+	// Sync is the sync's name, for logs and errors.
+	Sync string
+	// Source is the sync's source block (query, table, path, cursor, http keys).
+	Source *spec.Source
+	// After, when set, asks for rows whose Source.Cursor column is greater than
+	// it. Pushing the filter down is an optimisation: the pipeline filters again,
+	// so a source that cannot push down may return every row, but a source that
+	// pushes down should also order by the cursor column.
+	After *Cursor
+	// BatchRows is the target number of rows per record (DefaultBatchRows if 0).
+	BatchRows int
+	// Alloc allocates every Arrow buffer (memory.DefaultAllocator if nil).
+	Alloc memory.Allocator
+	// Logger takes the source's logs; never nil when set by the pipeline.
+	Logger *slog.Logger
+}
+
+// Rows returns the target rows per record.
+func (r *Request) Rows() int {
+	if r.BatchRows > 0 {
+		return r.BatchRows
+	}
+	return DefaultBatchRows
+}
+
+// Allocator returns the request's allocator or the default one.
+func (r *Request) Allocator() memory.Allocator {
+	if r.Alloc != nil {
+		return r.Alloc
+	}
+	return memory.DefaultAllocator
+}
+
+// Log returns the request's logger or one that discards.
+func (r *Request) Log() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Source is an opened source connection.
+type Source interface {
+	// Read starts extraction. The reader owns its records (callers Retain what
+	// they keep) and must stop early, reporting ctx.Err() through Err, when ctx
+	// is cancelled. Every record of one Read has the same schema. The caller
+	// calls Release on the reader when done, also on error paths.
+	Read(ctx context.Context, req Request) (array.RecordReader, error)
+	// Close releases the connection.
+	Close() error
+}
+
+// Opener opens a source for a connection; dir is the spec file's folder,
+// against which relative paths resolve.
+type Opener func(ctx context.Context, conn *spec.Connection, dir string) (Source, error)
+
+var (
+	mu      stdsync.RWMutex
+	openers = map[string]Opener{}
+)
+
+// Register makes a connection type available as a source. Connector files
+// call it from init.
+func Register(typ string, o Opener) {
+	mu.Lock()
+	defer mu.Unlock()
+	openers[typ] = o
+}
+
+// Types lists the registered source types.
+func Types() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]string, 0, len(openers))
+	for t := range openers {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Open opens the source for conn.
+func Open(ctx context.Context, conn *spec.Connection, dir string) (Source, error) {
+	mu.RLock()
+	o, ok := openers[conn.Type]
+	mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("connection %s: type %q cannot be a source", conn.Name, conn.Type)
+	}
+	src, err := o(ctx, conn, dir)
+	if err != nil {
+		return nil, fmt.Errorf("open source %s: %w", conn.Name, err)
+	}
+	return src, nil
+}

@@ -1,0 +1,178 @@
+// Package load writes mapped Arrow record batches into destinations.
+//
+// Each connector lives in its own file and registers itself by connection
+// type in init. A destination reports per-batch and per-row outcomes; it never
+// logs and drops an error: what it did not acknowledge is not delivered.
+package load
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	stdsync "sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/hoist-dev/hoist/sync/spec"
+)
+
+// Op is what a batch asks the destination to do with its rows.
+type Op uint8
+
+const (
+	// OpAppend inserts every row as it is (modes append and replace).
+	OpAppend Op = iota + 1
+	// OpInsert inserts rows whose key is new and leaves existing keys alone
+	// (mode insert: INSERT … ON CONFLICT DO NOTHING).
+	OpInsert
+	// OpUpsert inserts new keys and updates existing ones.
+	OpUpsert
+	// OpUpdate updates rows whose key exists; missing keys are no-ops.
+	OpUpdate
+	// OpDelete deletes the keys in the batch; the record holds only the
+	// primary key columns.
+	OpDelete
+)
+
+var opNames = map[Op]string{OpAppend: "append", OpInsert: "insert", OpUpsert: "upsert", OpUpdate: "update", OpDelete: "delete"}
+
+func (o Op) String() string {
+	if s, ok := opNames[o]; ok {
+		return s
+	}
+	return fmt.Sprintf("op(%d)", uint8(o))
+}
+
+// Target is what one sync writes into.
+type Target struct {
+	// Sync is the sync's name (for logs, errors and idempotency keys).
+	Sync string
+	// Dest is the sync's destination block: object, mode, primary_key,
+	// create_table, http operations.
+	Dest *spec.Dest
+	// Schema is the schema of the mapped rows every upsert/insert/append batch
+	// carries; delete batches carry only the primary key fields of it.
+	Schema *arrow.Schema
+	// DryRun opens for validation only (hoist validate --connect): check the
+	// object exists and the schema fits, write nothing.
+	DryRun bool
+	Alloc  memory.Allocator
+	Logger *slog.Logger
+}
+
+// Log returns the target's logger or one that discards.
+func (t *Target) Log() *slog.Logger {
+	if t.Logger != nil {
+		return t.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Batch is one chunk of rows sent to the destination.
+type Batch struct {
+	// Seq numbers batches from 0 within one run of one sync.
+	Seq    int
+	Op     Op
+	Record arrow.Record
+}
+
+// RowError is one row the destination rejected; the rest of its batch counts
+// as delivered.
+type RowError struct {
+	// Row is the row's index within the batch's record.
+	Row int
+	// Msg says why, as the destination put it (never a secret).
+	Msg string
+	// Status is the HTTP status where there is one.
+	Status int
+	// Body is the (truncated) response body where there is one.
+	Body string
+}
+
+// Result is a destination's answer to one batch that was not failed whole.
+type Result struct {
+	Failed []RowError
+}
+
+// Writer writes the batches of one run of one sync.
+//
+// Write may be called from Concurrency() goroutines at once. A non-nil error
+// means no row of the batch is known to be delivered; the writer has already
+// done its own retries (connection loss, 429, 5xx), so the pipeline stops.
+// Commit makes the run's writes final (the replace swap, the file rename) and
+// is called once after every Write succeeded; after a failure the pipeline
+// calls Abort instead, and batches already acknowledged stay delivered where
+// the destination allows it (every mode but replace).
+type Writer interface {
+	Write(ctx context.Context, b Batch) (Result, error)
+	Commit(ctx context.Context) error
+	Abort(ctx context.Context) error
+	// Concurrency is the most Writes the writer takes at once (0: no limit
+	// beyond the sync's concurrency).
+	Concurrency() int
+}
+
+// Destination is an opened destination connection.
+type Destination interface {
+	// Open prepares a run: checks or creates the object, begins a replace.
+	Open(ctx context.Context, t Target) (Writer, error)
+	Close() error
+}
+
+// Opener opens a destination for a connection; dir is the spec file's
+// folder, against which relative paths resolve.
+type Opener func(ctx context.Context, conn *spec.Connection, dir string) (Destination, error)
+
+var (
+	mu      stdsync.RWMutex
+	openers = map[string]Opener{}
+)
+
+// Register makes a connection type available as a destination.
+func Register(typ string, o Opener) {
+	mu.Lock()
+	defer mu.Unlock()
+	openers[typ] = o
+}
+
+// Types lists the registered destination types.
+func Types() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]string, 0, len(openers))
+	for t := range openers {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Open opens the destination for conn.
+func Open(ctx context.Context, conn *spec.Connection, dir string) (Destination, error) {
+	mu.RLock()
+	o, ok := openers[conn.Type]
+	mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("connection %s: type %q cannot be a destination", conn.Name, conn.Type)
+	}
+	d, err := o(ctx, conn, dir)
+	if err != nil {
+		return nil, fmt.Errorf("open destination %s: %w", conn.Name, err)
+	}
+	return d, nil
+}
+
+// OpFor returns the operation a mode sends its new and changed rows with.
+func OpFor(mode string) Op {
+	switch mode {
+	case spec.ModeInsert:
+		return OpInsert
+	case spec.ModeUpdate:
+		return OpUpdate
+	case spec.ModeUpsert, spec.ModeMirror:
+		return OpUpsert
+	}
+	return OpAppend
+}

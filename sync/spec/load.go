@@ -1,0 +1,391 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Problem is one thing wrong with a spec, located at file:line and a field path.
+type Problem struct {
+	File  string
+	Line  int
+	Field string
+	Msg   string
+}
+
+func (p *Problem) Error() string {
+	loc := p.File
+	if p.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
+	if p.Field != "" {
+		return fmt.Sprintf("%s: %s: %s", loc, p.Field, p.Msg)
+	}
+	return fmt.Sprintf("%s: %s", loc, p.Msg)
+}
+
+// Env looks up an environment variable; os.LookupEnv in production.
+type Env func(string) (string, bool)
+
+// Load reads, expands and validates the spec at path. The error, if any,
+// joins every problem found (each a *Problem), not just the first.
+func Load(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read spec: %w", err)
+	}
+	return Parse(path, data, os.LookupEnv)
+}
+
+// Parse is Load on bytes with an injectable environment.
+func Parse(path string, data []byte, env Env) (*File, error) {
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		return nil, &Problem{File: path, Line: yamlErrLine(err), Msg: "invalid YAML: " + trimYAMLErr(err)}
+	}
+	if len(root.Content) == 0 {
+		return nil, &Problem{File: path, Msg: "spec is empty"}
+	}
+	f := &File{Path: path, Dir: filepath.Dir(path), pos: map[string]int{}}
+	var probs []error
+	add := func(line int, field, msg string) {
+		probs = append(probs, &Problem{File: path, Line: line, Field: field, Msg: msg})
+	}
+	doc := root.Content[0]
+	walk(doc, reflect.TypeOf(File{}), "", f.pos, env, add)
+	if len(probs) > 0 {
+		return nil, errors.Join(probs...)
+	}
+	if err := doc.Decode(f); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			for _, m := range te.Errors {
+				add(yamlErrLine(errors.New(m)), "", trimYAMLErr(errors.New(m)))
+			}
+			return nil, errors.Join(probs...)
+		}
+		return nil, &Problem{File: path, Msg: trimYAMLErr(err)}
+	}
+	for name, c := range f.Connections {
+		if c == nil {
+			add(f.Line("connections."+name), "connections."+name, "connection is empty")
+			continue
+		}
+		c.Name = name
+	}
+	for i, s := range f.Syncs {
+		if s == nil {
+			add(f.Line(fmt.Sprintf("syncs[%d]", i)), fmt.Sprintf("syncs[%d]", i), "sync is empty")
+			continue
+		}
+		s.Index = i
+	}
+	if len(probs) > 0 {
+		return nil, errors.Join(probs...)
+	}
+	f.applyDefaults()
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Line returns the line of a field path, falling back to its closest parent.
+func (f *File) Line(path string) int {
+	for path != "" {
+		if l, ok := f.pos[path]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return 0
+}
+
+// Problem builds a located problem for a field path.
+func (f *File) Problem(field, format string, args ...any) *Problem {
+	return &Problem{File: f.Path, Line: f.Line(field), Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (f *File) applyDefaults() {
+	if f.State == "" {
+		f.State = "file://" + filepath.Join(f.Dir, ".hoist")
+	}
+	for _, s := range f.Syncs {
+		if s.BatchSize == 0 {
+			s.BatchSize = DefaultBatchSize
+		}
+		if s.Concurrency == 0 {
+			s.Concurrency = DefaultConcurrency
+		}
+		if s.OnDuplicate == "" {
+			s.OnDuplicate = "error"
+		}
+		if s.MaxDeleteFraction == nil {
+			v := DefaultMaxDeleteFraction
+			s.MaxDeleteFraction = &v
+		}
+	}
+}
+
+// walk records the line of every field, expands ${VAR} in scalars and rejects
+// keys the target type does not have.
+func walk(n *yaml.Node, t reflect.Type, path string, pos map[string]int, env Env, add func(int, string, string)) {
+	if path != "" {
+		pos[path] = n.Line
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return
+		}
+		v, err := Expand(n.Value, env)
+		if err != nil {
+			add(n.Line, path, err.Error())
+			return
+		}
+		if v != n.Value {
+			n.Value = v
+			// A value that came from the environment is text unless the field is not.
+			if t.Kind() == reflect.String {
+				n.Tag = "!!str"
+				n.Style = 0
+			} else {
+				n.Tag = ""
+			}
+		}
+	case yaml.MappingNode:
+		switch t.Kind() {
+		case reflect.Struct:
+			fields := yamlFields(t)
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				ft, ok := fields[k.Value]
+				child := join(path, k.Value)
+				if !ok {
+					add(k.Line, child, "unknown key"+suggest(k.Value, fields))
+					continue
+				}
+				walk(v, ft, child, pos, env, add)
+			}
+		case reflect.Map:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				walk(v, t.Elem(), join(path, k.Value), pos, env, add)
+			}
+		default:
+			add(n.Line, path, "expected a "+kindName(t)+", got a mapping")
+		}
+	case yaml.SequenceNode:
+		if t.Kind() != reflect.Slice {
+			add(n.Line, path, "expected a "+kindName(t)+", got a list")
+			return
+		}
+		for i, c := range n.Content {
+			walk(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), pos, env, add)
+		}
+	case yaml.AliasNode:
+		add(n.Line, path, "YAML aliases are not supported")
+	}
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func kindName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "mapping"
+	case reflect.Slice:
+		return "list"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int64, reflect.Float64:
+		return "number"
+	}
+	return "string"
+}
+
+var fieldCache = map[reflect.Type]map[string]reflect.Type{}
+
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	if m, ok := fieldCache[t]; ok {
+		return m
+	}
+	m := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		m[name] = sf.Type
+	}
+	fieldCache[t] = m
+	return m
+}
+
+// suggest names the closest known key, for typos.
+func suggest(key string, fields map[string]reflect.Type) string {
+	best, bestD := "", 3
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if d := levenshtein(key, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// Expand replaces ${VAR} and ${VAR:-default}; $$ is a literal $. An unset
+// variable without a default is an error naming it (never its value).
+func Expand(s string, env Env) (string, error) {
+	if !strings.Contains(s, "$") {
+		return s, nil
+	}
+	var b strings.Builder
+	var missing []string
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '$' || i+1 >= len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+			continue
+		case '{':
+		default:
+			b.WriteByte(c)
+			continue
+		}
+		end := strings.IndexByte(s[i:], '}')
+		if end < 0 {
+			return "", fmt.Errorf("unterminated ${ in %q", s)
+		}
+		expr := s[i+2 : i+end]
+		name, def, hasDef := strings.Cut(expr, ":-")
+		if !validEnvName(name) {
+			return "", fmt.Errorf("invalid variable name %q", name)
+		}
+		v, ok := env(name)
+		switch {
+		case ok && v != "":
+			b.WriteString(v)
+		case hasDef:
+			b.WriteString(def)
+		case ok:
+			// set but empty, no default: empty is what the user asked for
+		default:
+			missing = append(missing, name)
+		}
+		i += end
+	}
+	if len(missing) > 0 {
+		return "", fmt.Errorf("environment variable %s is not set", strings.Join(missing, ", "))
+	}
+	return b.String(), nil
+}
+
+func validEnvName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		if r == '_' || (r >= 'A' && r <= 'Z') || (r >= 'a' && r <= 'z') || (i > 0 && r >= '0' && r <= '9') {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// UnmarshalYAML parses "30s", "5m" or a bare number of seconds.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if secs, err := strconv.ParseFloat(n.Value, 64); err == nil {
+		*d = Duration(secs * float64(time.Second))
+		return nil
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: invalid duration %q (use 30s, 5m)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func yamlErrLine(err error) int {
+	s := err.Error()
+	i := strings.Index(s, "line ")
+	if i < 0 {
+		return 0
+	}
+	j := i + 5
+	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+		j++
+	}
+	n, _ := strconv.Atoi(s[i+5 : j])
+	return n
+}
+
+func trimYAMLErr(err error) string {
+	s := strings.TrimPrefix(err.Error(), "yaml: ")
+	if i := strings.Index(s, "line "); i == 0 {
+		if j := strings.Index(s, ": "); j > 0 {
+			s = s[j+2:]
+		}
+	}
+	return s
+}
+
+func reflectTypeOf(v any) reflect.Type { return reflect.TypeOf(v) }

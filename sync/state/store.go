@@ -1,0 +1,172 @@
+// Package state keeps what each sync has delivered: its cursor, its snapshot
+// (every delivered key with its mapped row) and its run history.
+//
+// Stores are opened by URL: file://DIR (the default, .hoist/ beside the spec)
+// or postgres://… (shared by many runners). Every store gives the same
+// guarantees: one runner per sync at a time (Lock), and Commit moves cursor,
+// snapshot and history together or not at all.
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	stdsync "sync"
+	"time"
+
+	"github.com/hoist-dev/hoist/extract"
+)
+
+// Entry is one snapshot row: an encoded key and its encoded mapped row. Both
+// are opaque to stores; snapshots are ordered by bytes.Compare on Key.
+type Entry struct {
+	Key []byte
+	// Row is nil in a delta entry that removes Key.
+	Row []byte
+}
+
+// Iterator walks entries in ascending key order.
+type Iterator interface {
+	Next() bool
+	// Entry is valid until the next call to Next; copy what you keep.
+	Entry() Entry
+	Err() error
+	Close() error
+}
+
+// Run is one run's record in the history.
+type Run struct {
+	Status       string          `json:"status"`
+	Mode         string          `json:"mode"`
+	StartedAt    time.Time       `json:"started_at"`
+	DurationMS   int64           `json:"duration_ms"`
+	RowsRead     int64           `json:"rows_read"`
+	Delivered    int64           `json:"delivered"`
+	Rejected     int64           `json:"rejected"`
+	CursorBefore *extract.Cursor `json:"cursor_before,omitempty"`
+	CursorAfter  *extract.Cursor `json:"cursor_after,omitempty"`
+	Error        string          `json:"error,omitempty"`
+}
+
+// SyncState is what a store knows of one sync.
+type SyncState struct {
+	Sync         string          `json:"sync"`
+	Cursor       *extract.Cursor `json:"cursor,omitempty"`
+	SnapshotRows int64           `json:"snapshot_rows"`
+	LastRun      *Run            `json:"last_run,omitempty"`
+}
+
+// Commit is what a run hands the store when it ends.
+type Commit struct {
+	// Cursor is the new cursor; nil keeps the old one.
+	Cursor *extract.Cursor
+	// Delta holds the acknowledged snapshot changes in ascending key order:
+	// a Row sets the key, a nil Row removes it. nil means no change.
+	Delta Iterator
+	// Run is appended to the history.
+	Run Run
+}
+
+// Lock is held by one runner of one sync.
+type Lock interface {
+	Release() error
+}
+
+// ErrLocked is returned (wrapped, with the holder) when a sync's lock is
+// held by another runner past the wait.
+var ErrLocked = errors.New("sync is locked by another run")
+
+// Store is a state backend.
+type Store interface {
+	// Lock takes the sync's run lock, waiting up to wait; past it the error
+	// wraps ErrLocked and names the holder (host, pid, since).
+	Lock(ctx context.Context, sync string, wait time.Duration) (Lock, error)
+	// Get returns the sync's state; a sync never run has a zero SyncState.
+	Get(ctx context.Context, sync string) (*SyncState, error)
+	// Snapshot iterates the sync's committed snapshot in key order. It reads a
+	// consistent view and takes no lock that blocks a run for longer than it reads.
+	Snapshot(ctx context.Context, sync string) (Iterator, error)
+	// Commit applies c atomically.
+	Commit(ctx context.Context, sync string, c *Commit) error
+	// Reset forgets the sync's cursor and snapshot (history is kept).
+	Reset(ctx context.Context, sync string) error
+	// History returns the sync's last n runs, newest first.
+	History(ctx context.Context, sync string, n int) ([]Run, error)
+	Close() error
+}
+
+// Opener opens a store from its URL; dir is the spec file's folder.
+type Opener func(ctx context.Context, url, dir string) (Store, error)
+
+var (
+	mu      stdsync.RWMutex
+	openers = map[string]Opener{}
+)
+
+// Register makes a URL scheme ("file", "postgres") available.
+func Register(scheme string, o Opener) {
+	mu.Lock()
+	defer mu.Unlock()
+	openers[scheme] = o
+}
+
+// Open opens the store at url (file://DIR or postgres://…).
+func Open(ctx context.Context, url, dir string) (Store, error) {
+	scheme, _, ok := strings.Cut(url, "://")
+	if !ok {
+		return nil, fmt.Errorf("state %q: want file://DIR or postgres://URL", redactURL(url))
+	}
+	if scheme == "postgresql" {
+		scheme = "postgres"
+	}
+	mu.RLock()
+	o, found := openers[scheme]
+	mu.RUnlock()
+	if !found {
+		return nil, fmt.Errorf("state: unsupported scheme %q", scheme)
+	}
+	s, err := o(ctx, url, dir)
+	if err != nil {
+		return nil, fmt.Errorf("open state %s: %w", redactURL(url), err)
+	}
+	return s, nil
+}
+
+// redactURL hides a password in a URL for messages.
+func redactURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	at := strings.LastIndexByte(rest, '@')
+	if at < 0 {
+		return u
+	}
+	userinfo := rest[:at]
+	if user, _, hasPw := strings.Cut(userinfo, ":"); hasPw {
+		return scheme + "://" + user + ":****@" + rest[at+1:]
+	}
+	return u
+}
+
+// RedactURL hides a password in a URL for messages and logs.
+func RedactURL(u string) string { return redactURL(u) }
+
+// SliceIterator iterates entries held in memory (tests, small deltas).
+type SliceIterator struct {
+	Entries []Entry
+	i       int
+}
+
+// Next implements Iterator.
+func (s *SliceIterator) Next() bool { s.i++; return s.i <= len(s.Entries) }
+
+// Entry implements Iterator.
+func (s *SliceIterator) Entry() Entry { return s.Entries[s.i-1] }
+
+// Err implements Iterator.
+func (s *SliceIterator) Err() error { return nil }
+
+// Close implements Iterator.
+func (s *SliceIterator) Close() error { return nil }
