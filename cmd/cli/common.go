@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/hoist-dev/hoist/sync/spec"
+	"github.com/hoist-dev/hoist/sync/state"
+
+	// Connectors register themselves by connection type.
+	_ "github.com/hoist-dev/hoist/extract"
+	_ "github.com/hoist-dev/hoist/load"
+)
+
+// loadSpec reads and validates the spec and picks the syncs --sync names.
+func loadSpec(path string, g *GlobalOptions) (*spec.File, []*spec.Sync, error) {
+	f, err := spec.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if g.State != "" {
+		f.State = g.State
+	}
+	if len(g.Syncs) == 0 {
+		return f, f.Syncs, nil
+	}
+	var out []*spec.Sync
+	var unknown []string
+	for _, name := range g.Syncs {
+		s := f.SyncByName(name)
+		if s == nil {
+			unknown = append(unknown, name)
+			continue
+		}
+		out = append(out, s)
+	}
+	if len(unknown) > 0 {
+		names := make([]string, len(f.Syncs))
+		for i, s := range f.Syncs {
+			names[i] = s.Name
+		}
+		return nil, nil, fmt.Errorf("%s: no sync named %s (syncs: %s)", path, strings.Join(unknown, ", "), strings.Join(names, ", "))
+	}
+	return f, out, nil
+}
+
+// openStore opens the state store; relative file:// paths resolve against
+// the spec's folder.
+func openStore(ctx context.Context, f *spec.File) (state.Store, error) {
+	url := f.State
+	if p, ok := strings.CutPrefix(url, "file://"); ok && !filepath.IsAbs(p) {
+		url = "file://" + filepath.Join(f.Dir, p)
+	}
+	return state.Open(ctx, url, f.Dir)
+}

@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"context"
+	"errors"
+
+	"github.com/spf13/cobra"
+
+	hsync "github.com/hoist-dev/hoist/sync"
+)
+
+// PlanOptions are `hoist plan`'s inputs.
+type PlanOptions struct {
+	IO               *IO
+	Global           *GlobalOptions
+	Spec             string
+	Limit            int
+	DetailedExitCode bool
+	FullRefresh      bool
+}
+
+// NewCmdPlan builds `hoist plan`.
+func NewCmdPlan(streams *IO, g *GlobalOptions, runF func(context.Context, *PlanOptions) error) *cobra.Command {
+	opts := &PlanOptions{IO: streams, Global: g}
+	cmd := &cobra.Command{
+		Use:   "plan SPEC",
+		Short: "Show what run would add, change and remove, writing nothing anywhere",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Spec = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runPlan(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().IntVar(&opts.Limit, "limit", hsync.DefaultPlanLimit, "sample rows shown per operation")
+	cmd.Flags().BoolVar(&opts.DetailedExitCode, "detailed-exitcode", false, "exit 2 when changes are pending, 0 when none")
+	cmd.Flags().BoolVar(&opts.FullRefresh, "full-refresh", false, "plan as if cursors were reset (run --full-refresh)")
+	return cmd
+}
+
+func runPlan(ctx context.Context, o *PlanOptions) error {
+	f, syncs, err := loadSpec(o.Spec, o.Global)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	r := &hsync.Runner{File: f, Store: store, Opt: hsync.Options{
+		Limit: o.Limit, FullRefresh: o.FullRefresh, Logger: o.Global.logger(o.IO.Err),
+	}}
+	var plans []*hsync.PlanReport
+	var errs []error
+	pending := false
+	for _, s := range syncs {
+		p, err := r.Plan(ctx, s)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		pending = pending || p.Pending()
+		plans = append(plans, p)
+	}
+	if o.Global.Output == "json" {
+		if err := hsync.RenderPlanJSON(o.IO.Out, plans); err != nil {
+			return err
+		}
+	} else {
+		hsync.RenderPlanText(o.IO.Out, plans, o.IO.outIsTerminal())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if o.DetailedExitCode && pending {
+		return &exitError{code: ExitPending}
+	}
+	return nil
+}

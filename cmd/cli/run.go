@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	hsync "github.com/hoist-dev/hoist/sync"
+)
+
+// RunOptions are `hoist run`'s inputs.
+type RunOptions struct {
+	IO              *IO
+	Global          *GlobalOptions
+	Spec            string
+	FullRefresh     bool
+	Concurrency     int
+	LockTimeout     time.Duration
+	AllowMassDelete bool
+}
+
+// NewCmdRun builds `hoist run`.
+func NewCmdRun(streams *IO, g *GlobalOptions, runF func(context.Context, *RunOptions) error) *cobra.Command {
+	opts := &RunOptions{IO: streams, Global: g}
+	cmd := &cobra.Command{
+		Use:   "run SPEC",
+		Short: "Extract, diff, load, then commit state for what the destination acknowledged",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Spec = args[0]
+			if opts.Concurrency < 0 {
+				return fmt.Errorf("--concurrency must be positive")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&opts.FullRefresh, "full-refresh", false, "ignore cursors and re-send every row (the snapshot is kept until the new one commits)")
+	fl.IntVar(&opts.Concurrency, "concurrency", 0, "parallel loaders, overriding every sync's concurrency")
+	fl.DurationVar(&opts.LockTimeout, "lock-timeout", 0, "how long to wait for another run of the same sync to finish")
+	fl.BoolVar(&opts.AllowMassDelete, "allow-mass-delete", false, "let mirror delete more than max_delete_fraction of the destination")
+	return cmd
+}
+
+func runRun(ctx context.Context, o *RunOptions) error {
+	f, syncs, err := loadSpec(o.Spec, o.Global)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	opt := hsync.Options{
+		FullRefresh: o.FullRefresh, Concurrency: o.Concurrency, LockTimeout: o.LockTimeout,
+		AllowMassDelete: o.AllowMassDelete, Logger: o.Global.logger(o.IO.Err),
+	}
+	if !o.Global.Quiet && o.IO.errIsTerminal() {
+		opt.Progress = func(name string) hsync.Progress { return newBar(o.IO, name) }
+	}
+	r := &hsync.Runner{File: f, Store: store, Opt: opt}
+	var reps []*hsync.Report
+	failed, rejected := 0, 0
+	for _, s := range syncs {
+		rep := r.Run(ctx, s)
+		reps = append(reps, rep)
+		switch rep.Status {
+		case hsync.StatusFailed:
+			failed++
+		case hsync.StatusPartial:
+			rejected++
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if o.Global.Output == "json" {
+		if err := hsync.RenderRunJSON(o.IO.Out, reps); err != nil {
+			return err
+		}
+	} else {
+		hsync.RenderRunText(o.IO.Out, reps)
+	}
+	switch {
+	case failed > 0:
+		return &exitError{code: ExitError, err: &silentError{errors.New("sync failed")}}
+	case rejected > 0:
+		return &exitError{code: ExitRejected}
+	}
+	return nil
+}
+
+// bar is a terminal progress bar of delivered rows and rows/s.
+type bar struct{ pb *progressbar.ProgressBar }
+
+func newBar(streams *IO, name string) *bar {
+	return &bar{pb: progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(streams.Err),
+		progressbar.OptionSetDescription(name),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("rows"),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)}
+}
+
+func (b *bar) Add(n int) { b.pb.Add(n) }
+func (b *bar) Finish()   { b.pb.Finish() }

@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hoist-dev/hoist/sync/state"
+)
+
+// NewCmdState builds `hoist state show|reset`.
+func NewCmdState(streams *IO, g *GlobalOptions) *cobra.Command {
+	cmd := &cobra.Command{Use: "state", Short: "Show or reset what hoist remembers per sync"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "show SPEC",
+		Short: "Cursors, snapshot sizes and last run per sync",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runStateShow(cmd.Context(), streams, g, args[0])
+		},
+	})
+	reset := &cobra.Command{
+		Use:   "reset SPEC --sync NAME",
+		Short: "Forget a sync's cursor and snapshot so the next run is a full sync",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(g.Syncs) == 0 {
+				return fmt.Errorf("state reset needs --sync NAME (it never resets every sync at once)")
+			}
+			return runStateReset(cmd.Context(), streams, g, args[0])
+		},
+	}
+	cmd.AddCommand(reset)
+	return cmd
+}
+
+func runStateShow(ctx context.Context, streams *IO, g *GlobalOptions, path string) error {
+	f, syncs, err := loadSpec(path, g)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	enc := json.NewEncoder(streams.Out)
+	for _, s := range syncs {
+		st, err := store.Get(ctx, s.Name)
+		if err != nil {
+			return fmt.Errorf("state of %s: %w", s.Name, err)
+		}
+		st.Sync = s.Name
+		if g.Output == "json" {
+			if err := enc.Encode(st); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintf(streams.Out, "%s\n  cursor:   %s\n  snapshot: %d rows\n", s.Name, orNone(st.Cursor.String()), st.SnapshotRows)
+		if r := st.LastRun; r != nil {
+			fmt.Fprintf(streams.Out, "  last run: %s at %s, %d read, %d delivered, %d rejected, %dms\n",
+				r.Status, r.StartedAt.UTC().Format("2006-01-02T15:04:05Z"), r.RowsRead, r.Delivered, r.Rejected, r.DurationMS)
+			if r.Error != "" {
+				fmt.Fprintf(streams.Out, "  error:    %s\n", r.Error)
+			}
+		} else {
+			fmt.Fprintln(streams.Out, "  last run: never")
+		}
+	}
+	return nil
+}
+
+func runStateReset(ctx context.Context, streams *IO, g *GlobalOptions, path string) error {
+	f, syncs, err := loadSpec(path, g)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	for _, s := range syncs {
+		lock, err := store.Lock(ctx, s.Name, 0)
+		if err != nil {
+			return err
+		}
+		err = store.Reset(ctx, s.Name)
+		lock.Release()
+		if err != nil {
+			return fmt.Errorf("reset %s: %w", s.Name, err)
+		}
+		fmt.Fprintf(streams.Out, "reset %s: the next run is a full sync\n", s.Name)
+	}
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+var _ = state.ErrLocked

@@ -1,0 +1,62 @@
+package filefmt
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// RowGroupRows caps a Parquet row group. Batches arrive a few hundred rows at
+// a time, so the encoder buffers them into row groups of this size: big
+// enough for good compression and fast scans, small enough (a few MB
+// encoded) that memory stays flat however many rows a file gets.
+const RowGroupRows = 128 * 1024
+
+type parquetEncoder struct {
+	schema *arrow.Schema
+	fw     *pqarrow.FileWriter
+}
+
+// noClose keeps pqarrow from closing the caller's file: the caller fsyncs it
+// before closing and renaming it.
+type noClose struct{ io.Writer }
+
+func newParquetEncoder(w io.Writer, schema *arrow.Schema, opts WriteOptions) (*parquetEncoder, error) {
+	props := parquet.NewWriterProperties(
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithMaxRowGroupLength(RowGroupRows),
+		parquet.WithAllocator(opts.Alloc),
+		parquet.WithCreatedBy("hoist"),
+	)
+	// The stored Arrow schema brings back exact types on read (timestamp
+	// zones, decimal precision, string vs large string).
+	arrProps := pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(opts.Alloc))
+	fw, err := pqarrow.NewFileWriter(schema, noClose{w}, props, arrProps)
+	if err != nil {
+		return nil, fmt.Errorf("start parquet file: %w", err)
+	}
+	return &parquetEncoder{schema: schema, fw: fw}, nil
+}
+
+func (e *parquetEncoder) Write(rec arrow.RecordBatch) error {
+	rec, err := Conform(rec, e.schema)
+	if err != nil {
+		return err
+	}
+	defer rec.Release()
+	if err := e.fw.WriteBuffered(rec); err != nil {
+		return fmt.Errorf("write parquet: %w", err)
+	}
+	return nil
+}
+
+func (e *parquetEncoder) Close() error {
+	if err := e.fw.Close(); err != nil {
+		return fmt.Errorf("finish parquet file: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,153 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/hoist-dev/hoist/internal/filefmt"
+	"github.com/hoist-dev/hoist/sync/spec"
+)
+
+func init() { Register(spec.TypeFiles, openFilesDest) }
+
+// filesDest writes Parquet, CSV or JSON Lines files into the connection's
+// folder. Every mode ends in an atomic rename or an append of whole batches,
+// so a reader never sees a half-written file:
+//
+//   - replace: a temp file beside the object, renamed over it at Commit.
+//   - append: CSV and JSONL append whole batches to the object (header only
+//     when new; a batch that fails is truncated off). Parquet cannot be
+//     appended to, so a run writes the object when it does not exist yet and
+//     otherwise a part file "<object stem>-<UTC time>.parquet" beside it; read
+//     them all back with a glob such as "events*.parquet".
+//   - insert, update, upsert, mirror: the run's rows are spilled to a temp
+//     Arrow IPC file as they are acknowledged (only their keys stay in
+//     memory), and Commit streams the old object and the spill into a new
+//     file holding exactly the current table, renamed over the object.
+type filesDest struct {
+	conn *spec.Connection
+	dir  string // the connection's folder, absolute or relative to the cwd
+}
+
+var _ Destination = (*filesDest)(nil)
+
+func openFilesDest(_ context.Context, conn *spec.Connection, dir string) (Destination, error) {
+	if conn.Path == "" {
+		return nil, fmt.Errorf("files connection %s: path is required", conn.Name)
+	}
+	p := conn.Path
+	if !filepath.IsAbs(p) && dir != "" {
+		p = filepath.Join(dir, p)
+	}
+	return &filesDest{conn: conn, dir: filepath.Clean(p)}, nil
+}
+
+func (d *filesDest) Close() error { return nil }
+
+// objectPath returns the file a target writes and its format.
+func (d *filesDest) objectPath(dst *spec.Dest) (string, string, error) {
+	obj := dst.Object
+	if obj == "" {
+		return "", "", fmt.Errorf("object is required")
+	}
+	if !filepath.IsLocal(obj) {
+		return "", "", fmt.Errorf("object %q must be a file name inside the connection's folder", obj)
+	}
+	extFormat := filefmt.FromExt(obj)
+	format := dst.Format
+	if format == "" {
+		format = d.conn.Format
+	}
+	if format == "" {
+		format = extFormat
+	}
+	if err := filefmt.Check(format); err != nil {
+		return "", "", fmt.Errorf("object %s: %w", obj, err)
+	}
+	switch {
+	case extFormat == "":
+		obj += filefmt.Ext(format)
+	case extFormat != format:
+		return "", "", fmt.Errorf("object %s has a %s extension but the format is %s", obj, extFormat, format)
+	}
+	return filepath.Join(d.dir, obj), format, nil
+}
+
+func (d *filesDest) Open(ctx context.Context, t Target) (Writer, error) {
+	if t.Dest == nil || t.Schema == nil {
+		return nil, fmt.Errorf("files destination %s: target needs a destination and a schema", d.conn.Name)
+	}
+	path, format, err := d.objectPath(t.Dest)
+	if err != nil {
+		return nil, fmt.Errorf("files destination %s: %w", d.conn.Name, err)
+	}
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("files destination %s: %s exists and is not a file", d.conn.Name, path)
+	}
+	if t.DryRun {
+		return filesDryRun{}, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("files destination %s: create folder: %w", d.conn.Name, err)
+	}
+	o := fileObject{path: path, format: format, target: t}
+	var w Writer
+	switch mode := t.Dest.Mode; {
+	case mode == spec.ModeReplace:
+		w, err = newFileReplace(o, path, true)
+	case mode == spec.ModeAppend && format == filefmt.Parquet:
+		w, err = newFileReplace(o, filePartPath(path), false)
+	case mode == spec.ModeAppend:
+		w, err = newFileAppend(o)
+	case spec.KeyNeeded(mode):
+		w, err = newFileMerge(o)
+	default:
+		err = fmt.Errorf("unknown mode %q", mode)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("files destination %s: open %s: %w", d.conn.Name, filepath.Base(path), err)
+	}
+	return w, nil
+}
+
+// fileObject is what every files writer needs to know.
+type fileObject struct {
+	path   string
+	format string
+	target Target
+}
+
+func (o fileObject) name() string { return filepath.Base(o.path) }
+
+func filesAlloc(t Target) memory.Allocator {
+	if t.Alloc != nil {
+		return t.Alloc
+	}
+	return memory.DefaultAllocator
+}
+
+// filesDryRun is what hoist validate --connect opens: it checks the object
+// path above and writes nothing.
+type filesDryRun struct{}
+
+func (filesDryRun) Write(context.Context, Batch) (Result, error) {
+	return Result{}, fmt.Errorf("files destination opened for a dry run cannot write")
+}
+func (filesDryRun) Commit(context.Context) error { return nil }
+func (filesDryRun) Abort(context.Context) error  { return nil }
+func (filesDryRun) Concurrency() int             { return 1 }
+
+// filePartPath returns the path of a new part file for a Parquet object that
+// already exists, or the object itself when it does not.
+func filePartPath(path string) string {
+	if _, err := os.Stat(path); os.IsNotExist(err) {
+		return path
+	}
+	stem := strings.TrimSuffix(path, filepath.Ext(path))
+	return stem + "-" + filePartStamp() + filepath.Ext(path)
+}

@@ -1,0 +1,472 @@
+package load
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hoist-dev/hoist/sync/spec"
+)
+
+// The http destination sends mapped rows to a JSON API, one request template
+// per operation (see spec.HTTPOperation):
+//
+//   - method: default POST for batched operations; for per-row ones PUT
+//     (upsert, update), POST (insert) or DELETE (delete).
+//   - path: a text/template with .Row (per-row operations), .Sync, .Object
+//     and .Op; values reach the path URL-escaped, so an id holding "/" or
+//     "?" stays one path segment.
+//   - body: a text/template with .Rows (batched) or .Row (per row) and a json
+//     function; when empty, the JSON array of rows (batched) or the row
+//     object (per row), and no body for a per-row DELETE.
+//
+// Operations used per batch op: upsert → upsert; insert and append → insert,
+// or upsert when only upsert is defined (insert mode only sends new keys, so
+// an upsert endpoint does the same job); update → update; delete → delete.
+//
+// Statuses: 2xx delivers the batch (minus per-row errors read at errors_path);
+// 429 and 5xx are retried; 400, 409, 413 and 422 reject rows: a batch is
+// split in halves until the offending rows stand alone; any other 4xx (401,
+// 403, 404 …) is a configuration problem and fails the batch. An insert
+// answered 409 and an update or delete answered 404 count as done: the key
+// already exists, or is already gone, which is what those operations allow.
+
+func init() { Register(spec.TypeHTTP, openHTTP) }
+
+type httpDest struct {
+	conn   *spec.Connection
+	client *HTTPClient
+}
+
+var _ Destination = (*httpDest)(nil)
+
+func openHTTP(_ context.Context, conn *spec.Connection, _ string) (Destination, error) {
+	c, err := NewHTTPClient(conn)
+	if err != nil {
+		return nil, err
+	}
+	return &httpDest{conn: conn, client: c}, nil
+}
+
+func (d *httpDest) Close() error {
+	d.client.Close()
+	return nil
+}
+
+// opRequest is one operation's compiled request template.
+type opRequest struct {
+	name       string
+	method     string
+	path       *template.Template
+	body       *template.Template // nil: default JSON body
+	batch      bool
+	errorsPath []string
+}
+
+// tmplData is what path and body templates see.
+type tmplData struct {
+	Sync, Object, Op string
+	Row              map[string]any
+	Rows             []map[string]any
+}
+
+var tmplFuncs = template.FuncMap{
+	"json": func(v any) (string, error) {
+		b, err := marshalJSON(v)
+		return string(b), err
+	},
+}
+
+func (d *httpDest) Open(ctx context.Context, t Target) (Writer, error) {
+	if t.Dest == nil {
+		return nil, errors.New("http destination: no destination block")
+	}
+	if t.Dest.Mode == spec.ModeReplace {
+		return nil, fmt.Errorf("http destination %s: mode replace cannot be done atomically through an API; use upsert or mirror", d.conn.Name)
+	}
+	compiled := map[string]*opRequest{}
+	for name, o := range t.Dest.Operations {
+		if o == nil {
+			continue
+		}
+		r, err := compileOp(name, o)
+		if err != nil {
+			return nil, fmt.Errorf("http destination %s: operations.%s: %w", d.conn.Name, name, err)
+		}
+		compiled[name] = r
+	}
+	w := &httpWriter{
+		client: d.client.WithLogger(t.Log()),
+		target: t,
+		ops:    map[Op]*opRequest{},
+		gate:   newAIMD(d.conn.MaxConcurrency),
+	}
+	pick := func(names ...string) *opRequest {
+		for _, n := range names {
+			if r := compiled[n]; r != nil {
+				return r
+			}
+		}
+		return nil
+	}
+	w.ops[OpUpsert] = pick("upsert")
+	w.ops[OpInsert] = pick("insert", "upsert")
+	w.ops[OpAppend] = pick("insert", "upsert")
+	w.ops[OpUpdate] = pick("update")
+	w.ops[OpDelete] = pick("delete")
+	need := map[string][]Op{
+		spec.ModeInsert: {OpInsert}, spec.ModeUpdate: {OpUpdate}, spec.ModeUpsert: {OpUpsert},
+		spec.ModeMirror: {OpUpsert, OpDelete}, spec.ModeAppend: {OpAppend},
+	}
+	for _, op := range need[t.Dest.Mode] {
+		if w.ops[op] == nil {
+			want := op.String()
+			if op == OpAppend || op == OpInsert {
+				want = "insert or upsert"
+			}
+			return nil, fmt.Errorf("http destination %s: mode %s needs operations.%s", d.conn.Name, t.Dest.Mode, want)
+		}
+	}
+	return w, nil
+}
+
+func compileOp(name string, o *spec.HTTPOperation) (*opRequest, error) {
+	r := &opRequest{name: name, method: strings.ToUpper(o.Method), batch: o.Batch}
+	if r.method == "" {
+		switch {
+		case o.Batch:
+			r.method = http.MethodPost
+		case name == "delete":
+			r.method = http.MethodDelete
+		case name == "insert":
+			r.method = http.MethodPost
+		default:
+			r.method = http.MethodPut
+		}
+	}
+	var err error
+	if r.path, err = template.New("path").Funcs(tmplFuncs).Option("missingkey=error").Parse(o.Path); err != nil {
+		return nil, fmt.Errorf("path template: %w", err)
+	}
+	if o.Body != "" {
+		if r.body, err = template.New("body").Funcs(tmplFuncs).Option("missingkey=error").Parse(o.Body); err != nil {
+			return nil, fmt.Errorf("body template: %w", err)
+		}
+	}
+	if o.ErrorsPath != "" {
+		r.errorsPath = strings.Split(o.ErrorsPath, ".")
+	}
+	return r, nil
+}
+
+// httpWriter writes one run of one sync. Writes run concurrently; every
+// attempt goes through the AIMD gate and the connection's limiter.
+type httpWriter struct {
+	client *HTTPClient
+	target Target
+	ops    map[Op]*opRequest
+	gate   *aimd
+}
+
+var _ Writer = (*httpWriter)(nil)
+
+// Concurrency is 0: the pipeline may run as many Writes as it likes, the
+// adaptive gate decides how many requests are actually in flight.
+func (w *httpWriter) Concurrency() int { return 0 }
+
+// Commit and Abort have nothing to do: every acknowledged request is final.
+func (w *httpWriter) Commit(context.Context) error { return nil }
+func (w *httpWriter) Abort(context.Context) error  { return nil }
+
+func (w *httpWriter) Write(ctx context.Context, b Batch) (Result, error) {
+	r := w.ops[b.Op]
+	if r == nil {
+		return Result{}, fmt.Errorf("write batch %d: no http operation for %s", b.Seq, b.Op)
+	}
+	rows, err := recordRows(b.Record)
+	if err != nil {
+		return Result{}, fmt.Errorf("write batch %d: %w", b.Seq, err)
+	}
+	idx := make([]int, len(rows))
+	for i := range idx {
+		idx[i] = i
+	}
+	var failed []RowError
+	if r.batch {
+		failed, err = w.sendRows(ctx, b, r, rows, idx)
+	} else {
+		failed, err = w.sendEach(ctx, b, r, rows)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("write batch %d (%s, %d rows): %w", b.Seq, b.Op, len(rows), err)
+	}
+	return Result{Failed: failed}, nil
+}
+
+// sendEach sends one request per row, as many at once as the gate allows.
+func (w *httpWriter) sendEach(ctx context.Context, b Batch, r *opRequest, rows []map[string]any) ([]RowError, error) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(int(w.gate.max))
+	failed := make([]*RowError, len(rows))
+	for i, row := range rows {
+		g.Go(func() error {
+			fe, err := w.sendRows(gctx, b, r, []map[string]any{row}, []int{i})
+			if err != nil {
+				return err
+			}
+			if len(fe) > 0 {
+				failed[i] = &fe[0]
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var out []RowError
+	for _, f := range failed {
+		if f != nil {
+			out = append(out, *f)
+		}
+	}
+	return out, nil
+}
+
+// sendRows sends rows (indices idx in the batch record) in one request and
+// splits on a row-level rejection until the offending rows are isolated.
+func (w *httpWriter) sendRows(ctx context.Context, b Batch, r *opRequest, rows []map[string]any, idx []int) ([]RowError, error) {
+	req, err := w.buildRequest(b, r, rows)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := w.client.Do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	s := resp.Status
+	switch {
+	case s >= 200 && s < 300:
+		if r.errorsPath == nil {
+			return nil, nil
+		}
+		return w.rowErrors(resp, r.errorsPath, idx)
+	case b.Op == OpInsert && s == http.StatusConflict,
+		(b.Op == OpUpdate || b.Op == OpDelete) && s == http.StatusNotFound && !r.batch:
+		return nil, nil
+	case s == http.StatusBadRequest || s == http.StatusConflict || s == http.StatusRequestEntityTooLarge || s == http.StatusUnprocessableEntity:
+		if len(rows) == 1 {
+			body := w.client.Scrubber().Body(resp.Body)
+			return []RowError{{Row: idx[0], Status: s, Msg: errorMessage(resp.Body, s, w.client.Scrubber()), Body: body}}, nil
+		}
+		half := len(rows) / 2
+		left, err := w.sendRows(ctx, b, r, rows[:half], idx[:half])
+		if err != nil {
+			return nil, err
+		}
+		right, err := w.sendRows(ctx, b, r, rows[half:], idx[half:])
+		if err != nil {
+			return nil, err
+		}
+		return append(left, right...), nil
+	}
+	return nil, &StatusError{Method: req.Method, URL: RedactURL(req.URL.String()), Status: s,
+		Body: w.client.Scrubber().Body(resp.Body), Attempts: resp.Attempts}
+}
+
+func (w *httpWriter) buildRequest(b Batch, r *opRequest, rows []map[string]any) (HTTPRequest, error) {
+	data := tmplData{Sync: w.target.Sync, Object: w.target.Dest.Object, Op: r.name, Rows: rows}
+	if !r.batch {
+		data.Row = rows[0]
+	}
+	var path strings.Builder
+	pathData := data
+	if data.Row != nil {
+		pathData.Row = escapeRow(data.Row)
+	}
+	if err := r.path.Execute(&path, pathData); err != nil {
+		return HTTPRequest{}, fmt.Errorf("render path of operation %s: %w", r.name, err)
+	}
+	u, err := w.client.Resolve(path.String())
+	if err != nil {
+		return HTTPRequest{}, fmt.Errorf("operation %s: %w", r.name, err)
+	}
+	if !w.client.SameOrigin(u) {
+		return HTTPRequest{}, fmt.Errorf("operation %s: path leads off base_url's host; headers are only sent there", r.name)
+	}
+	var body []byte
+	switch {
+	case r.body != nil:
+		var sb strings.Builder
+		if err := r.body.Execute(&sb, data); err != nil {
+			return HTTPRequest{}, fmt.Errorf("render body of operation %s: %w", r.name, err)
+		}
+		body = []byte(sb.String())
+	case r.batch:
+		body, err = marshalJSON(rows)
+	case r.method != http.MethodDelete && r.method != http.MethodGet:
+		body, err = marshalJSON(rows[0])
+	}
+	if err != nil {
+		return HTTPRequest{}, fmt.Errorf("encode body of operation %s: %w", r.name, err)
+	}
+	h := http.Header{}
+	h.Set("Idempotency-Key", idempotencyKey(w.target.Sync, r.name, r.method, u.String(), body))
+	return HTTPRequest{Method: r.method, URL: u, Body: body, Header: h, Gate: w.gate}, nil
+}
+
+// idempotencyKey is the same for every retry of one request and differs for
+// any other content, so an API that honours it applies a retried POST once.
+func idempotencyKey(sync, op, method, u string, body []byte) string {
+	h := sha256.New()
+	for _, s := range []string{sync, op, method, u} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// escapeRow returns a copy of row whose scalar values are path-escaped.
+func escapeRow(row map[string]any) map[string]any {
+	out := make(map[string]any, len(row))
+	for k, v := range row {
+		switch x := v.(type) {
+		case map[string]any:
+			out[k] = escapeRow(x)
+		case nil:
+			out[k] = ""
+		case string:
+			out[k] = url.PathEscape(x)
+		default:
+			out[k] = url.PathEscape(fmt.Sprint(x))
+		}
+	}
+	return out
+}
+
+// rowErrors reads per-row errors from a 2xx body: at errorsPath either an
+// array of {index, message|error, status} objects, or an array aligned with
+// the request's rows where null, false or {} means the row went through.
+func (w *httpWriter) rowErrors(resp *HTTPResponse, path []string, idx []int) ([]RowError, error) {
+	var doc any
+	if err := json.Unmarshal(resp.Body, &doc); err != nil {
+		return nil, fmt.Errorf("read errors_path from a %d response: %w", resp.Status, err)
+	}
+	v, ok := lookupPath(doc, path)
+	if !ok || v == nil {
+		return nil, nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("errors_path %s is not an array in the %d response", strings.Join(path, "."), resp.Status)
+	}
+	var out []RowError
+	scrub := w.client.Scrubber()
+	for pos, e := range list {
+		i, status, msg, isErr := rowErrorEntry(e, pos)
+		if !isErr {
+			continue
+		}
+		if i < 0 || i >= len(idx) {
+			return nil, fmt.Errorf("errors_path entry %d names row %d of a %d-row request", pos, i, len(idx))
+		}
+		if status == 0 {
+			status = resp.Status
+		}
+		raw, _ := marshalJSON(e)
+		out = append(out, RowError{Row: idx[i], Status: status, Msg: scrub.String(msg), Body: scrub.Body(raw)})
+	}
+	return out, nil
+}
+
+func rowErrorEntry(e any, pos int) (i, status int, msg string, isErr bool) {
+	switch x := e.(type) {
+	case nil:
+		return 0, 0, "", false
+	case bool:
+		return pos, 0, "rejected", x
+	case string:
+		return pos, 0, x, x != ""
+	case map[string]any:
+		if len(x) == 0 {
+			return 0, 0, "", false
+		}
+		i = pos
+		for _, k := range []string{"index", "row", "idx"} {
+			if n, ok := x[k].(float64); ok {
+				i = int(n)
+				break
+			}
+		}
+		if n, ok := x["status"].(float64); ok {
+			status = int(n)
+		}
+		for _, k := range []string{"message", "error", "detail", "reason"} {
+			if s, ok := x[k].(string); ok {
+				return i, status, s, true
+			}
+		}
+		raw, _ := marshalJSON(x)
+		return i, status, string(raw), true
+	}
+	raw, _ := marshalJSON(e)
+	return pos, 0, string(raw), true
+}
+
+// lookupPath walks a dotted path through decoded JSON; numeric parts index
+// arrays.
+func lookupPath(doc any, path []string) (any, bool) {
+	cur := doc
+	for _, p := range path {
+		switch x := cur.(type) {
+		case map[string]any:
+			v, ok := x[p]
+			if !ok {
+				return nil, false
+			}
+			cur = v
+		case []any:
+			n, err := strconv.Atoi(p)
+			if err != nil || n < 0 || n >= len(x) {
+				return nil, false
+			}
+			cur = x[n]
+		default:
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// errorMessage picks a human message out of an error body.
+func errorMessage(body []byte, status int, scrub *Scrubber) string {
+	var doc map[string]any
+	if json.Unmarshal(body, &doc) == nil {
+		for _, k := range []string{"message", "error", "detail", "title"} {
+			if s, ok := doc[k].(string); ok && s != "" {
+				return scrub.String(truncate(s, maxErrorBody))
+			}
+		}
+	}
+	return fmt.Sprintf("%d %s", status, http.StatusText(status))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

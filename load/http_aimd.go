@@ -1,0 +1,163 @@
+package load
+
+import (
+	"context"
+	"net/http"
+	stdsync "sync"
+	"time"
+)
+
+const (
+	// DefaultMaxConcurrency caps adaptive concurrency when the connection
+	// sets no max_concurrency.
+	DefaultMaxConcurrency = 16
+	// aimdStart is where the limit starts: low enough not to stampede an API,
+	// high enough that additive increase reaches a typical limit quickly.
+	aimdStart = 4
+	// aimdLatencyFactor and aimdLatencySlack say when latency has grown: a
+	// window's mean latency above factor × baseline and baseline + slack. The
+	// slack keeps scheduler noise on sub-millisecond APIs from counting.
+	aimdLatencyFactor = 2.0
+	aimdLatencySlack  = 20 * time.Millisecond
+	// aimdLatencyBackoff is the multiplicative decrease on latency growth,
+	// gentler than the halving on 429.
+	aimdLatencyBackoff = 0.75
+)
+
+// aimd is an adaptive concurrency limit (additive increase, multiplicative
+// decrease) and the semaphore that enforces it. Every window of `limit`
+// completed attempts without trouble raises the limit by one; a 429 halves it
+// (once per window, like TCP reacts once per round trip); a window whose mean
+// latency grew well past the best seen lowers it by a quarter. Transport
+// errors and 5xx do not move it: they are faults, not back pressure, and the
+// retry backoff already spaces them.
+type aimd struct {
+	mu       stdsync.Mutex
+	limit    float64
+	max      float64
+	inflight int
+	waiters  []chan struct{}
+
+	winN      int // attempts that answered (2xx, 4xx, 429) in this window
+	winLatN   int // of which carried a latency sample (not 429)
+	winLat    time.Duration
+	winCut    bool // a decrease already happened in this window
+	baseline  time.Duration
+	increases int
+	decreases int
+}
+
+func newAIMD(maxConc int) *aimd {
+	if maxConc <= 0 {
+		maxConc = DefaultMaxConcurrency
+	}
+	return &aimd{limit: float64(min(aimdStart, maxConc)), max: float64(maxConc)}
+}
+
+// Limit returns the current concurrency limit.
+func (a *aimd) Limit() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return int(a.limit)
+}
+
+// Acquire takes a slot, waiting while the limit is reached.
+func (a *aimd) Acquire(ctx context.Context) error {
+	a.mu.Lock()
+	if a.inflight < int(a.limit) && len(a.waiters) == 0 {
+		a.inflight++
+		a.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	a.waiters = append(a.waiters, ch)
+	a.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		for i, w := range a.waiters {
+			if w == ch {
+				a.waiters = append(a.waiters[:i], a.waiters[i+1:]...)
+				return ctx.Err()
+			}
+		}
+		// Granted while we were giving up: hand the slot on.
+		a.inflight--
+		a.wake()
+		return ctx.Err()
+	}
+}
+
+// Release frees a slot and feeds the attempt's outcome into the limit.
+func (a *aimd) Release(s Sample) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.inflight--
+	switch {
+	case s.Failed || s.Status >= 500:
+		// a fault, not back pressure
+	case s.Status == http.StatusTooManyRequests:
+		if !a.winCut {
+			a.decrease(0.5)
+		} else {
+			a.winN++ // so that a run of 429s ends windows and cuts again
+		}
+	default:
+		a.winN++
+		a.winLatN++
+		a.winLat += s.Latency
+	}
+	if a.winN >= max(int(a.limit), 1) {
+		a.endWindow()
+	}
+	a.wake()
+}
+
+func (a *aimd) endWindow() {
+	defer a.resetWindow()
+	if a.winCut || a.winLatN == 0 {
+		return // a window that already paid a decrease earns no increase
+	}
+	mean := a.winLat / time.Duration(a.winLatN)
+	switch {
+	case a.baseline == 0 || mean < a.baseline:
+		a.baseline = mean
+	default:
+		// Let the baseline follow a slowly changing API instead of holding
+		// on to one lucky window forever.
+		a.baseline += (mean - a.baseline) / 16
+	}
+	if float64(mean) > aimdLatencyFactor*float64(a.baseline) && mean > a.baseline+aimdLatencySlack {
+		a.limit = max(1, a.limit*aimdLatencyBackoff)
+		a.decreases++
+		return
+	}
+	a.limit = min(a.max, a.limit+1)
+	a.increases++
+}
+
+// decrease cuts the limit and starts a window in which further 429s (from
+// requests sent before the cut) do not cut again.
+func (a *aimd) decrease(factor float64) {
+	a.limit = max(1, a.limit*factor)
+	a.decreases++
+	a.resetWindow()
+	a.winCut = true
+}
+
+func (a *aimd) resetWindow() {
+	a.winN, a.winLatN, a.winLat, a.winCut = 0, 0, 0, false
+}
+
+// wake hands free slots to waiters in arrival order; called with mu held.
+func (a *aimd) wake() {
+	for len(a.waiters) > 0 && a.inflight < int(a.limit) {
+		ch := a.waiters[0]
+		a.waiters = a.waiters[1:]
+		a.inflight++
+		close(ch)
+	}
+}

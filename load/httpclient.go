@@ -1,0 +1,428 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/hoist-dev/hoist/sync/spec"
+)
+
+const (
+	// DefaultHTTPTimeout bounds one attempt (request and response body) when
+	// the connection sets no timeout.
+	DefaultHTTPTimeout = 30 * time.Second
+	// maxResponseBody bounds what we read of one response: a page of an API
+	// source or a batch answer, never a whole table.
+	maxResponseBody = 64 << 20
+	// maxErrorBody is how much of a response body goes into errors and
+	// rejected rows.
+	maxErrorBody = 512
+)
+
+// HTTPClient sends requests to one http connection through the connection's
+// shared rate limiter, with per-attempt timeouts and retries (see Backoff).
+// The http destination and the http source both use it, so an API sees one
+// budget and one retry policy from hoist.
+type HTTPClient struct {
+	base    *url.URL
+	headers http.Header // revealed values: only ever put on the wire
+	hc      *http.Client
+	limiter *rate.Limiter
+	backoff *Backoff
+	timeout time.Duration
+	scrub   *Scrubber
+	log     *slog.Logger
+}
+
+// NewHTTPClient builds a client for an http connection.
+func NewHTTPClient(conn *spec.Connection) (*HTTPClient, error) {
+	base, err := url.Parse(conn.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("base_url %q is not an http(s) URL", RedactURL(conn.BaseURL))
+	}
+	c := &HTTPClient{
+		base:    base,
+		headers: http.Header{},
+		limiter: SharedLimiter(conn),
+		backoff: NewBackoff(conn.MaxRetries, nil),
+		timeout: conn.Timeout.D(),
+		scrub:   NewScrubber(conn),
+		log:     slog.New(slog.DiscardHandler),
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultHTTPTimeout
+	}
+	for k, v := range conn.Headers {
+		c.headers.Set(k, v.Reveal())
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	// Many loaders hit one host: keep their connections instead of churning
+	// through TIME_WAIT sockets with the default of 2 idle per host.
+	tr.MaxIdleConnsPerHost = 256
+	tr.MaxIdleConns = 256
+	c.hc = &http.Client{
+		Transport: tr,
+		// Redirects would replay our headers to wherever the server points;
+		// an API answering 3xx to a JSON write is a misconfiguration to report.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return c, nil
+}
+
+// WithLogger returns a copy of c that logs retries to l.
+func (c *HTTPClient) WithLogger(l *slog.Logger) *HTTPClient {
+	cp := *c
+	if l != nil {
+		cp.log = l
+	}
+	return &cp
+}
+
+// WithClock returns a copy of c whose retries wait on clock (tests).
+func (c *HTTPClient) WithClock(clock Clock) *HTTPClient {
+	cp := *c
+	cp.backoff = &Backoff{MaxRetries: c.backoff.MaxRetries, Base: c.backoff.Base, Cap: c.backoff.Cap, Clock: clock}
+	return &cp
+}
+
+// Scrubber returns the client's secret scrubber.
+func (c *HTTPClient) Scrubber() *Scrubber { return c.scrub }
+
+// Base returns the connection's base URL.
+func (c *HTTPClient) Base() *url.URL { return c.base }
+
+// Close drops idle connections.
+func (c *HTTPClient) Close() { c.hc.CloseIdleConnections() }
+
+// Resolve turns a path (relative to base_url) or an absolute URL into a URL.
+// Relative paths are appended to base_url's path, so a base of
+// https://api.x/v2 and a path of /contacts give https://api.x/v2/contacts.
+func (c *HTTPClient) Resolve(ref string) (*url.URL, error) {
+	if strings.HasPrefix(ref, "http://") || strings.HasPrefix(ref, "https://") {
+		u, err := url.Parse(ref)
+		if err != nil {
+			return nil, fmt.Errorf("bad url %q: %w", RedactURL(ref), err)
+		}
+		return u, nil
+	}
+	rel, err := url.Parse(ref)
+	if err != nil {
+		return nil, fmt.Errorf("bad path %q: %w", ref, err)
+	}
+	u := *c.base
+	u.Path = strings.TrimSuffix(c.base.Path, "/") + "/" + strings.TrimPrefix(rel.Path, "/")
+	u.RawPath = ""
+	if rel.RawPath != "" {
+		u.RawPath = strings.TrimSuffix(c.base.EscapedPath(), "/") + "/" + strings.TrimPrefix(rel.RawPath, "/")
+	}
+	q := c.base.Query()
+	for k, vs := range rel.Query() {
+		q[k] = vs
+	}
+	u.RawQuery = q.Encode()
+	return &u, nil
+}
+
+// SameOrigin reports whether u has base_url's scheme and host; headers (and
+// their secrets) are only ever sent there.
+func (c *HTTPClient) SameOrigin(u *url.URL) bool {
+	return strings.EqualFold(u.Scheme, c.base.Scheme) && strings.EqualFold(u.Host, c.base.Host)
+}
+
+// Gate bounds how many attempts are in flight; the http destination's
+// adaptive concurrency implements it.
+type Gate interface {
+	Acquire(ctx context.Context) error
+	Release(s Sample)
+}
+
+// Sample is the outcome of one attempt, fed back to a Gate.
+type Sample struct {
+	Latency time.Duration
+	Status  int  // 0 after a transport error
+	Failed  bool // transport error
+}
+
+// HTTPRequest is one logical request; Do may send it several times.
+type HTTPRequest struct {
+	Method string
+	URL    *url.URL
+	Body   []byte
+	Header http.Header
+	Gate   Gate
+}
+
+// HTTPResponse is the final answer to a request: a 2xx, or a status that is
+// not retryable (the caller decides what a 4xx means).
+type HTTPResponse struct {
+	Status   int
+	Header   http.Header
+	Body     []byte
+	Attempts int
+}
+
+// StatusError is a request that kept failing with a retryable status until
+// the retries ran out, or asked for a longer wait than MaxServerWait.
+type StatusError struct {
+	Method, URL string // URL is redacted
+	Status      int
+	Body        string // scrubbed and truncated
+	Attempts    int
+	Reason      string
+}
+
+func (e *StatusError) Error() string {
+	msg := fmt.Sprintf("%s %s: %d %s after %d attempt(s)", e.Method, e.URL, e.Status, http.StatusText(e.Status), e.Attempts)
+	if e.Reason != "" {
+		msg += " (" + e.Reason + ")"
+	}
+	if e.Body != "" {
+		msg += ": " + e.Body
+	}
+	return msg
+}
+
+// Do sends req, retrying 429, 5xx, timeouts and connection resets with
+// backoff up to max_retries; each attempt takes a token from the shared
+// limiter. A non-retryable status comes back as a response, not an error.
+func (c *HTTPClient) Do(ctx context.Context, req HTTPRequest) (*HTTPResponse, error) {
+	where := req.Method + " " + RedactURL(req.URL.String())
+	for attempt := 0; ; attempt++ {
+		resp, err := c.attempt(ctx, req)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("%s: %w", where, ctxErr)
+		}
+		status := 0
+		var header http.Header
+		switch {
+		case err != nil && !RetryableError(ctx, err):
+			return nil, c.scrubErr(fmt.Errorf("%s: %w", where, unwrapURLError(err)))
+		case err == nil && !RetryableStatus(resp.Status):
+			resp.Attempts = attempt + 1
+			return resp, nil
+		case err == nil:
+			status, header = resp.Status, resp.Header
+		}
+		if attempt >= c.backoff.MaxRetries {
+			if err != nil {
+				return nil, c.scrubErr(fmt.Errorf("%s: giving up after %d attempt(s): %w", where, attempt+1, unwrapURLError(err)))
+			}
+			return nil, &StatusError{Method: req.Method, URL: RedactURL(req.URL.String()), Status: status,
+				Body: c.scrub.Body(resp.Body), Attempts: attempt + 1}
+		}
+		wait, hinted := c.backoff.Delay(attempt, status, header)
+		if hinted && wait > MaxServerWait {
+			return nil, &StatusError{Method: req.Method, URL: RedactURL(req.URL.String()), Status: status,
+				Attempts: attempt + 1, Reason: fmt.Sprintf("server asked to wait %s, more than %s", wait.Round(time.Second), MaxServerWait)}
+		}
+		why := "transport error"
+		if err == nil {
+			why = fmt.Sprintf("status %d", status)
+		} else if isTimeout(err) {
+			why = "timeout"
+		}
+		c.log.Debug("http retry", "request", where, "attempt", attempt+1, "reason", why, "wait", wait, "server_hint", hinted)
+		if err := c.backoff.Clock.Sleep(ctx, wait); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+	}
+}
+
+// attempt sends req once: gate slot first, then a limiter token, then the
+// request at once, so that tokens turn into requests without bunching.
+func (c *HTTPClient) attempt(ctx context.Context, req HTTPRequest) (resp *HTTPResponse, err error) {
+	if req.Gate != nil {
+		if err := req.Gate.Acquire(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var start time.Time
+	defer func() {
+		if req.Gate == nil {
+			return
+		}
+		s := Sample{Failed: err != nil}
+		if !start.IsZero() {
+			s.Latency = time.Since(start)
+		}
+		if resp != nil {
+			s.Status = resp.Status
+		}
+		req.Gate.Release(s)
+	}()
+	if err := c.limiter.Wait(ctx); err != nil {
+		return nil, err
+	}
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var body io.Reader
+	if req.Body != nil {
+		body = bytes.NewReader(req.Body)
+	}
+	hr, err := http.NewRequestWithContext(actx, req.Method, req.URL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range c.headers {
+		hr.Header[k] = vs
+	}
+	for k, vs := range req.Header {
+		hr.Header[k] = vs
+	}
+	if req.Body != nil && hr.Header.Get("Content-Type") == "" {
+		hr.Header.Set("Content-Type", "application/json")
+	}
+	if hr.Header.Get("Accept") == "" {
+		hr.Header.Set("Accept", "application/json")
+	}
+	if hr.Header.Get("User-Agent") == "" {
+		hr.Header.Set("User-Agent", "hoist")
+	}
+	start = time.Now()
+	r, err := c.hc.Do(hr)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxResponseBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxResponseBody {
+		return nil, fmt.Errorf("response body larger than %d MiB", maxResponseBody>>20)
+	}
+	return &HTTPResponse{Status: r.StatusCode, Header: r.Header, Body: data}, nil
+}
+
+func (c *HTTPClient) scrubErr(err error) error {
+	return &scrubbedError{msg: c.scrub.String(err.Error()), err: err}
+}
+
+// scrubbedError prints a message with secrets removed while keeping the
+// original chain for errors.Is/As.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err // its message repeats the full URL, query string included
+	}
+	return err
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
+// RedactURL hides the password and query values of a URL, which is where
+// API keys hide when they are not in headers.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable url)"
+	}
+	if u.User != nil {
+		// A lone user name in a URL is often the token itself.
+		u.User = url.User("xxxxx")
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			if secretLike(k) {
+				q[k] = []string{"xxxxx"}
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+func secretLike(key string) bool {
+	k := strings.ToLower(key)
+	for _, s := range []string{"key", "token", "secret", "password", "sig", "auth"} {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Scrubber removes a connection's header values from text a server or a
+// library produced: servers echo Authorization headers in error bodies more
+// often than one would hope.
+type Scrubber struct{ secrets []string }
+
+// NewScrubber collects the header values of conn: the whole value, its words
+// (the token of "Bearer <token>") and their URL-encoded forms.
+func NewScrubber(conn *spec.Connection) *Scrubber {
+	seen := map[string]bool{}
+	add := func(s string) {
+		if len(s) >= 4 && !seen[s] {
+			seen[s] = true
+		}
+	}
+	for _, v := range conn.Headers {
+		val := v.Reveal()
+		add(val)
+		add(url.QueryEscape(val))
+		for _, w := range strings.Fields(val) {
+			if len(w) >= 8 {
+				add(w)
+				add(url.QueryEscape(w))
+			}
+		}
+	}
+	s := &Scrubber{}
+	for v := range seen {
+		s.secrets = append(s.secrets, v)
+	}
+	// Longest first, so a whole value is replaced before its parts.
+	sort.Slice(s.secrets, func(i, j int) bool { return len(s.secrets[i]) > len(s.secrets[j]) })
+	return s
+}
+
+// String replaces every secret in text by ****.
+func (s *Scrubber) String(text string) string {
+	if s == nil {
+		return text
+	}
+	for _, v := range s.secrets {
+		text = strings.ReplaceAll(text, v, "****")
+	}
+	return text
+}
+
+// Body scrubs a response body and truncates it to 512 bytes (at a rune
+// boundary), for errors and rejected rows.
+func (s *Scrubber) Body(b []byte) string {
+	text := s.String(string(b))
+	if len(text) <= maxErrorBody {
+		return text
+	}
+	cut := maxErrorBody
+	for cut > 0 && !utf8RuneStart(text[cut]) {
+		cut--
+	}
+	return text[:cut]
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -1,0 +1,384 @@
+package diff
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+)
+
+var errCorrupt = errors.New("corrupt row encoding")
+
+// reader walks one encoded row.
+type reader struct{ b []byte }
+
+func (r *reader) uvarint() (uint64, error) {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		return 0, errCorrupt
+	}
+	r.b = r.b[n:]
+	return v, nil
+}
+
+func (r *reader) varint() (int64, error) {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		return 0, errCorrupt
+	}
+	r.b = r.b[n:]
+	return v, nil
+}
+
+func (r *reader) bytes() ([]byte, error) {
+	n, err := r.uvarint()
+	if err != nil || uint64(len(r.b)) < n {
+		return nil, errCorrupt
+	}
+	out := r.b[:n]
+	r.b = r.b[n:]
+	return out, nil
+}
+
+func (r *reader) byte1() (byte, error) {
+	if len(r.b) == 0 {
+		return 0, errCorrupt
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c, nil
+}
+
+func (r *reader) u64() (uint64, error) {
+	if len(r.b) < 8 {
+		return 0, errCorrupt
+	}
+	v := binary.BigEndian.Uint64(r.b)
+	r.b = r.b[8:]
+	return v, nil
+}
+
+// Field is one decoded field of a row.
+type Field struct {
+	Name  string
+	Value any // JSON-ready: nil, int64, uint64, float64 or string (NaN, ±Inf), string, bool, json.Number, []any, map[string]any
+}
+
+// DecodeRow decodes an encoded row into JSON-ready values (plan output).
+func DecodeRow(row []byte) ([]Field, error) {
+	r := &reader{b: row}
+	n, err := r.uvarint()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Field, 0, n)
+	for k := uint64(0); k < n; k++ {
+		name, err := r.bytes()
+		if err != nil {
+			return nil, err
+		}
+		v, err := r.value()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Field{Name: string(name), Value: v})
+	}
+	return out, nil
+}
+
+func (r *reader) value() (any, error) {
+	tag, err := r.byte1()
+	if err != nil {
+		return nil, err
+	}
+	switch tag {
+	case tagNull:
+		return nil, nil
+	case tagInt:
+		return r.varint()
+	case tagUint:
+		return r.uvarint()
+	case tagFloat:
+		bits, err := r.u64()
+		f := math.Float64frombits(bits)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return strconv.FormatFloat(f, 'g', -1, 64), err
+		}
+		return f, err
+	case tagString, tagOther:
+		b, err := r.bytes()
+		return string(b), err
+	case tagBytes:
+		b, err := r.bytes()
+		return base64.StdEncoding.EncodeToString(b), err
+	case tagTrue:
+		return true, nil
+	case tagFalse:
+		return false, nil
+	case tagDate:
+		d, err := r.varint()
+		return arrow.Date32(d).ToTime().Format(time.DateOnly), err
+	case tagTimestamp:
+		unit, v, tz, err := r.timestamp()
+		if err != nil {
+			return nil, err
+		}
+		t := arrow.Timestamp(v).ToTime(unit)
+		if tz == "" {
+			return t.Format("2006-01-02T15:04:05.999999999"), nil
+		}
+		return t.Format(time.RFC3339Nano), nil
+	case tagTime:
+		unit, err := r.byte1()
+		if err != nil {
+			return nil, err
+		}
+		v, err := r.varint()
+		d := time.Duration(v) * arrow.TimeUnit(unit).Multiplier()
+		return time.Time{}.Add(d).Format("15:04:05.999999999"), err
+	case tagDecimal:
+		_, scale, num, err := r.decimal()
+		if err != nil {
+			return nil, err
+		}
+		return json.Number(decimalText(num, scale)), nil
+	case tagList:
+		n, err := r.uvarint()
+		if err != nil {
+			return nil, err
+		}
+		out := make([]any, 0, n)
+		for k := uint64(0); k < n; k++ {
+			v, err := r.value()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case tagStruct:
+		n, err := r.uvarint()
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]any, n)
+		for k := uint64(0); k < n; k++ {
+			name, err := r.bytes()
+			if err != nil {
+				return nil, err
+			}
+			v, err := r.value()
+			if err != nil {
+				return nil, err
+			}
+			out[string(name)] = v
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%w: tag %d", errCorrupt, tag)
+}
+
+func (r *reader) timestamp() (arrow.TimeUnit, int64, string, error) {
+	unit, err := r.byte1()
+	if err != nil {
+		return 0, 0, "", err
+	}
+	v, err := r.varint()
+	if err != nil {
+		return 0, 0, "", err
+	}
+	tz, err := r.bytes()
+	return arrow.TimeUnit(unit), v, string(tz), err
+}
+
+func (r *reader) decimal() (int32, int32, decimal128.Num, error) {
+	p, err := r.byte1()
+	if err != nil {
+		return 0, 0, decimal128.Num{}, err
+	}
+	s, err := r.byte1()
+	if err != nil {
+		return 0, 0, decimal128.Num{}, err
+	}
+	hi, err := r.u64()
+	if err != nil {
+		return 0, 0, decimal128.Num{}, err
+	}
+	lo, err := r.u64()
+	return int32(p), int32(int8(s)), decimal128.New(int64(hi), lo), err
+}
+
+func decimalText(v decimal128.Num, scale int32) string {
+	r := new(big.Rat).SetFrac(v.BigInt(), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil))
+	return r.FloatString(int(scale))
+}
+
+// AppendRow decodes an encoded row into the builders of a record builder
+// whose schema is the one the row was encoded from.
+func AppendRow(b *array.RecordBuilder, row []byte) error {
+	r := &reader{b: row}
+	n, err := r.uvarint()
+	if err != nil {
+		return err
+	}
+	s := b.Schema()
+	for k := uint64(0); k < n; k++ {
+		name, err := r.bytes()
+		if err != nil {
+			return err
+		}
+		idx := s.FieldIndices(string(name))
+		if len(idx) == 0 {
+			return fmt.Errorf("row field %q is not in the schema", name)
+		}
+		if err := r.appendTo(b.Field(idx[0])); err != nil {
+			return fmt.Errorf("field %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (r *reader) appendTo(b array.Builder) error {
+	if len(r.b) > 0 && r.b[0] == tagNull {
+		r.b = r.b[1:]
+		b.AppendNull()
+		return nil
+	}
+	tag, err := r.byte1()
+	if err != nil {
+		return err
+	}
+	switch bb := b.(type) {
+	case *array.Int8Builder, *array.Int16Builder, *array.Int32Builder, *array.Int64Builder:
+		v, err := r.varint()
+		if err != nil {
+			return err
+		}
+		switch x := bb.(type) {
+		case *array.Int8Builder:
+			x.Append(int8(v))
+		case *array.Int16Builder:
+			x.Append(int16(v))
+		case *array.Int32Builder:
+			x.Append(int32(v))
+		case *array.Int64Builder:
+			x.Append(v)
+		}
+	case *array.Uint8Builder, *array.Uint16Builder, *array.Uint32Builder, *array.Uint64Builder:
+		v, err := r.uvarint()
+		if err != nil {
+			return err
+		}
+		switch x := bb.(type) {
+		case *array.Uint8Builder:
+			x.Append(uint8(v))
+		case *array.Uint16Builder:
+			x.Append(uint16(v))
+		case *array.Uint32Builder:
+			x.Append(uint32(v))
+		case *array.Uint64Builder:
+			x.Append(v)
+		}
+	case *array.Float32Builder:
+		bits, err := r.u64()
+		bb.Append(float32(math.Float64frombits(bits)))
+		return err
+	case *array.Float64Builder:
+		bits, err := r.u64()
+		bb.Append(math.Float64frombits(bits))
+		return err
+	case *array.StringBuilder:
+		v, err := r.bytes()
+		bb.BinaryBuilder.Append(v)
+		return err
+	case *array.LargeStringBuilder:
+		v, err := r.bytes()
+		bb.BinaryBuilder.Append(v)
+		return err
+	case *array.StringViewBuilder:
+		v, err := r.bytes()
+		bb.Append(string(v))
+		return err
+	case *array.BinaryBuilder:
+		v, err := r.bytes()
+		bb.Append(v)
+		return err
+	case *array.FixedSizeBinaryBuilder:
+		v, err := r.bytes()
+		bb.Append(v)
+		return err
+	case *array.BooleanBuilder:
+		bb.Append(tag == tagTrue)
+	case *array.Date32Builder:
+		v, err := r.varint()
+		bb.Append(arrow.Date32(v))
+		return err
+	case *array.Date64Builder:
+		v, err := r.varint()
+		bb.Append(arrow.Date64(v * 86400000))
+		return err
+	case *array.TimestampBuilder:
+		_, v, _, err := r.timestamp()
+		bb.Append(arrow.Timestamp(v))
+		return err
+	case *array.Time32Builder:
+		if _, err := r.byte1(); err != nil {
+			return err
+		}
+		v, err := r.varint()
+		bb.Append(arrow.Time32(v))
+		return err
+	case *array.Time64Builder:
+		if _, err := r.byte1(); err != nil {
+			return err
+		}
+		v, err := r.varint()
+		bb.Append(arrow.Time64(v))
+		return err
+	case *array.Decimal128Builder:
+		_, _, v, err := r.decimal()
+		bb.Append(v)
+		return err
+	case array.ListLikeBuilder:
+		n, err := r.uvarint()
+		if err != nil {
+			return err
+		}
+		bb.Append(true)
+		for k := uint64(0); k < n; k++ {
+			if err := r.appendTo(bb.ValueBuilder()); err != nil {
+				return err
+			}
+		}
+	case *array.StructBuilder:
+		n, err := r.uvarint()
+		if err != nil {
+			return err
+		}
+		bb.Append(true)
+		for k := 0; k < int(n); k++ {
+			if _, err := r.bytes(); err != nil {
+				return err
+			}
+			if err := r.appendTo(bb.FieldBuilder(k)); err != nil {
+				return err
+			}
+		}
+	default:
+		v, err := r.bytes()
+		if err != nil {
+			return err
+		}
+		return b.AppendValueFromString(string(v))
+	}
+	return nil
+}

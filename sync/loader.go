@@ -1,0 +1,244 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	stdsync "sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hoist-dev/hoist/load"
+	"github.com/hoist-dev/hoist/sync/diff"
+)
+
+// outBatch is a batch on its way to a loader, with the cursor values of its
+// rows (nil without a cursor) so the cursor can be kept behind every row the
+// destination did not acknowledge.
+type outBatch struct {
+	load.Batch
+	cursors arrow.Array
+	keyIdx  []int // primary key columns of Record, for rejected-row lines
+}
+
+func (b *outBatch) release() {
+	b.Record.Release()
+	if b.cursors != nil {
+		b.cursors.Release()
+	}
+}
+
+// acks records what the destination acknowledged, batch by batch.
+type acks struct {
+	mu       stdsync.Mutex
+	done     map[int]bool         // seq → the batch was answered (not failed whole)
+	rejected map[int]map[int]bool // seq → rejected row indexes
+	rows     int64                // rows delivered
+	rejects  int64
+	batches  int
+}
+
+func newAcks() *acks { return &acks{done: map[int]bool{}, rejected: map[int]map[int]bool{}} }
+
+// delivered reports whether row of batch seq was acknowledged.
+func (a *acks) delivered(seq, row int) bool {
+	return a.done[seq] && !a.rejected[seq][row]
+}
+
+// errTooManyRejected stops a run past on_reject.max_rejected.
+var errTooManyRejected = errors.New("too many rejected rows")
+
+// loadStage fans batches out to concurrent loaders and records every answer.
+type loadStage struct {
+	w         load.Writer
+	workers   int
+	acks      *acks
+	cursors   *cursorTracker
+	rejects   *rejectFile
+	maxReject int64 // -1: no limit
+	sync      string
+	progress  Progress
+	log       *slog.Logger
+}
+
+// run calls produce, which sends batches with send, and loads them. It
+// returns the first failure; acknowledged batches stay recorded.
+func (l *loadStage) run(ctx context.Context, produce func(ctx context.Context, send func(*outBatch) error) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	ch := make(chan *outBatch, l.workers)
+	g.Go(func() error {
+		defer close(ch)
+		return produce(gctx, func(b *outBatch) error {
+			select {
+			case ch <- b:
+				return nil
+			case <-gctx.Done():
+				b.release()
+				return gctx.Err()
+			}
+		})
+	})
+	for i := 0; i < l.workers; i++ {
+		g.Go(func() error {
+			for b := range ch {
+				err := l.write(gctx, b)
+				b.release()
+				if err != nil {
+					for rest := range ch { // drain so the producer ends
+						l.unacked(rest)
+						rest.release()
+					}
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+func (l *loadStage) unacked(b *outBatch) {
+	if b.cursors != nil {
+		l.acks.mu.Lock()
+		l.cursors.unacked(b.cursors, nil)
+		l.acks.mu.Unlock()
+	}
+}
+
+func (l *loadStage) write(ctx context.Context, b *outBatch) error {
+	start := time.Now()
+	n := int(b.Record.NumRows())
+	res, err := l.w.Write(ctx, b.Batch)
+	if err != nil {
+		l.unacked(b)
+		return fmt.Errorf("load batch %d (%s, %d rows): %w", b.Seq, b.Op, n, err)
+	}
+	failed := map[int]bool{}
+	for _, f := range res.Failed {
+		if f.Row < 0 || f.Row >= n {
+			return fmt.Errorf("load batch %d: destination rejected row %d of %d", b.Seq, f.Row, n)
+		}
+		failed[f.Row] = true
+		line := rejectLine{Sync: l.sync, Key: keyOf(b.Record, f.Row, b.keyIdx), Row: rowMap(b.Record, f.Row, nil), Error: f.Msg, Status: f.Status, Body: f.Body}
+		if b.Op == load.OpDelete {
+			line.Row = nil
+		}
+		if err := l.rejects.write(line); err != nil {
+			return err
+		}
+	}
+	l.acks.mu.Lock()
+	defer l.acks.mu.Unlock()
+	l.acks.done[b.Seq] = true
+	l.acks.batches++
+	if len(failed) > 0 {
+		l.acks.rejected[b.Seq] = failed
+	}
+	l.acks.rows += int64(n - len(failed))
+	l.acks.rejects += int64(len(failed))
+	if b.cursors != nil {
+		var ok, bad []int
+		for i := 0; i < n; i++ {
+			if failed[i] {
+				bad = append(bad, i)
+			} else {
+				ok = append(ok, i)
+			}
+		}
+		if len(bad) == 0 {
+			l.cursors.acked(b.cursors, nil)
+		} else {
+			l.cursors.acked(b.cursors, ok)
+			l.cursors.unacked(b.cursors, bad)
+		}
+	}
+	if l.progress != nil {
+		l.progress.Add(n)
+	}
+	l.log.Debug("batch loaded", "sync", l.sync, "batch", b.Seq, "op", b.Op.String(), "rows", n, "rejected", len(failed), "duration", time.Since(start))
+	if l.maxReject >= 0 && l.acks.rejects > l.maxReject {
+		return fmt.Errorf("%w: %d rows rejected, more than on_reject.max_rejected %d", errTooManyRejected, l.acks.rejects, l.maxReject)
+	}
+	return nil
+}
+
+// batcher cuts changes into batches of one op each, numbering every batch
+// when it gets its first row. The numbering is a pure function of the
+// change order, so the commit can replay it.
+type batcher struct {
+	size   int
+	next   int
+	open   map[load.Op]*pending
+	emit   func(p *pending) error
+	noEmit bool
+}
+
+type pending struct {
+	op   load.Op
+	seq  int
+	rows int
+	data any // the caller's builder state
+}
+
+// place assigns one change to the open batch of its op (opening one, with
+// start, if needed) and returns the batch and the change's row index in it.
+func (b *batcher) place(op load.Op, start func(p *pending)) (*pending, int) {
+	p := b.open[op]
+	if p == nil {
+		p = &pending{op: op, seq: b.next}
+		b.next++
+		b.open[op] = p
+		if start != nil {
+			start(p)
+		}
+	}
+	row := p.rows
+	p.rows++
+	return p, row
+}
+
+// fill emits p once it holds a full batch; call it after appending the row.
+func (b *batcher) fill(p *pending) error {
+	if p.rows < b.size {
+		return nil
+	}
+	delete(b.open, p.op)
+	if b.noEmit {
+		return nil
+	}
+	return b.emit(p)
+}
+
+// flush emits the open batches in sequence order.
+func (b *batcher) flush() error {
+	for len(b.open) > 0 {
+		var first *pending
+		for _, p := range b.open {
+			if first == nil || p.seq < first.seq {
+				first = p
+			}
+		}
+		delete(b.open, first.op)
+		if !b.noEmit {
+			if err := b.emit(first); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func newBatcher(size int, emit func(p *pending) error) *batcher {
+	return &batcher{size: size, open: map[load.Op]*pending{}, emit: emit}
+}
+
+// opFor is the op a keyed change is sent with.
+func opFor(mode string, k diff.Kind) load.Op {
+	if k == diff.Remove {
+		return load.OpDelete
+	}
+	return load.OpFor(mode)
+}

@@ -1,0 +1,60 @@
+// Package sync runs hoist's syncs: extract, map, diff against the snapshot,
+// load in parallel batches, then commit state for what was acknowledged.
+package sync
+
+// Run statuses (SPEC.md, "Reports").
+const (
+	StatusOK      = "ok"
+	StatusPartial = "partial"
+	StatusFailed  = "failed"
+)
+
+// Report is the outcome of one sync's run; `hoist run --output json` prints it.
+type Report struct {
+	Sync         string `json:"sync"`
+	Status       string `json:"status"`
+	Mode         string `json:"mode"`
+	RowsRead     int64  `json:"rows_read"`
+	Added        int64  `json:"added"`
+	Changed      int64  `json:"changed"`
+	Removed      int64  `json:"removed"`
+	Unchanged    int64  `json:"unchanged"`
+	Delivered    int64  `json:"delivered"`
+	Rejected     int64  `json:"rejected"`
+	CursorBefore string `json:"cursor_before,omitempty"`
+	CursorAfter  string `json:"cursor_after,omitempty"`
+	DurationMS   int64  `json:"duration_ms"`
+	RejectedFile string `json:"rejected_file,omitempty"`
+	Error        string `json:"error,omitempty"`
+}
+
+// PlanReport is what `hoist plan` shows for one sync; text and JSON are both
+// rendered from it.
+type PlanReport struct {
+	Sync      string   `json:"sync"`
+	Mode      string   `json:"mode"`
+	RowsRead  int64    `json:"rows_read"`
+	Added     int64    `json:"added"`
+	Changed   int64    `json:"changed"`
+	Removed   int64    `json:"removed"`
+	Unchanged int64    `json:"unchanged"`
+	Samples   []Sample `json:"samples"`
+	// Destination says where the changes would go ("crm/contacts"), for text output.
+	Destination string `json:"-"`
+	// Warnings are shown under the summary (a mass delete that run would refuse).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Pending reports whether the plan would change anything.
+func (p *PlanReport) Pending() bool { return p.Added+p.Changed+p.Removed > 0 }
+
+// Sample is one example row of a plan. Before and After hold the changed
+// fields only for "change"; "add" has After only; "remove" has Key only.
+type Sample struct {
+	Op     string         `json:"op"`
+	Key    map[string]any `json:"key"`
+	Before map[string]any `json:"before,omitempty"`
+	After  map[string]any `json:"after,omitempty"`
+	// Fields orders the changed fields for text output.
+	Fields []string `json:"-"`
+}

@@ -1,0 +1,392 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/load"
+	"github.com/hoist-dev/hoist/sync/diff"
+	"github.com/hoist-dev/hoist/sync/spec"
+	"github.com/hoist-dev/hoist/sync/state"
+)
+
+// commitTimeout bounds the state commit that follows a cancelled run, so
+// that acknowledged batches are recorded even after Ctrl-C.
+const commitTimeout = 30 * time.Second
+
+// Run executes one sync and returns its report; a failed sync has Status
+// "failed" and Error set.
+func (r *Runner) Run(ctx context.Context, s *spec.Sync) *Report {
+	start := time.Now()
+	rep := &Report{Sync: s.Name, Mode: s.Destination.Mode}
+	err := r.run(ctx, s, rep, start)
+	rep.DurationMS = time.Since(start).Milliseconds()
+	switch {
+	case err != nil:
+		rep.Status, rep.Error = StatusFailed, err.Error()
+	case rep.Rejected > 0:
+		rep.Status = StatusPartial
+	default:
+		rep.Status = StatusOK
+	}
+	lg := r.log().With("sync", s.Name, "status", rep.Status, "rows", rep.RowsRead, "delivered", rep.Delivered, "rejected", rep.Rejected, "duration", time.Since(start).Round(time.Millisecond))
+	if err != nil {
+		lg.Error("sync failed", "error", err)
+	} else {
+		lg.Info("sync finished")
+	}
+	return rep
+}
+
+func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.Time) (err error) {
+	lock, err := r.Store.Lock(ctx, s.Name, r.Opt.LockTimeout)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	st, err := r.Store.Get(ctx, s.Name)
+	if err != nil {
+		return fmt.Errorf("read state: %w", err)
+	}
+	rep.CursorBefore = st.Cursor.String()
+	var after *extract.Cursor
+	if s.Source.Cursor != "" && !r.Opt.FullRefresh {
+		after = st.Cursor
+	}
+	x, err := r.openExtraction(ctx, s, after)
+	if err != nil {
+		return err
+	}
+	defer x.close()
+	dst, w, err := r.openDestination(ctx, s, x)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	tmp, err := r.tempDir()
+	if err != nil {
+		w.Abort(ctx)
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	rejects := &rejectFile{path: r.rejectPath(s)}
+	stage := &loadStage{
+		w: w, workers: r.workers(s, w), acks: newAcks(), cursors: x.cursors, rejects: rejects,
+		maxReject: -1, sync: s.Name, log: r.log(),
+	}
+	if s.OnReject.MaxRejected != nil {
+		stage.maxReject = int64(*s.OnReject.MaxRejected)
+	}
+	if r.Opt.Progress != nil {
+		stage.progress = r.Opt.Progress(s.Name)
+		defer stage.progress.Finish()
+	}
+
+	var (
+		cs      *changeset
+		loadErr error
+		nullKey int64
+	)
+	if spec.KeyNeeded(s.Destination.Mode) {
+		cs, err = newChangeset(tmp)
+		if err != nil {
+			w.Abort(ctx)
+			return err
+		}
+		defer cs.close()
+		res, err := r.runDiff(ctx, s, x, tmp, func(e diff.Event) error {
+			if !sends(s.Destination.Mode, e.Kind, r.Opt.FullRefresh) {
+				return nil
+			}
+			return cs.add(e.Kind, e.Key, e.New, e.Aux)
+		})
+		if err != nil {
+			w.Abort(ctx)
+			return err
+		}
+		rep.Added, rep.Changed, rep.Removed, rep.Unchanged = res.added, res.changed, res.removed, res.unchanged
+		for i, line := range res.nullKeys {
+			if err := rejects.write(line); err != nil {
+				w.Abort(ctx)
+				return err
+			}
+			if i < len(res.nullKeyCursors) {
+				x.cursors.unackedValue(res.nullKeyCursors[i])
+			}
+		}
+		nullKey = int64(len(res.nullKeys))
+		if !r.Opt.AllowMassDelete {
+			if err := massDelete(s, res.removed, st.SnapshotRows); err != nil {
+				w.Abort(ctx)
+				return err
+			}
+		}
+		loadErr = stage.run(ctx, func(ctx context.Context, send func(*outBatch) error) error {
+			return r.produceChanges(ctx, s, x, cs, send)
+		})
+	} else {
+		loadErr = stage.run(ctx, func(ctx context.Context, send func(*outBatch) error) error {
+			return r.produceStream(ctx, s, x, send)
+		})
+		rep.Added = x.read
+	}
+	rep.RowsRead = x.read
+	rep.Rejected = stage.acks.rejects + nullKey
+	if closeErr := rejects.close(); closeErr != nil && loadErr == nil {
+		loadErr = closeErr
+	}
+	if rep.Rejected > 0 {
+		rep.RejectedFile = rejects.path
+	}
+
+	// Finish the destination: commit after success, abort otherwise.
+	if loadErr == nil {
+		if err := w.Commit(ctx); err != nil {
+			loadErr = fmt.Errorf("commit %s: %w", s.Destination.Connection, err)
+			// a replace that did not commit delivered nothing
+			if s.Destination.Mode == spec.ModeReplace {
+				stage.acks = newAcks()
+			}
+		}
+	} else {
+		w.Abort(context.WithoutCancel(ctx))
+		if s.Destination.Mode == spec.ModeReplace {
+			stage.acks = newAcks()
+		}
+	}
+	rep.Delivered = stage.acks.rows
+	if nullKey > 0 && stage.maxReject >= 0 && rep.Rejected > stage.maxReject && loadErr == nil {
+		loadErr = fmt.Errorf("%d rows rejected, more than on_reject.max_rejected %d", rep.Rejected, stage.maxReject)
+	}
+
+	// Commit state for what was acknowledged, even after a failure or Ctrl-C.
+	complete := loadErr == nil && ctx.Err() == nil
+	var cursorAfter *extract.Cursor
+	if s.Source.Cursor != "" {
+		before := st.Cursor
+		if r.Opt.FullRefresh {
+			before = nil
+		}
+		cursorAfter = x.cursors.commit(before, complete)
+		if ctx.Err() != nil || (r.Opt.FullRefresh && !complete) {
+			cursorAfter = st.Cursor // a cancelled run never moves the cursor
+		}
+	}
+	commit := &state.Commit{Cursor: cursorAfter, Run: state.Run{
+		Mode: s.Destination.Mode, StartedAt: start.UTC(), DurationMS: time.Since(start).Milliseconds(), RowsRead: rep.RowsRead,
+		Delivered: rep.Delivered, Rejected: rep.Rejected, CursorBefore: st.Cursor, CursorAfter: cursorAfter,
+	}}
+	commit.Run.Status = StatusOK
+	if loadErr != nil {
+		commit.Run.Status, commit.Run.Error = StatusFailed, loadErr.Error()
+	} else if rep.Rejected > 0 {
+		commit.Run.Status = StatusPartial
+	}
+	if cs != nil && stage.acks.batches > 0 {
+		d, err := r.delta(s, cs, stage.acks)
+		if err != nil {
+			return errors.Join(loadErr, err)
+		}
+		commit.Delta = d
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	if err := r.Store.Commit(cctx, s.Name, commit); err != nil {
+		return errors.Join(loadErr, fmt.Errorf("commit state: %w", err))
+	}
+	rep.CursorAfter = cursorAfter.String()
+	if cursorAfter == nil {
+		rep.CursorAfter = rep.CursorBefore
+	}
+	return loadErr
+}
+
+// workers is how many loaders run at once.
+func (r *Runner) workers(s *spec.Sync, w load.Writer) int {
+	n := s.Concurrency
+	if r.Opt.Concurrency > 0 {
+		n = r.Opt.Concurrency
+	}
+	if c := w.Concurrency(); c > 0 && c < n {
+		n = c
+	}
+	return max(n, 1)
+}
+
+// produceStream sends every extracted row (modes append and replace) in
+// batch_size slices of the mapped records.
+func (r *Runner) produceStream(ctx context.Context, s *spec.Sync, x *extraction, send func(*outBatch) error) error {
+	seq := 0
+	for {
+		rec, cur, err := x.next(ctx)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		n := rec.NumRows()
+		for off := int64(0); off < n; off += int64(s.BatchSize) {
+			end := min(off+int64(s.BatchSize), n)
+			b := &outBatch{Batch: load.Batch{Seq: seq, Op: load.OpAppend, Record: rec.NewSlice(off, end)}, keyIdx: x.keyIdx}
+			if cur != nil {
+				b.cursors = array.NewSlice(cur, off, end)
+			}
+			seq++
+			if err := send(b); err != nil {
+				rec.Release()
+				if cur != nil {
+					cur.Release()
+				}
+				return err
+			}
+		}
+		rec.Release()
+		if cur != nil {
+			cur.Release()
+		}
+	}
+}
+
+// batchState is a batch being built from the changeset.
+type batchState struct {
+	rb  *array.RecordBuilder
+	cur array.Builder
+}
+
+// produceChanges builds batches from the changeset in key order.
+func (r *Runner) produceChanges(ctx context.Context, s *spec.Sync, x *extraction, cs *changeset, send func(*outBatch) error) error {
+	full, keys := x.mappedSchema(), x.keySchema()
+	var curType arrow.DataType
+	if x.curIdx >= 0 {
+		curType = x.rdr.Schema().Field(x.curIdx).Type
+	}
+	keyIdx := make([]int, len(x.keyIdx))
+	for i := range keyIdx {
+		keyIdx[i] = i
+	}
+	bt := newBatcher(s.BatchSize, func(p *pending) error {
+		st := p.data.(*batchState)
+		rec := st.rb.NewRecord()
+		st.rb.Release()
+		b := &outBatch{Batch: load.Batch{Seq: p.seq, Op: p.op, Record: rec}, keyIdx: x.keyIdx}
+		if p.op == load.OpDelete {
+			b.keyIdx = keyIdx
+		}
+		if st.cur != nil {
+			b.cursors = st.cur.NewArray()
+			st.cur.Release()
+		}
+		return send(b)
+	})
+	rd, err := cs.reader()
+	if err != nil {
+		return err
+	}
+	for rd.next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		ch := &rd.ch
+		op := opFor(s.Destination.Mode, ch.kind)
+		p, _ := bt.place(op, func(p *pending) {
+			schema := full
+			if op == load.OpDelete {
+				schema = keys
+			}
+			st := &batchState{rb: array.NewRecordBuilder(x.alloc, schema)}
+			if curType != nil && op != load.OpDelete {
+				st.cur = array.NewBuilder(x.alloc, curType)
+			}
+			p.data = st
+		})
+		st := p.data.(*batchState)
+		if err := appendChange(st, op, ch); err != nil {
+			return fmt.Errorf("build batch %d: key %s: %w", p.seq, diff.KeyString(ch.key), err)
+		}
+		if err := bt.fill(p); err != nil {
+			return err
+		}
+	}
+	if rd.err != nil {
+		return rd.err
+	}
+	return bt.flush()
+}
+
+// appendChange decodes one change into a batch's builders.
+func appendChange(st *batchState, op load.Op, ch *change) error {
+	if op == load.OpDelete {
+		parts, err := diff.DecodeKey(ch.key)
+		if err != nil {
+			return err
+		}
+		for i, text := range parts {
+			if err := st.rb.Field(i).AppendValueFromString(text); err != nil {
+				return fmt.Errorf("key field %s: %w", st.rb.Schema().Field(i).Name, err)
+			}
+		}
+		return nil
+	}
+	if err := diff.AppendRow(st.rb, ch.row); err != nil {
+		return err
+	}
+	if st.cur != nil {
+		if len(ch.aux) == 0 {
+			st.cur.AppendNull()
+		} else if err := diff.AppendValueTo(st.cur, ch.aux); err != nil {
+			return fmt.Errorf("cursor: %w", err)
+		}
+	}
+	return nil
+}
+
+// delta replays the changeset with the batch numbering of produceChanges and
+// yields the acknowledged changes, in key order, for the state commit.
+func (r *Runner) delta(s *spec.Sync, cs *changeset, a *acks) (state.Iterator, error) {
+	rd, err := cs.reader()
+	if err != nil {
+		return nil, err
+	}
+	bt := newBatcher(s.BatchSize, nil)
+	bt.noEmit = true
+	return &deltaIter{rd: rd, bt: bt, acks: a, mode: s.Destination.Mode}, nil
+}
+
+type deltaIter struct {
+	rd   *changesetReader
+	bt   *batcher
+	acks *acks
+	mode string
+	cur  state.Entry
+}
+
+func (d *deltaIter) Next() bool {
+	for d.rd.next() {
+		ch := &d.rd.ch
+		p, row := d.bt.place(opFor(d.mode, ch.kind), nil)
+		d.bt.fill(p)
+		if !d.acks.delivered(p.seq, row) {
+			continue
+		}
+		d.cur = state.Entry{Key: ch.key, Row: ch.row}
+		if ch.kind == diff.Remove {
+			d.cur.Row = nil
+		}
+		return true
+	}
+	return false
+}
+
+func (d *deltaIter) Entry() state.Entry { return d.cur }
+func (d *deltaIter) Err() error         { return d.rd.err }
+func (d *deltaIter) Close() error       { return nil }

@@ -1,0 +1,257 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hoist-dev/hoist/extract"
+)
+
+// The file store keeps one folder per sync under its root:
+//
+//	ROOT/<escaped sync>/state.json         cursor, snapshot pointer, history
+//	ROOT/<escaped sync>/snapshot-<gen>.bin the snapshot named by state.json
+//	ROOT/<escaped sync>/lock               run lock (flock) + holder info
+//	ROOT/<escaped sync>/commit.lock        short lock serialising writers
+//
+// state.json is the single commit point: a snapshot file only becomes visible
+// when the state.json naming it is renamed in, so a crash at any moment leaves
+// either the old pair or the new pair.
+const (
+	stateFileName   = "state.json"
+	lockFileName    = "lock"
+	commitLockName  = "commit.lock"
+	stateFormat     = 1
+	maxHistory      = 50
+	tempPrefix      = ".tmp-"
+	snapshotPrefix  = "snapshot-"
+	snapshotSuffix  = ".bin"
+	folderPerm      = 0o755
+	filePerm        = 0o644
+	snapshotRetries = 5
+)
+
+func init() { Register("file", openFile) }
+
+// fileStore implements Store on a local folder.
+type fileStore struct {
+	root  string
+	codec byte
+}
+
+var _ Store = (*fileStore)(nil)
+
+// openFile opens file://DIR; a relative DIR is taken relative to dir (the
+// spec's folder). Nothing is created until a run locks or commits, so plan
+// and state show leave no trace.
+func openFile(_ context.Context, url, dir string) (Store, error) {
+	_, p, _ := strings.Cut(url, "://")
+	if p == "" {
+		return nil, errors.New("want file://DIR")
+	}
+	if !filepath.IsAbs(p) {
+		if dir == "" {
+			dir = "."
+		}
+		p = filepath.Join(dir, p)
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return nil, fmt.Errorf("resolve state folder %s: %w", p, err)
+	}
+	return &fileStore{root: abs, codec: defaultCodec}, nil
+}
+
+// fileState is the content of state.json.
+type fileState struct {
+	Format       int             `json:"format"`
+	Sync         string          `json:"sync"`
+	Generation   uint64          `json:"generation"`
+	Snapshot     string          `json:"snapshot,omitempty"`
+	SnapshotRows int64           `json:"snapshot_rows"`
+	Cursor       *extract.Cursor `json:"cursor,omitempty"`
+	UpdatedAt    time.Time       `json:"updated_at,omitzero"`
+	History      []Run           `json:"history,omitempty"` // newest first
+}
+
+// escapeSyncName makes a sync name a safe, unique folder name: bytes outside
+// [A-Za-z0-9_.-] and a leading dot (".", "..", hidden files) become %XX.
+func escapeSyncName(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		safe := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '_' || c == '-' || (c == '.' && i > 0)
+		if safe {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+func (s *fileStore) syncDir(sync string) (string, error) {
+	if sync == "" {
+		return "", errors.New("empty sync name")
+	}
+	return filepath.Join(s.root, escapeSyncName(sync)), nil
+}
+
+// ensureDir creates the sync's folder, turning any failure into the error a
+// user can act on: which folder, and why.
+func (s *fileStore) ensureDir(sync string) (string, error) {
+	dir, err := s.syncDir(sync)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, folderPerm); err != nil {
+		return "", notWritable(s.root, err)
+	}
+	return dir, nil
+}
+
+// readState loads state.json; a sync never committed gets a fresh state.
+func readState(dir, sync string) (*fileState, error) {
+	path := filepath.Join(dir, stateFileName)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &fileState{Format: stateFormat, Sync: sync}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	var st fileState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("state file %s is corrupt: %w", path, err)
+	}
+	if st.Format != stateFormat {
+		return nil, fmt.Errorf("state file %s has format %d; this hoist reads format %d", path, st.Format, stateFormat)
+	}
+	if st.Snapshot != "" && filepath.Base(st.Snapshot) != st.Snapshot {
+		return nil, fmt.Errorf("state file %s is corrupt: snapshot %q is not a file name", path, st.Snapshot)
+	}
+	st.Sync = sync
+	return &st, nil
+}
+
+func (st *fileState) public() *SyncState {
+	out := &SyncState{Sync: st.Sync, Cursor: st.Cursor, SnapshotRows: st.SnapshotRows}
+	if len(st.History) > 0 {
+		r := st.History[0]
+		out.LastRun = &r
+	}
+	return out
+}
+
+// Get implements Store.
+func (s *fileStore) Get(ctx context.Context, sync string) (*SyncState, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	dir, err := s.syncDir(sync)
+	if err != nil {
+		return nil, err
+	}
+	st, err := readState(dir, sync)
+	if err != nil {
+		return nil, fmt.Errorf("get state of sync %s: %w", sync, err)
+	}
+	return st.public(), nil
+}
+
+// History implements Store; n <= 0 returns every run kept (the last 50).
+func (s *fileStore) History(ctx context.Context, sync string, n int) ([]Run, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	dir, err := s.syncDir(sync)
+	if err != nil {
+		return nil, err
+	}
+	st, err := readState(dir, sync)
+	if err != nil {
+		return nil, fmt.Errorf("history of sync %s: %w", sync, err)
+	}
+	h := st.History
+	if n > 0 && n < len(h) {
+		h = h[:n]
+	}
+	return append([]Run(nil), h...), nil
+}
+
+// Snapshot implements Store. Snapshot files are immutable once renamed in,
+// so reading needs no lock: it reads state.json, then opens the file it
+// names and keeps it open. If a commit deleted that file in between, the
+// newer state.json names the newer file, so it tries again.
+func (s *fileStore) Snapshot(ctx context.Context, sync string) (Iterator, error) {
+	dir, err := s.syncDir(sync)
+	if err != nil {
+		return nil, err
+	}
+	prev := ""
+	for range snapshotRetries {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		st, err := readState(dir, sync)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot of sync %s: %w", sync, err)
+		}
+		if st.Snapshot == "" {
+			return &SliceIterator{}, nil
+		}
+		path := filepath.Join(dir, st.Snapshot)
+		it, err := openSnapFile(ctx, path)
+		if err == nil {
+			return it, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) || st.Snapshot == prev {
+			// Same name twice: the file is really gone, not replaced.
+			return nil, fmt.Errorf("snapshot of sync %s: %w", sync, err)
+		}
+		prev = st.Snapshot
+	}
+	return nil, fmt.Errorf("snapshot of sync %s: it changed %d times while opening; try again", sync, snapshotRetries)
+}
+
+// Reset implements Store: cursor and snapshot are forgotten, history kept.
+func (s *fileStore) Reset(ctx context.Context, sync string) error {
+	dir, err := s.syncDir(sync)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, stateFileName)); errors.Is(err, fs.ErrNotExist) {
+		return nil // never committed: nothing to forget, and no folder to create
+	}
+	unlock, err := s.commitLock(ctx, dir)
+	if err != nil {
+		return fmt.Errorf("reset sync %s: %w", sync, err)
+	}
+	defer unlock()
+	st, err := readState(dir, sync)
+	if err != nil {
+		return fmt.Errorf("reset sync %s: %w", sync, err)
+	}
+	st.Cursor, st.Snapshot, st.SnapshotRows = nil, "", 0
+	st.UpdatedAt = time.Now().UTC()
+	if err := s.writeState(dir, st); err != nil {
+		return fmt.Errorf("reset sync %s: %w", sync, err)
+	}
+	removeStale(dir, "")
+	return nil
+}
+
+// Close implements Store. The file store holds no resources between calls;
+// locks are released through their own Release.
+func (s *fileStore) Close() error { return nil }
+
+// Root is the absolute state folder (for messages such as `state show`).
+func (s *fileStore) Root() string { return s.root }

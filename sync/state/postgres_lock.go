@@ -1,0 +1,134 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	stdsync "sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hoist-dev/hoist/internal/pgconn"
+)
+
+// pgLockPoll is how often a waiting runner tries the advisory lock again.
+const pgLockPoll = 100 * time.Millisecond
+
+// pgLock is a session-level advisory lock held on a connection of its own
+// (not a pooled one, which someone else could borrow and unlock). If the
+// runner dies, its session ends and the server drops the lock: no stale
+// locks, and the locks row it leaves is overwritten by the next holder.
+type pgLock struct {
+	once  stdsync.Once
+	store *pgStore
+	conn  *pgx.Conn
+	key   int64
+	sync  string
+	err   error
+}
+
+// Lock implements Store: it tries pg_try_advisory_lock every pgLockPoll
+// until wait has passed (0: once), then reports who holds it.
+func (s *pgStore) Lock(ctx context.Context, sync string, wait time.Duration) (Lock, error) {
+	conn, err := pgconn.ConnectOne(ctx, s.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("lock sync %s: connect to %s: %w", sync, s.url, err)
+	}
+	l := &pgLock{store: s, conn: conn, key: s.lockKey(sync), sync: sync}
+	deadline := time.Now().Add(wait)
+	for {
+		err := l.try(ctx)
+		if err == nil {
+			return l, nil
+		}
+		if !errors.Is(err, errNotAcquired) {
+			closeConn(conn)
+			return nil, fmt.Errorf("lock sync %s: %w", sync, err)
+		}
+		if !time.Now().Before(deadline) {
+			holder := s.holder(ctx, conn, l.key, sync)
+			closeConn(conn)
+			return nil, &LockedError{Sync: sync, Holder: holder}
+		}
+		t := time.NewTimer(min(pgLockPoll, time.Until(deadline)+time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			closeConn(conn)
+			return nil, fmt.Errorf("lock sync %s: %w", sync, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// try takes the lock and records this process as its holder.
+func (l *pgLock) try(ctx context.Context) error {
+	var ok bool
+	if err := l.conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", l.key).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return errNotAcquired
+	}
+	host, _ := os.Hostname()
+	_, err := l.conn.Exec(ctx, "INSERT INTO "+l.store.q+`locks (sync, host, pid, backend_pid, started_at)
+		VALUES ($1, $2, $3, pg_backend_pid(), now())
+		ON CONFLICT (sync) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid,
+			backend_pid = EXCLUDED.backend_pid, started_at = EXCLUDED.started_at`, l.sync, host, os.Getpid())
+	if err != nil {
+		_, _ = l.conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", l.key)
+		return fmt.Errorf("record lock holder: %w", err)
+	}
+	return nil
+}
+
+// holder names the runner holding key: the locks row written by the
+// session that actually holds the advisory lock (pg_locks), or, if that
+// runner has not written its row yet, the holding backend.
+func (s *pgStore) holder(ctx context.Context, conn *pgx.Conn, key int64, sync string) LockHolder {
+	var h LockHolder
+	var backend int32
+	// A bigint advisory key shows in pg_locks as classid (high half),
+	// objid (low half), objsubid 1.
+	err := conn.QueryRow(ctx, `SELECT l.pid, coalesce(k.host, 'postgres backend ' || l.pid::text),
+			coalesce(k.pid, 0), coalesce(k.started_at, a.backend_start)
+		FROM pg_locks l
+		LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+		LEFT JOIN `+s.q+`locks k ON k.sync = $4 AND k.backend_pid = l.pid
+		WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			AND l.classid::bigint = $1 AND l.objid::bigint = $2 AND l.objsubid = $3
+		LIMIT 1`, int64(uint64(key)>>32), int64(uint64(key)&0xffffffff), 1, sync).Scan(&backend, &h.Host, &h.PID, &h.StartedAt)
+	if err != nil {
+		return LockHolder{}
+	}
+	if h.PID == 0 {
+		h.PID = int(backend) // the server-side pid is the best we know
+	}
+	return h
+}
+
+// Release unlocks and closes the lock's connection (closing alone would
+// also free it; unlocking first makes the hand-over immediate).
+func (l *pgLock) Release() error {
+	l.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := l.conn.Exec(ctx, "DELETE FROM "+l.store.q+"locks WHERE sync = $1 AND backend_pid = pg_backend_pid()", l.sync)
+		if _, uerr := l.conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", l.key); uerr != nil {
+			err = errors.Join(err, uerr)
+		}
+		closeConn(l.conn)
+		if err != nil {
+			l.err = fmt.Errorf("release lock of sync %s: %w", l.sync, err)
+		}
+	})
+	return l.err
+}
+
+func closeConn(c *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = c.Close(ctx)
+}
