@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,7 +41,11 @@ func prepareSnowflakeDriver() {
 	snowflakeStartup.Do(func() {
 		_ = os.Setenv("SNOWFLAKE_DISABLE_PLATFORM_DETECTION", "true")
 		_ = os.Setenv("SF_DISABLE_MINICORE", "true")
-		_ = sf.GetLogger().SetLogLevel("OFF")
+		// "OFF" alone leaves the driver's WithContext(...) logs on, so
+		// discard its output too.
+		l := sf.GetLogger()
+		_ = l.SetLogLevel("OFF")
+		l.SetOutput(io.Discard)
 	})
 }
 

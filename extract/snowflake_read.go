@@ -243,8 +243,12 @@ func (p *sfPump) fetch(ctx context.Context, b *sf.ArrowBatch, idx int) ([]arrow.
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if attempt == snowflakeFetchAttempts || !fetchRetryable(err) {
-			return nil, fmt.Errorf("download result chunk %d (attempt %d): %w", idx, attempt, err)
+		if !fetchRetryable(err) {
+			releasePartial(b)
+			return nil, fmt.Errorf("download result batch %d: %w", idx, err)
+		}
+		if attempt == snowflakeFetchAttempts {
+			return nil, fmt.Errorf("download result batch %d (gave up after %d attempts): %w", idx, attempt, err)
 		}
 		p.log.Warn("snowflake chunk download failed, retrying", "sync", p.sync, "chunk", idx, "attempt", attempt, "error", err)
 		select {
@@ -264,6 +268,15 @@ func fetchRetryable(err error) bool {
 	return !strings.Contains(err.Error(), "decoding Arrow batch")
 }
 
+// releasePartial frees the records the driver kept from a chunk that failed
+// to decode part way: the next Fetch hands back that cached, partial slice
+// without downloading again (see fetchRetryable).
+func releasePartial(b *sf.ArrowBatch) {
+	if recs, err := b.Fetch(); err == nil && recs != nil {
+		releaseAll(*recs)
+	}
+}
+
 // emit casts a chunk's records, slices them to the requested batch size
 // and queues them. It releases every record it was given.
 func (p *sfPump) emit(idx int, recs []arrow.RecordBatch) error {
@@ -271,7 +284,7 @@ func (p *sfPump) emit(idx int, recs []arrow.RecordBatch) error {
 	for _, rec := range recs {
 		cast, err := castSnowflake(p.ctx, p.mem, p.schema, p.cols, rec)
 		if err != nil {
-			return fmt.Errorf("result chunk %d: %w", idx, err)
+			return fmt.Errorf("result batch %d: %w", idx, err)
 		}
 		err = p.send(cast)
 		cast.Release()

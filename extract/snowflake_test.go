@@ -213,7 +213,7 @@ func TestIntegrationSnowflakeTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	fake := snowflaketest.New(snowflaketest.Options{InlineRows: 1, ChunkRows: 1, Tables: []*snowflaketest.Table{tab}})
-	defer fake.Close()
+	t.Cleanup(fake.Close)
 	mem := sfCheckedAlloc(t)
 	src := openSF(t, sfConn(fake))
 	schema, recs, err := sfReadAll(t, src, Request{Sync: "types", Source: &spec.Source{Table: "all_types"}, Alloc: mem})
@@ -302,7 +302,7 @@ func TestIntegrationSnowflakeIntWidths(t *testing.T) {
 		t.Fatal(err)
 	}
 	fake := snowflaketest.New(snowflaketest.Options{ChunkRows: 2, Tables: []*snowflaketest.Table{tab}})
-	defer fake.Close()
+	t.Cleanup(fake.Close)
 	mem := sfCheckedAlloc(t)
 	src := openSF(t, sfConn(fake))
 	schema, recs, err := sfReadAll(t, src, Request{Source: &spec.Source{Query: "select * from nums"}, Alloc: mem})
@@ -339,7 +339,7 @@ func TestIntegrationSnowflakeIntOverflow(t *testing.T) {
 		t.Fatal(err)
 	}
 	fake := snowflaketest.New(snowflaketest.Options{Tables: []*snowflaketest.Table{tab}})
-	defer fake.Close()
+	t.Cleanup(fake.Close)
 	mem := sfCheckedAlloc(t)
 	src := openSF(t, sfConn(fake))
 	_, recs, err := sfReadAll(t, src, Request{Source: &spec.Source{Table: "HUGE"}, Alloc: mem})
@@ -366,7 +366,7 @@ func (p *sfPeakAlloc) add(n int) {
 }
 
 func (p *sfPeakAlloc) Allocate(n int) []byte { p.add(n); return p.Allocator.Allocate(n) }
-func (p *sfPeakAlloc) Free(b []byte)          { p.add(-len(b)); p.Allocator.Free(b) }
+func (p *sfPeakAlloc) Free(b []byte)         { p.add(-len(b)); p.Allocator.Free(b) }
 func (p *sfPeakAlloc) Reallocate(n int, b []byte) []byte {
 	p.add(n - len(b))
 	return p.Allocator.Reallocate(n, b)

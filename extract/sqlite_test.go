@@ -227,7 +227,7 @@ func TestSQLiteSourceCursorPushdown(t *testing.T) {
 				ids[i] = r[0].(int64)
 			}
 			if tt.sorted {
-				sortInts(ids)
+				sqliteSortInts(ids)
 			}
 			if got := fmt.Sprint(ids); got != tt.want {
 				t.Errorf("ids %s, want %s", got, tt.want)
@@ -236,7 +236,7 @@ func TestSQLiteSourceCursorPushdown(t *testing.T) {
 	}
 }
 
-func sortInts(s []int64) {
+func sqliteSortInts(s []int64) {
 	for i := 1; i < len(s); i++ {
 		for j := i; j > 0 && s[j] < s[j-1]; j-- {
 			s[j], s[j-1] = s[j-1], s[j]

@@ -176,3 +176,12 @@ func OpFor(mode string) Op {
 	}
 	return OpAppend
 }
+
+// Lookup returns the opener registered for a connection type (tests wrap
+// real destinations with fault injection through it).
+func Lookup(typ string) (Opener, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	o, ok := openers[typ]
+	return o, ok
+}

@@ -70,6 +70,7 @@ func (w *fileReplace) Abort(ctx context.Context) error {
 			return nil
 		}
 		w.done = true
+		w.enc.Close() // frees the encoder's buffered row group; the file is dropped anyway
 		return w.tmp.discard()
 	}
 	return w.finish()
@@ -81,6 +82,7 @@ func (w *fileReplace) finish() error {
 	}
 	w.done = true
 	if !w.replace && w.rows == 0 {
+		w.enc.Close()
 		return w.tmp.discard() // an append run with nothing new leaves no empty part
 	}
 	if err := w.enc.Close(); err != nil {

@@ -14,20 +14,20 @@ import (
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
-// fakeClock records sleeps and returns at once.
-type fakeClock struct {
+// httpFakeClock records sleeps and returns at once.
+type httpFakeClock struct {
 	mu     stdsync.Mutex
 	now    time.Time
 	sleeps []time.Duration
 }
 
-func (c *fakeClock) Now() time.Time {
+func (c *httpFakeClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
 }
 
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+func (c *httpFakeClock) Sleep(ctx context.Context, d time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sleeps = append(c.sleeps, d)
@@ -82,7 +82,7 @@ func TestServerDelay(t *testing.T) {
 
 func TestJitterStaysInCappedWindow(t *testing.T) {
 	t.Parallel()
-	b := NewBackoff(nil, &fakeClock{}, 42)
+	b := NewBackoff(nil, &httpFakeClock{}, 42)
 	b.Base, b.Cap = 100*time.Millisecond, 2*time.Second
 	for attempt := 0; attempt < 12; attempt++ {
 		window := min(b.Cap, b.Base<<attempt)
@@ -147,7 +147,7 @@ func TestClientRetries(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			clock := &fakeClock{now: time.Now()}
+			clock := &httpFakeClock{now: time.Now()}
 			c = c.WithClock(clock)
 			u, _ := url.Parse(srv.URL + "/x")
 			resp, err := c.Do(context.Background(), HTTPRequest{Method: http.MethodPost, URL: u, Body: []byte(`{}`)})
@@ -189,7 +189,7 @@ func TestClientRetriesConnectionReset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c = c.WithClock(&fakeClock{})
+	c = c.WithClock(&httpFakeClock{})
 	u, _ := url.Parse(srv.URL)
 	// A POST without an Idempotency-Key is not replayed by net/http itself,
 	// so a success here proves our retry handled the reset.
@@ -217,7 +217,7 @@ func TestClientTimeoutIsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c = c.WithClock(&fakeClock{})
+	c = c.WithClock(&httpFakeClock{})
 	u, _ := url.Parse(srv.URL)
 	start := time.Now()
 	resp, err := c.Do(context.Background(), HTTPRequest{Method: http.MethodGet, URL: u})

@@ -15,10 +15,10 @@ import (
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
-// sqliteDB creates dir/dest.db with stmts and returns the destination
+// sqliteTestDB creates dir/dest.db with stmts and returns the destination
 // connection (path relative to dir), dir, and a second connection to check
 // what readers see.
-func sqliteDB(t testing.TB, stmts ...string) (*spec.Connection, string, *sql.DB) {
+func sqliteTestDB(t testing.TB, stmts ...string) (*spec.Connection, string, *sql.DB) {
 	t.Helper()
 	dir := t.TempDir()
 	check, err := sql.Open("sqlite", filepath.Join(dir, "dest.db"))
@@ -34,8 +34,8 @@ func sqliteDB(t testing.TB, stmts ...string) (*spec.Connection, string, *sql.DB)
 	return &spec.Connection{Name: "dest", Type: spec.TypeSQLite, Path: "dest.db"}, dir, check
 }
 
-// dump returns a table's rows ordered by its first column, one per line.
-func dump(t testing.TB, db *sql.DB, table string) string {
+// sqliteDump returns a table's rows ordered by its first column, one per line.
+func sqliteDump(t testing.TB, db *sql.DB, table string) string {
 	t.Helper()
 	rows, err := db.Query(fmt.Sprintf("SELECT * FROM %s ORDER BY 1", table))
 	if err != nil {
@@ -53,7 +53,7 @@ func dump(t testing.TB, db *sql.DB, table string) string {
 		if err := rows.Scan(ptrs...); err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, fmt.Sprint(vals...))
+		out = append(out, strings.TrimSuffix(fmt.Sprintln(vals...), "\n"))
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
@@ -61,8 +61,8 @@ func dump(t testing.TB, db *sql.DB, table string) string {
 	return strings.Join(out, "\n")
 }
 
-// record builds a record of schema from Go values (nil for NULL).
-func record(t testing.TB, mem memory.Allocator, sch *arrow.Schema, rows ...[]any) arrow.RecordBatch {
+// sqliteRecord builds a sqliteRecord of schema from Go values (nil for NULL).
+func sqliteRecord(t testing.TB, mem memory.Allocator, sch *arrow.Schema, rows ...[]any) arrow.RecordBatch {
 	t.Helper()
 	b := array.NewRecordBuilder(mem, sch)
 	defer b.Release()
@@ -87,7 +87,7 @@ func record(t testing.TB, mem memory.Allocator, sch *arrow.Schema, rows ...[]any
 			case *array.BinaryBuilder:
 				fb.Append(v.([]byte))
 			default:
-				t.Fatalf("record: no case for %T", fb)
+				t.Fatalf("sqliteRecord: no case for %T", fb)
 			}
 		}
 	}
@@ -95,15 +95,15 @@ func record(t testing.TB, mem memory.Allocator, sch *arrow.Schema, rows ...[]any
 }
 
 var (
-	idField   = arrow.Field{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true}
-	nameField = arrow.Field{Name: "name", Type: arrow.BinaryTypes.String, Nullable: true}
-	nField    = arrow.Field{Name: "n", Type: arrow.PrimitiveTypes.Int64, Nullable: true}
-	rowSchema = arrow.NewSchema([]arrow.Field{idField, nameField, nField}, nil)
-	keySchema = arrow.NewSchema([]arrow.Field{idField}, nil)
+	sqliteIDField   = arrow.Field{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true}
+	sqliteNameField = arrow.Field{Name: "name", Type: arrow.BinaryTypes.String, Nullable: true}
+	sqliteNField    = arrow.Field{Name: "n", Type: arrow.PrimitiveTypes.Int64, Nullable: true}
+	sqliteRowSchema = arrow.NewSchema([]arrow.Field{sqliteIDField, sqliteNameField, sqliteNField}, nil)
+	sqliteKeySchema = arrow.NewSchema([]arrow.Field{sqliteIDField}, nil)
 )
 
-// openWriter opens the destination and a writer for dest.
-func openWriter(t testing.TB, conn *spec.Connection, dir string, dest spec.Dest, sch *arrow.Schema) (Destination, Writer) {
+// sqliteOpenWriter opens the destination and a writer for dest.
+func sqliteOpenWriter(t testing.TB, conn *spec.Connection, dir string, dest spec.Dest, sch *arrow.Schema) (Destination, Writer) {
 	t.Helper()
 	d, err := Open(context.Background(), conn, dir)
 	if err != nil {
@@ -117,7 +117,7 @@ func openWriter(t testing.TB, conn *spec.Connection, dir string, dest spec.Dest,
 	return d, w
 }
 
-const seedT = `CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, n INTEGER);
+const sqliteSeed = `CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, n INTEGER);
 	INSERT INTO t VALUES (1, 'a', 10), (2, 'b', 20)`
 
 func TestSQLiteDestOps(t *testing.T) {
@@ -132,22 +132,22 @@ func TestSQLiteDestOps(t *testing.T) {
 		want  string
 	}{
 		{"append", `CREATE TABLE t (id INTEGER, name TEXT, n INTEGER); INSERT INTO t VALUES (1, 'a', 10)`,
-			spec.Dest{Object: "t", Mode: spec.ModeAppend}, OpAppend, rowSchema,
+			spec.Dest{Object: "t", Mode: spec.ModeAppend}, OpAppend, sqliteRowSchema,
 			[][]any{{1, "a", 10}, {3, "ünï 🚀", nil}}, "1 a 10\n1 a 10\n3 ünï 🚀 <nil>"},
-		{"insert keeps existing keys", seedT, spec.Dest{Object: "t", Mode: spec.ModeInsert, PrimaryKey: []string{"id"}}, OpInsert, rowSchema,
+		{"insert keeps existing keys", sqliteSeed, spec.Dest{Object: "t", Mode: spec.ModeInsert, PrimaryKey: []string{"id"}}, OpInsert, sqliteRowSchema,
 			[][]any{{2, "B", 99}, {3, "c", 30}}, "1 a 10\n2 b 20\n3 c 30"},
-		{"upsert", seedT, spec.Dest{Object: "t", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}}, OpUpsert, rowSchema,
+		{"upsert", sqliteSeed, spec.Dest{Object: "t", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}}, OpUpsert, sqliteRowSchema,
 			[][]any{{2, "B", 99}, {3, "c", nil}}, "1 a 10\n2 B 99\n3 c <nil>"},
-		{"update ignores missing keys", seedT, spec.Dest{Object: "t", Mode: spec.ModeUpdate, PrimaryKey: []string{"id"}}, OpUpdate, rowSchema,
+		{"update ignores missing keys", sqliteSeed, spec.Dest{Object: "t", Mode: spec.ModeUpdate, PrimaryKey: []string{"id"}}, OpUpdate, sqliteRowSchema,
 			[][]any{{2, "B", 99}, {4, "x", 1}}, "1 a 10\n2 B 99"},
-		{"delete", seedT, spec.Dest{Object: "t", Mode: spec.ModeMirror, PrimaryKey: []string{"id"}}, OpDelete, keySchema,
+		{"delete", sqliteSeed, spec.Dest{Object: "t", Mode: spec.ModeMirror, PrimaryKey: []string{"id"}}, OpDelete, sqliteKeySchema,
 			[][]any{{1}, {4}}, "2 b 20"},
 		{"upsert on a unique index, schema-qualified", `CREATE TABLE t (name TEXT NOT NULL, id INTEGER NOT NULL, n INTEGER);
 			CREATE UNIQUE INDEX t_key ON t (id, name); INSERT INTO t VALUES ('a', 1, 10)`,
-			spec.Dest{Object: "main.t", Mode: spec.ModeUpsert, PrimaryKey: []string{"name", "id"}}, OpUpsert, rowSchema,
+			spec.Dest{Object: "main.t", Mode: spec.ModeUpsert, PrimaryKey: []string{"name", "id"}}, OpUpsert, sqliteRowSchema,
 			[][]any{{1, "a", 11}, {1, "b", 12}}, "a 1 11\nb 1 12"},
 		{"mapped columns are a subset, case-insensitive", `CREATE TABLE t (ID INTEGER PRIMARY KEY, Name TEXT, N INTEGER, extra TEXT DEFAULT 'x')`,
-			spec.Dest{Object: "t", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}}, OpUpsert, rowSchema,
+			spec.Dest{Object: "t", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}}, OpUpsert, sqliteRowSchema,
 			[][]any{{1, "a", 1}}, "1 a 1 x"},
 	}
 	for _, tt := range tests {
@@ -155,12 +155,12 @@ func TestSQLiteDestOps(t *testing.T) {
 			t.Parallel()
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
-			conn, dir, check := sqliteDB(t, tt.setup)
-			_, w := openWriter(t, conn, dir, tt.dest, rowSchema)
+			conn, dir, check := sqliteTestDB(t, tt.setup)
+			_, w := sqliteOpenWriter(t, conn, dir, tt.dest, sqliteRowSchema)
 			if w.Concurrency() != 1 {
 				t.Errorf("Concurrency() = %d, want 1", w.Concurrency())
 			}
-			rec := record(t, mem, tt.sch, tt.rows...)
+			rec := sqliteRecord(t, mem, tt.sch, tt.rows...)
 			defer rec.Release()
 			res, err := w.Write(context.Background(), Batch{Op: tt.op, Record: rec})
 			if err != nil {
@@ -170,7 +170,7 @@ func TestSQLiteDestOps(t *testing.T) {
 				t.Fatalf("failed rows: %+v", res.Failed)
 			}
 			// Batches are committed as they are written, before Commit.
-			if got := dump(t, check, "t"); got != tt.want {
+			if got := sqliteDump(t, check, "t"); got != tt.want {
 				t.Errorf("table:\n%s\nwant:\n%s", got, tt.want)
 			}
 			if err := w.Commit(context.Background()); err != nil {
@@ -188,8 +188,8 @@ func TestSQLiteDestRowRejection(t *testing.T) {
 			t.Parallel()
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
-			conn, dir, check := sqliteDB(t, setup)
-			_, w := openWriter(t, conn, dir, spec.Dest{Object: "t", Mode: mode, PrimaryKey: []string{"id"}}, rowSchema)
+			conn, dir, check := sqliteTestDB(t, setup)
+			_, w := sqliteOpenWriter(t, conn, dir, spec.Dest{Object: "t", Mode: mode, PrimaryKey: []string{"id"}}, sqliteRowSchema)
 			// 600 rows span three multi-row statements; the bad rows sit in
 			// the second one, so the first must be undone and redone.
 			var rows [][]any
@@ -198,7 +198,7 @@ func TestSQLiteDestRowRejection(t *testing.T) {
 			}
 			rows[300][2] = -1  // CHECK
 			rows[301][1] = nil // NOT NULL
-			rec := record(t, mem, rowSchema, rows...)
+			rec := sqliteRecord(t, mem, sqliteRowSchema, rows...)
 			defer rec.Release()
 			res, err := w.Write(context.Background(), Batch{Seq: 3, Op: OpFor(mode), Record: rec})
 			if err != nil {
@@ -230,10 +230,10 @@ func TestSQLiteDestValueRejection(t *testing.T) {
 	t.Parallel()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	conn, dir, check := sqliteDB(t, `CREATE TABLE t (id INTEGER, big INTEGER)`)
-	sch := arrow.NewSchema([]arrow.Field{idField, {Name: "big", Type: arrow.PrimitiveTypes.Uint64, Nullable: true}}, nil)
-	_, w := openWriter(t, conn, dir, spec.Dest{Object: "t", Mode: spec.ModeAppend}, sch)
-	rec := record(t, mem, sch, []any{1, uint64(5)}, []any{2, uint64(1 << 63)})
+	conn, dir, check := sqliteTestDB(t, `CREATE TABLE t (id INTEGER, big INTEGER)`)
+	sch := arrow.NewSchema([]arrow.Field{sqliteIDField, {Name: "big", Type: arrow.PrimitiveTypes.Uint64, Nullable: true}}, nil)
+	_, w := sqliteOpenWriter(t, conn, dir, spec.Dest{Object: "t", Mode: spec.ModeAppend}, sch)
+	rec := sqliteRecord(t, mem, sch, []any{1, uint64(5)}, []any{2, uint64(1 << 63)})
 	defer rec.Release()
 	res, err := w.Write(context.Background(), Batch{Op: OpAppend, Record: rec})
 	if err != nil {
@@ -242,7 +242,7 @@ func TestSQLiteDestValueRejection(t *testing.T) {
 	if len(res.Failed) != 1 || res.Failed[0].Row != 1 || !strings.Contains(res.Failed[0].Msg, "does not fit") {
 		t.Fatalf("failed = %+v", res.Failed)
 	}
-	if got := dump(t, check, "t"); got != "1 5" {
+	if got := sqliteDump(t, check, "t"); got != "1 5" {
 		t.Errorf("table = %q", got)
 	}
 }
@@ -251,29 +251,29 @@ func TestSQLiteDestReplaceIsAtomic(t *testing.T) {
 	t.Parallel()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	conn, dir, check := sqliteDB(t, seedT)
+	conn, dir, check := sqliteTestDB(t, sqliteSeed)
 	ctx := context.Background()
 	dest := spec.Dest{Object: "t", Mode: spec.ModeReplace}
-	rec := record(t, mem, rowSchema, []any{7, "new", 70}, []any{8, "newer", 80})
+	rec := sqliteRecord(t, mem, sqliteRowSchema, []any{7, "new", 70}, []any{8, "newer", 80})
 	defer rec.Release()
 
 	// A failed run: Abort leaves the old content whole.
-	_, w := openWriter(t, conn, dir, dest, rowSchema)
+	_, w := sqliteOpenWriter(t, conn, dir, dest, sqliteRowSchema)
 	if _, err := w.Write(ctx, Batch{Op: OpAppend, Record: rec}); err != nil {
 		t.Fatal(err)
 	}
-	if got := dump(t, check, "t"); got != "1 a 10\n2 b 20" {
+	if got := sqliteDump(t, check, "t"); got != "1 a 10\n2 b 20" {
 		t.Errorf("readers saw %q during the replace, want the old content", got)
 	}
 	if err := w.Abort(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := dump(t, check, "t"); got != "1 a 10\n2 b 20" {
+	if got := sqliteDump(t, check, "t"); got != "1 a 10\n2 b 20" {
 		t.Errorf("after Abort: %q, want the old content", got)
 	}
 
 	// A good run: two batches, then Commit swaps the content.
-	_, w = openWriter(t, conn, dir, dest, rowSchema)
+	_, w = sqliteOpenWriter(t, conn, dir, dest, sqliteRowSchema)
 	for seq := 0; seq < 2; seq++ {
 		one := rec.NewSlice(int64(seq), int64(seq+1))
 		_, err := w.Write(ctx, Batch{Seq: seq, Op: OpAppend, Record: one})
@@ -282,13 +282,13 @@ func TestSQLiteDestReplaceIsAtomic(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := dump(t, check, "t"); got != "1 a 10\n2 b 20" {
+	if got := sqliteDump(t, check, "t"); got != "1 a 10\n2 b 20" {
 		t.Errorf("readers saw %q before Commit, want the old content", got)
 	}
 	if err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := dump(t, check, "t"); got != "7 new 70\n8 newer 80" {
+	if got := sqliteDump(t, check, "t"); got != "7 new 70\n8 newer 80" {
 		t.Errorf("after Commit: %q", got)
 	}
 	if _, err := w.Write(ctx, Batch{Op: OpAppend, Record: rec}); err == nil {
@@ -307,26 +307,26 @@ func TestSQLiteDestOpenErrors(t *testing.T) {
 		sch  *arrow.Schema
 		want string
 	}{
-		{"missing table", spec.Dest{Object: "nope", Mode: spec.ModeAppend}, rowSchema, "table nope does not exist"},
+		{"missing table", spec.Dest{Object: "nope", Mode: spec.ModeAppend}, sqliteRowSchema, "table nope does not exist"},
 		{"missing column", spec.Dest{Object: "t", Mode: spec.ModeAppend},
-			arrow.NewSchema([]arrow.Field{idField, {Name: "properties.full_name", Type: arrow.BinaryTypes.String}}, nil),
+			arrow.NewSchema([]arrow.Field{sqliteIDField, {Name: "properties.full_name", Type: arrow.BinaryTypes.String}}, nil),
 			`table t has no column "properties.full_name"`},
-		{"upsert without unique key", spec.Dest{Object: "nokey", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}}, rowSchema,
+		{"upsert without unique key", spec.Dest{Object: "nokey", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}}, sqliteRowSchema,
 			"table nokey has no PRIMARY KEY or UNIQUE index on (id)"},
-		{"partial index is no conflict target", spec.Dest{Object: "partial", Mode: spec.ModeInsert, PrimaryKey: []string{"id"}}, rowSchema,
+		{"partial index is no conflict target", spec.Dest{Object: "partial", Mode: spec.ModeInsert, PrimaryKey: []string{"id"}}, sqliteRowSchema,
 			"no PRIMARY KEY or UNIQUE index"},
-		{"key on other columns", spec.Dest{Object: "t", Mode: spec.ModeUpsert, PrimaryKey: []string{"name"}}, rowSchema,
+		{"key on other columns", spec.Dest{Object: "t", Mode: spec.ModeUpsert, PrimaryKey: []string{"name"}}, sqliteRowSchema,
 			"no PRIMARY KEY or UNIQUE index on (name)"},
-		{"key not mapped", spec.Dest{Object: "t", Mode: spec.ModeUpsert, PrimaryKey: []string{"uid"}}, rowSchema,
+		{"key not mapped", spec.Dest{Object: "t", Mode: spec.ModeUpsert, PrimaryKey: []string{"uid"}}, sqliteRowSchema,
 			`primary key "uid" is not a mapped field`},
-		{"missing schema", spec.Dest{Object: "other.t", Mode: spec.ModeAppend}, rowSchema, "unknown database other"},
+		{"missing schema", spec.Dest{Object: "other.t", Mode: spec.ModeAppend}, sqliteRowSchema, `unknown database "other"`},
 		{"unsupported type", spec.Dest{Object: "t", Mode: spec.ModeAppend},
 			arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.FixedWidthTypes.MonthInterval}}, nil), `field "id"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			conn, dir, _ := sqliteDB(t, setup)
+			conn, dir, _ := sqliteTestDB(t, setup)
 			d, err := Open(context.Background(), conn, dir)
 			if err != nil {
 				t.Fatal(err)
@@ -345,7 +345,7 @@ func TestSQLiteDestOpenErrors(t *testing.T) {
 
 func TestSQLiteDestDryRunWritesNothing(t *testing.T) {
 	t.Parallel()
-	conn, dir, check := sqliteDB(t, seedT)
+	conn, dir, check := sqliteTestDB(t, sqliteSeed)
 	d, err := Open(context.Background(), conn, dir)
 	if err != nil {
 		t.Fatal(err)
@@ -355,7 +355,7 @@ func TestSQLiteDestDryRunWritesNothing(t *testing.T) {
 		{Object: "t", Mode: spec.ModeReplace},
 		{Object: "created", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, CreateTable: true},
 	} {
-		w, err := d.Open(context.Background(), Target{Dest: &dest, Schema: rowSchema, DryRun: true})
+		w, err := d.Open(context.Background(), Target{Dest: &dest, Schema: sqliteRowSchema, DryRun: true})
 		if err != nil {
 			t.Fatalf("%s: %v", dest.Object, err)
 		}
@@ -365,7 +365,7 @@ func TestSQLiteDestDryRunWritesNothing(t *testing.T) {
 	}
 	var n int
 	check.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'created'`).Scan(&n)
-	if got := dump(t, check, "t"); got != "1 a 10\n2 b 20" || n != 0 {
+	if got := sqliteDump(t, check, "t"); got != "1 a 10\n2 b 20" || n != 0 {
 		t.Errorf("dry run changed the database: t = %q, created tables = %d", got, n)
 	}
 }
@@ -376,9 +376,9 @@ func TestSQLiteDestCreatesFileAndTable(t *testing.T) {
 	defer mem.AssertSize(t, 0)
 	dir := t.TempDir()
 	conn := &spec.Connection{Name: "dest", Type: spec.TypeSQLite, Path: "out/sub/new.db"}
-	sch := arrow.NewSchema([]arrow.Field{idField, {Name: "properties.full_name", Type: arrow.BinaryTypes.String, Nullable: true}, nField}, nil)
-	_, w := openWriter(t, conn, dir, spec.Dest{Object: "people", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, CreateTable: true}, sch)
-	rec := record(t, mem, sch, []any{1, "Ada", 36}, []any{1, "Ada L.", 37})
+	sch := arrow.NewSchema([]arrow.Field{sqliteIDField, {Name: "properties.full_name", Type: arrow.BinaryTypes.String, Nullable: true}, sqliteNField}, nil)
+	_, w := sqliteOpenWriter(t, conn, dir, spec.Dest{Object: "people", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, CreateTable: true}, sch)
+	rec := sqliteRecord(t, mem, sch, []any{1, "Ada", 36}, []any{1, "Ada L.", 37})
 	defer rec.Release()
 	if _, err := w.Write(context.Background(), Batch{Op: OpUpsert, Record: rec}); err != nil {
 		t.Fatal(err)
@@ -400,7 +400,7 @@ func TestSQLiteDestCreatesFileAndTable(t *testing.T) {
 	if journal != "wal" {
 		t.Errorf("journal_mode = %s, want wal", journal)
 	}
-	if got := dump(t, check, "people"); got != "1 Ada L. 37" {
+	if got := sqliteDump(t, check, "people"); got != "1 Ada L. 37" {
 		t.Errorf("people = %q", got)
 	}
 }
@@ -409,9 +409,9 @@ func TestSQLiteDestCancelledWrite(t *testing.T) {
 	t.Parallel()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	conn, dir, check := sqliteDB(t, seedT)
-	_, w := openWriter(t, conn, dir, spec.Dest{Object: "t", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}}, rowSchema)
-	rec := record(t, mem, rowSchema, []any{3, "c", 30})
+	conn, dir, check := sqliteTestDB(t, sqliteSeed)
+	_, w := sqliteOpenWriter(t, conn, dir, spec.Dest{Object: "t", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}}, sqliteRowSchema)
+	rec := sqliteRecord(t, mem, sqliteRowSchema, []any{3, "c", 30})
 	defer rec.Release()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -422,7 +422,7 @@ func TestSQLiteDestCancelledWrite(t *testing.T) {
 	if _, err := w.Write(context.Background(), Batch{Op: OpUpsert, Record: rec}); err != nil {
 		t.Fatal(err)
 	}
-	if got := dump(t, check, "t"); got != "1 a 10\n2 b 20\n3 c 30" {
+	if got := sqliteDump(t, check, "t"); got != "1 a 10\n2 b 20\n3 c 30" {
 		t.Errorf("table = %q", got)
 	}
 	w.Abort(context.Background())

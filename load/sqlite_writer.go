@@ -153,8 +153,9 @@ func (w *sqliteWriter) writeBatch(ctx context.Context, p *sqlitePlan, get []sqli
 	if err == nil {
 		return Result{}, w.exec(ctx, "RELEASE hoist_batch")
 	}
-	w.rollbackTo(cleanup, "hoist_batch")
-	if !sqliteRowRejected(err) {
+	// ROLLBACK TO undoes the batch's rows but keeps the savepoint open.
+	if rbErr := w.exec(cleanup, "ROLLBACK TO hoist_batch"); rbErr != nil || !sqliteRowRejected(err) {
+		w.exec(cleanup, "RELEASE hoist_batch")
 		return Result{}, err
 	}
 	var res Result

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -30,6 +31,13 @@ type fault struct {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f := s.arrive(r)
+	// Read the whole body first: only then does net/http watch the
+	// connection, so that a hung handler learns when the client gave up.
+	body, err := io.ReadAll(io.LimitReader(r.Body, 32<<20))
+	if err != nil {
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	switch {
 	case f.reset:
 		s.reset(w)

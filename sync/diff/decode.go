@@ -113,6 +113,10 @@ func (r *reader) value() (any, error) {
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return strconv.FormatFloat(f, 'g', -1, 64), err
 		}
+		if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+			// 21.0, not 21: a plan must show an int → float change
+			return json.Number(strconv.FormatFloat(f, 'f', 1, 64)), err
+		}
 		return f, err
 	case tagString, tagOther:
 		b, err := r.bytes()

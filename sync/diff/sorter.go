@@ -2,8 +2,8 @@ package diff
 
 import (
 	"bufio"
-	"cmp"
 	"bytes"
+	"cmp"
 	"container/heap"
 	"encoding/binary"
 	"fmt"
@@ -32,7 +32,7 @@ type Sorter struct {
 
 type item struct {
 	off, klen, rlen, alen uint32
-	seq             uint64
+	seq                   uint64
 }
 
 // NewSorter spills into dir (a temp folder the caller removes) past limit bytes.

@@ -117,12 +117,12 @@ type Source struct {
 	Format string `yaml:"format"`
 
 	// http sources
-	Endpoint    string          `yaml:"endpoint"`
-	RecordsPath string          `yaml:"records_path"`
-	Pagination  *HTTPPagination `yaml:"pagination"`
-	CursorParam string          `yaml:"cursor_param"`
+	Endpoint    string            `yaml:"endpoint"`
+	RecordsPath string            `yaml:"records_path"`
+	Pagination  *HTTPPagination   `yaml:"pagination"`
+	CursorParam string            `yaml:"cursor_param"`
 	Params      map[string]string `yaml:"params"`
-	Columns     []*Column       `yaml:"columns"`
+	Columns     []*Column         `yaml:"columns"`
 }
 
 // HTTPPagination describes how an http source walks pages.

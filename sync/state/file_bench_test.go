@@ -70,3 +70,30 @@ func onePercentDelta(n, version int) *genIter {
 		}
 	}}
 }
+
+// BenchmarkSnapshotScan reads a 2,000,000-entry snapshot, as every plan and
+// run does before diffing.
+func BenchmarkSnapshotScan(b *testing.B) {
+	const n = 2_000_000
+	s := openTestStore(b, b.TempDir())
+	ctx := context.Background()
+	if err := s.Commit(ctx, "bench", &Commit{Delta: custIter(n, 0)}); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		it, err := s.Snapshot(ctx, "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var bytes, count int64
+		for it.Next() {
+			e := it.Entry()
+			bytes += int64(len(e.Key) + len(e.Row) + 3)
+			count++
+		}
+		if err := it.Close(); err != nil || it.Err() != nil || count != n {
+			b.Fatalf("read %d entries: %v %v", count, err, it.Err())
+		}
+		b.SetBytes(bytes)
+	}
+}

@@ -3,7 +3,9 @@ package state
 import (
 	"bytes"
 	"context"
+	"os"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,14 +40,17 @@ func peakHeap(f func()) uint64 {
 	return peak.Load()
 }
 
-// TestFileCommitMillionEntriesFlatMemory commits 1,000,000 entries, then
-// merges a 1,000,000-entry overwrite into them: both sides stream, so the
+// TestFileCommitMillionEntriesFlatMemory commits 1,000,000 entries (or
+// $HOIST_STATE_MEM_ROWS), then merges a same-size overwrite into them: both sides stream, so the
 // heap stays far below the ~110 MB of row data.
 func TestFileCommitMillionEntriesFlatMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("1M-entry commit skipped in -short mode")
 	}
-	const n = 1_000_000
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("HOIST_STATE_MEM_ROWS")); err == nil && v > 0 {
+		n = v // e.g. 10000000 to check that memory stays flat at 10M
+	}
 	const limit = 64 << 20
 	s := openTestStore(t, t.TempDir())
 	ctx := context.Background()

@@ -33,9 +33,10 @@ const (
 	codecZstd byte = 1
 	codecS2   byte = 2
 
-	// defaultCodec was chosen by BenchmarkCommitDelta (see the report in
-	// file_bench_test.go): s2 is several times faster than zstd at its fastest
-	// level for a modest size cost, and a commit rewrites the whole file.
+	// defaultCodec was chosen by BenchmarkCommitDelta (1% delta into 2M
+	// entries, 2 shared cores): s2 0.38 s/commit and a 44 MB file, zstd at its
+	// fastest level 0.69 s and 17 MB, no codec 0.47 s and 204 MB. A commit
+	// rewrites the whole file and every plan reads it, so speed wins.
 	defaultCodec = codecS2
 
 	// maxEntryPart bounds a key or row length read from disk so a corrupt
