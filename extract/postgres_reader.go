@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -165,6 +166,14 @@ func (r *pgReader) finish() {
 		return
 	}
 	r.done = true
+	if r.rows.Next() || r.ctx.Err() != nil {
+		// Rows remain (an error, a cancel, or a caller that stopped early):
+		// draining them could take minutes, so drop the connection instead;
+		// the server ends the query when it next writes to the socket.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = r.conn.Conn().Close(ctx)
+		cancel()
+	}
 	r.rows.Close()
 	if err := r.rows.Err(); err != nil && r.err == nil && !errors.Is(err, context.Canceled) {
 		r.err = fmt.Errorf("sync %s: read postgres: %w", r.sync, err)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func (r filesRow) cells() []string {
 	}
 }
 
-func itoa(i int64) string { return strings.TrimSpace(strings.Replace(time.Duration(i).String(), "ns", "", 1)) }
+func itoa(i int64) string { return strconv.FormatInt(i, 10) }
 
 func filesRecord(mem memory.Allocator, rows ...filesRow) arrow.RecordBatch {
 	b := array.NewRecordBuilder(mem, filesSchema)

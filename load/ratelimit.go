@@ -41,11 +41,14 @@ func SharedLimiter(conn *spec.Connection) *rate.Limiter {
 }
 
 // limiterSettings turns a rate_limit block into limiter settings. The burst
-// defaults to one request (no burst), and is at least one so that WaitN(1)
-// can ever succeed.
+// defaults to one request (no burst). One token of a larger burst is kept in
+// reserve: a token is taken here but the request reaches the API a little
+// later, by a delay that varies (a new connection, the scheduler), so two
+// requests can arrive closer together than their tokens were issued and the
+// API's own bucket would count one too many in that second.
 func limiterSettings(rl *spec.RateLimit) (rate.Limit, int) {
 	if rl == nil || rl.RequestsPerSecond <= 0 {
 		return rate.Inf, 1
 	}
-	return rate.Limit(rl.RequestsPerSecond), max(rl.Burst, 1)
+	return rate.Limit(rl.RequestsPerSecond), max(rl.Burst-1, 1)
 }

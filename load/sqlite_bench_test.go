@@ -37,6 +37,7 @@ func BenchmarkSQLiteUpsert(b *testing.B) {
 				}
 			}()
 			ctx := context.Background()
+			var cpu float64
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
@@ -46,6 +47,7 @@ func BenchmarkSQLiteUpsert(b *testing.B) {
 						INSERT INTO customers SELECT i, 'old', 'old', 0, '2000-01-01T00:00:00.000000Z' FROM n`, rows-2))
 				_, w := sqliteOpenWriter(b, conn, dir, spec.Dest{Object: "customers", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}}, sch)
 				b.StartTimer()
+				cpu0 := sqliteCPUTime()
 				for seq, rec := range recs {
 					if _, err := w.Write(ctx, Batch{Seq: seq, Op: OpUpsert, Record: rec}); err != nil {
 						b.Fatal(err)
@@ -54,8 +56,12 @@ func BenchmarkSQLiteUpsert(b *testing.B) {
 				if err := w.Commit(ctx); err != nil {
 					b.Fatal(err)
 				}
+				cpu += sqliteCPUTime() - cpu0
 			}
 			b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+			if cpu > 0 {
+				b.ReportMetric(float64(rows*b.N)/cpu, "rows/cpu-s")
+			}
 		})
 	}
 }

@@ -119,49 +119,77 @@ func (w *sqliteWriter) write(ctx context.Context, b Batch) (Result, error) {
 			return Result{}, fmt.Errorf("column %q: %w", rec.ColumnName(c), err)
 		}
 	}
-	if w.replace {
-		res, err := w.writeBatch(ctx, p, get, n)
-		if err != nil {
-			w.broken = err
-		}
-		return res, err
+	res, err := w.writeBatch(ctx, p, get, n, w.scope())
+	if err != nil && w.replace {
+		w.broken = err
 	}
-	if err := w.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return Result{}, fmt.Errorf("begin: %w", err)
-	}
-	res, err := w.writeBatch(ctx, p, get, n)
-	if err == nil {
-		if err = w.exec(ctx, "COMMIT"); err == nil {
-			return res, nil
-		}
-		err = fmt.Errorf("commit: %w", err)
-	}
-	// Best effort: an interrupted statement may have ended the transaction.
-	w.exec(context.WithoutCancel(ctx), "ROLLBACK")
-	return Result{}, err
+	return res, err
 }
 
-// writeBatch runs the batch inside a savepoint with multi-row statements. If
-// SQLite rejects a row, the savepoint is rolled back and the batch redone
-// one row per savepoint, so the good rows land and each bad one is reported.
-func (w *sqliteWriter) writeBatch(ctx context.Context, p *sqlitePlan, get []sqliteGetter, n int) (Result, error) {
+// sqliteScope is the SQL that brackets one batch. A batch outside replace
+// is its own transaction; inside replace's transaction it is a savepoint,
+// which costs a sub-journal copy of every page it touches, so only replace
+// pays for one.
+type sqliteScope struct {
+	begin, end string
+	undo       []string // roll the batch back, leaving the scope open
+	abandon    []string // roll back and close the scope
+}
+
+func (w *sqliteWriter) scope() sqliteScope {
+	if w.replace {
+		return sqliteScope{
+			begin: "SAVEPOINT hoist_batch", end: "RELEASE hoist_batch",
+			undo:    []string{"ROLLBACK TO hoist_batch"},
+			abandon: []string{"ROLLBACK TO hoist_batch", "RELEASE hoist_batch"},
+		}
+	}
+	return sqliteScope{
+		begin: "BEGIN IMMEDIATE", end: "COMMIT",
+		undo:    []string{"ROLLBACK", "BEGIN IMMEDIATE"},
+		abandon: []string{"ROLLBACK"},
+	}
+}
+
+// writeBatch writes the batch with multi-row statements in one scope. If
+// SQLite rejects a row, the scope is rolled back and the batch redone one
+// row per savepoint, so the good rows land and each bad one is reported.
+func (w *sqliteWriter) writeBatch(ctx context.Context, p *sqlitePlan, get []sqliteGetter, n int, sc sqliteScope) (Result, error) {
+	// Cleanup must run even when ctx is what failed. Its errors are not
+	// reported: an interrupted statement may already have ended the
+	// transaction, and the batch error says what went wrong.
 	cleanup := context.WithoutCancel(ctx)
-	if err := w.exec(ctx, "SAVEPOINT hoist_batch"); err != nil {
-		return Result{}, err
+	run := func(stmts []string) error {
+		for _, q := range stmts {
+			if err := w.exec(cleanup, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := w.exec(ctx, sc.begin); err != nil {
+		return Result{}, fmt.Errorf("begin: %w", err)
 	}
 	err := w.writeRows(ctx, p, get, 0, n)
 	if err == nil {
-		return Result{}, w.exec(ctx, "RELEASE hoist_batch")
+		if err = w.exec(ctx, sc.end); err != nil {
+			run(sc.abandon)
+			return Result{}, fmt.Errorf("commit: %w", err)
+		}
+		return Result{}, nil
 	}
-	// ROLLBACK TO undoes the batch's rows but keeps the savepoint open.
-	if rbErr := w.exec(cleanup, "ROLLBACK TO hoist_batch"); rbErr != nil || !sqliteRowRejected(err) {
-		w.exec(cleanup, "RELEASE hoist_batch")
+	if !sqliteRowRejected(err) {
+		run(sc.abandon)
 		return Result{}, err
+	}
+	if uerr := run(sc.undo); uerr != nil {
+		run(sc.abandon)
+		return Result{}, fmt.Errorf("roll back to redo rows one by one: %w", uerr)
 	}
 	var res Result
 	for i := 0; i < n; i++ {
 		if err := w.exec(ctx, "SAVEPOINT hoist_row"); err != nil {
-			w.rollbackTo(cleanup, "hoist_batch")
+			run(sc.abandon)
 			return Result{}, err
 		}
 		err := w.writeRows(ctx, p, get, i, i+1)
@@ -173,11 +201,15 @@ func (w *sqliteWriter) writeBatch(ctx context.Context, p *sqlitePlan, get []sqli
 			err = w.rollbackTo(ctx, "hoist_row")
 		}
 		if err != nil {
-			w.rollbackTo(cleanup, "hoist_batch")
+			run(sc.abandon)
 			return Result{}, err
 		}
 	}
-	return res, w.exec(ctx, "RELEASE hoist_batch")
+	if err := w.exec(ctx, sc.end); err != nil {
+		run(sc.abandon)
+		return Result{}, fmt.Errorf("commit: %w", err)
+	}
+	return res, nil
 }
 
 // writeRows writes rows [from, to) in statements of up to p.perStmt rows.

@@ -1,6 +1,6 @@
 // Command http benchmarks hoist's http destination against the fake CRM:
 // 200,000 rows upserted in batches of 100 to an API limited to 200
-// requests/s, from 12 concurrent Write callers as the pipeline runs them,
+// requests/s, from 16 concurrent Write callers as the pipeline runs them,
 // once with no faults and once with the fault mix of issue 5 (10% 5xx, 5%
 // timeouts, bursts of 429, a connection reset per 1,000 requests). It prints
 // the achieved rate as a ratio of the limit and the peak RSS of the loader.
@@ -43,14 +43,16 @@ func main() {
 	}
 	rows := flag.Int("rows", 200_000, "rows to upsert")
 	batch := flag.Int("batch", 100, "rows per request")
-	callers := flag.Int("callers", 12, "concurrent Write callers")
+	callers := flag.Int("callers", 16, "concurrent Write callers")
 	limit := flag.Float64("limit", 200, "API rate limit, requests/s")
 	burst := flag.Int("burst", 20, "API burst")
 	timeout := flag.Duration("timeout", 500*time.Millisecond, "client timeout per attempt")
+	maxConc := flag.Int("max-concurrency", 0, "max_concurrency of the connection (0: default)")
+	only := flag.String("phase", "", "run only this phase (clean or faults)")
 	flag.Parse()
 
-	fmt.Printf("%d rows, batches of %d, %d callers, limit %.0f req/s (burst %d), timeout %s\n\n",
-		*rows, *batch, *callers, *limit, *burst, *timeout)
+	fmt.Printf("%d rows, batches of %d, %d callers, limit %.0f req/s (burst %d), timeout %s, max_concurrency %d\n\n",
+		*rows, *batch, *callers, *limit, *burst, *timeout, *maxConc)
 	fmt.Printf("%-7s %9s %9s %8s %14s %15s %6s %5s %5s %8s %6s\n",
 		"phase", "requests", "batches", "elapsed", "achieved/limit", "requests/limit", "max/s", "429", "5xx", "timeouts", "resets")
 	phases := []struct {
@@ -62,8 +64,11 @@ func main() {
 	}
 	ok := true
 	for _, ph := range phases {
+		if *only != "" && ph.name != *only {
+			continue
+		}
 		ph.cfg.Seed, ph.cfg.RateLimit, ph.cfg.Burst, ph.cfg.Hang = 1, *limit, *burst, time.Minute
-		r, err := runPhase(ph.name, ph.cfg, *rows, *batch, *callers, *limit, *burst, *timeout)
+		r, err := runPhase(ph.name, ph.cfg, *rows, *batch, *callers, *limit, *burst, *timeout, *maxConc)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", ph.name, err)
 			os.Exit(1)
@@ -94,7 +99,7 @@ type result struct {
 	stats   crmtest.StatsReport
 }
 
-func runPhase(name string, cfg crmtest.Config, rows, batch, callers int, limit float64, burst int, timeout time.Duration) (result, error) {
+func runPhase(name string, cfg crmtest.Config, rows, batch, callers int, limit float64, burst int, timeout time.Duration, maxConc int) (result, error) {
 	url, stopFake, err := startFake(cfg)
 	if err != nil {
 		return result{}, err
@@ -102,7 +107,7 @@ func runPhase(name string, cfg crmtest.Config, rows, batch, callers int, limit f
 	defer stopFake()
 	ctx := context.Background()
 	conn := &spec.Connection{Name: "bench-" + name, Type: spec.TypeHTTP, BaseURL: url,
-		RateLimit: &spec.RateLimit{RequestsPerSecond: limit, Burst: burst}, Timeout: spec.Duration(timeout)}
+		RateLimit: &spec.RateLimit{RequestsPerSecond: limit, Burst: burst}, Timeout: spec.Duration(timeout), MaxConcurrency: maxConc}
 	d, err := load.Open(ctx, conn, ".")
 	if err != nil {
 		return result{}, err

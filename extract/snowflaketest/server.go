@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -91,8 +92,29 @@ type query struct {
 	chunks []int
 }
 
-// New starts a fake server on 127.0.0.1; Close stops it.
+// New starts a fake server on a free 127.0.0.1 port; Close stops it.
 func New(opts Options) *Server {
+	s := newServer(opts)
+	s.srv.Start()
+	s.URL = s.srv.URL
+	return s
+}
+
+// Listen starts a fake server on addr (host:port), for the demo command.
+func Listen(addr string, opts Options) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("fake snowflake: %w", err)
+	}
+	s := newServer(opts)
+	s.srv.Listener.Close()
+	s.srv.Listener = ln
+	s.srv.Start()
+	s.URL = s.srv.URL
+	return s, nil
+}
+
+func newServer(opts Options) *Server {
 	if opts.User == "" {
 		opts.User = DefaultUser
 	}
@@ -120,8 +142,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("POST /session/heartbeat", s.ok)
 	mux.HandleFunc("POST /telemetry/send", s.ok)
 	mux.HandleFunc("POST /queries/v1/abort-request", s.ok)
-	s.srv = httptest.NewServer(s.record(mux))
-	s.URL = s.srv.URL
+	s.srv = httptest.NewUnstartedServer(s.record(mux))
 	return s
 }
 
@@ -216,7 +237,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := body.Data
-	if d.LoginName != s.opts.User || !s.authenticated(d.Authenticator, d.Password, d.Token) {
+	if !s.authenticated(d.LoginName, d.Authenticator, d.Password, d.Token) {
 		fail(w, "390100", "Incorrect username or password was specified.")
 		return
 	}
@@ -236,18 +257,23 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}})
 }
 
-// authenticated checks a password, or for SNOWFLAKE_JWT a token signed by
-// the configured key.
-func (s *Server) authenticated(authenticator, password, token string) bool {
+// authenticated checks a user and password, or for SNOWFLAKE_JWT a token
+// signed by the configured key whose subject is ACCOUNT.USER (the driver
+// sends no LOGIN_NAME with key-pair auth).
+func (s *Server) authenticated(user, authenticator, password, token string) bool {
 	if strings.EqualFold(authenticator, "SNOWFLAKE_JWT") {
 		if s.opts.PublicKey == nil || token == "" {
 			return false
 		}
-		_, err := jwt.Parse(token, func(*jwt.Token) (any, error) { return s.opts.PublicKey, nil },
+		tok, err := jwt.Parse(token, func(*jwt.Token) (any, error) { return s.opts.PublicKey, nil },
 			jwt.WithValidMethods([]string{"RS256"}))
-		return err == nil
+		if err != nil {
+			return false
+		}
+		sub, _ := tok.Claims.GetSubject()
+		return strings.HasSuffix(sub, "."+strings.ToUpper(s.opts.User))
 	}
-	return password == s.opts.Password
+	return user == s.opts.User && password == s.opts.Password
 }
 
 func (s *Server) session(r *http.Request) (string, bool) {

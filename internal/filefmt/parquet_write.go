@@ -31,6 +31,7 @@ func newParquetEncoder(w io.Writer, schema *arrow.Schema, opts WriteOptions) (*p
 		parquet.WithMaxRowGroupLength(RowGroupRows),
 		parquet.WithAllocator(opts.Alloc),
 		parquet.WithCreatedBy("hoist"),
+		parquet.WithDictionaryDefault(!opts.NoDictionary),
 	)
 	// The stored Arrow schema brings back exact types on read (timestamp
 	// zones, decimal precision, string vs large string).

@@ -24,7 +24,12 @@ type Encoder interface {
 type WriteOptions struct {
 	// NoHeader leaves out CSV's header row (appending to an existing file).
 	NoHeader bool
-	Alloc    memory.Allocator
+	// NoDictionary turns Parquet's dictionary encoding off. arrow-go lists a
+	// column's page encodings from a map, so a column that falls back from
+	// dictionary to plain pages gets its footer entries in random order;
+	// without dictionaries the same rows always give the same bytes.
+	NoDictionary bool
+	Alloc        memory.Allocator
 }
 
 // NewEncoder returns an encoder writing schema's records in format to w.

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+)
+
+// report prints the diff phase of every size and the targets of issue 4.
+func report(w io.Writer, diffs []*phaseResult) {
+	fmt.Fprintf(w, "\nhoist diff benchmark — %d CPUs, 1%% changed + 0.1%% replaced keys, sort memory 64 MiB\n", runtime.NumCPU())
+	fmt.Fprintf(w, "%11s %9s %9s %9s %9s %10s %8s %7s %7s %7s\n",
+		"rows", "diff_s", "excl_gen", "gen_s", "rows/s", "peak_MB", "spills", "adds", "changes", "removes")
+	for _, d := range diffs {
+		fmt.Fprintf(w, "%11d %9.2f %9.2f %9.2f %9.0f %10.1f %8d %7d %7d %7d\n",
+			d.Rows, d.Seconds, d.Seconds-d.GenSecs, d.GenSecs, float64(d.Rows)/d.Seconds, mb(d.PeakKB), d.Spills, d.Adds, d.Changes, d.Removes)
+	}
+	fmt.Fprintln(w, "diff_s: whole diff phase (generate + encode + sort/spill + merge against the snapshot);")
+	fmt.Fprintln(w, "excl_gen: the same without generating the source records (what hoist itself spends).")
+	fmt.Fprintln(w)
+	for _, d := range diffs {
+		if d.Rows != targetRows {
+			continue
+		}
+		fmt.Fprintf(w, "%d rows: %.2f s (target < %.0f s) %s; peak RSS %.1f MB (target < %.0f MB) %s\n",
+			d.Rows, d.Seconds, targetSeconds, verdict(d.Seconds < targetSeconds),
+			mb(d.PeakKB), targetMB, verdict(mb(d.PeakKB) < targetMB))
+	}
+	if len(diffs) > 1 {
+		lo, hi := diffs[0], diffs[len(diffs)-1]
+		r := float64(hi.PeakKB) / float64(lo.PeakKB)
+		fmt.Fprintf(w, "peak RSS %d/%d rows: %.2f× (target <= %.1f×) %s\n", hi.Rows, lo.Rows, r, targetRatio, verdict(r <= targetRatio))
+	}
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "MISS"
+}
