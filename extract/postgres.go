@@ -40,7 +40,9 @@ func openPostgres(ctx context.Context, conn *spec.Connection, _ string) (Source,
 }
 
 // NewPostgresSource wraps an existing pool (tests, the benchmark driver).
-func NewPostgresSource(pool *pgxpool.Pool) Source { return &postgresSource{pool: pool, name: "postgres"} }
+func NewPostgresSource(pool *pgxpool.Pool) Source {
+	return &postgresSource{pool: pool, name: "postgres"}
+}
 
 func (s *postgresSource) Close() error {
 	s.pool.Close()

@@ -27,7 +27,8 @@ const (
 // aimd is an adaptive concurrency limit (additive increase, multiplicative
 // decrease) and the semaphore that enforces it. Every window of `limit`
 // completed attempts without trouble raises the limit by one; a 429 halves it
-// (once per window, like TCP reacts once per round trip); a window whose mean
+// once per round trip (only 429s to requests sent after the last cut count,
+// as TCP reacts to one loss per window in flight); a window whose mean
 // latency grew well past the best seen lowers it by a quarter. Transport
 // errors and 5xx do not move it: they are faults, not back pressure, and the
 // retry backoff already spaces them.
@@ -38,10 +39,10 @@ type aimd struct {
 	inflight int
 	waiters  []chan struct{}
 
-	winN      int // attempts that answered (2xx, 4xx, 429) in this window
-	winLatN   int // of which carried a latency sample (not 429)
+	winN      int // attempts answered (2xx, 4xx) in this window
+	winLatN   int
 	winLat    time.Duration
-	winCut    bool // a decrease already happened in this window
+	epoch     uint64 // bumped by every decrease
 	baseline  time.Duration
 	increases int
 	decreases int
@@ -61,38 +62,46 @@ func (a *aimd) Limit() int {
 	return int(a.limit)
 }
 
-// Acquire takes a slot, waiting while the limit is reached.
-func (a *aimd) Acquire(ctx context.Context) error {
+// Acquire takes a slot, waiting while the limit is reached. The returned
+// release frees it and feeds the attempt's outcome into the limit.
+func (a *aimd) Acquire(ctx context.Context) (func(Sample), error) {
 	a.mu.Lock()
 	if a.inflight < int(a.limit) && len(a.waiters) == 0 {
 		a.inflight++
+		epoch := a.epoch
 		a.mu.Unlock()
-		return nil
+		return a.releaser(epoch), nil
 	}
 	ch := make(chan struct{})
 	a.waiters = append(a.waiters, ch)
 	a.mu.Unlock()
 	select {
 	case <-ch:
-		return nil
+		a.mu.Lock()
+		epoch := a.epoch
+		a.mu.Unlock()
+		return a.releaser(epoch), nil
 	case <-ctx.Done():
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		for i, w := range a.waiters {
 			if w == ch {
 				a.waiters = append(a.waiters[:i], a.waiters[i+1:]...)
-				return ctx.Err()
+				return nil, ctx.Err()
 			}
 		}
 		// Granted while we were giving up: hand the slot on.
 		a.inflight--
 		a.wake()
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
-// Release frees a slot and feeds the attempt's outcome into the limit.
-func (a *aimd) Release(s Sample) {
+func (a *aimd) releaser(epoch uint64) func(Sample) {
+	return func(s Sample) { a.release(epoch, s) }
+}
+
+func (a *aimd) release(epoch uint64, s Sample) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.inflight--
@@ -100,10 +109,10 @@ func (a *aimd) Release(s Sample) {
 	case s.Failed || s.Status >= 500:
 		// a fault, not back pressure
 	case s.Status == http.StatusTooManyRequests:
-		if !a.winCut {
+		// React once per round trip, as TCP does: a 429 to a request sent
+		// before the last cut says nothing the cut did not already answer.
+		if epoch == a.epoch {
 			a.decrease(0.5)
-		} else {
-			a.winN++ // so that a run of 429s ends windows and cuts again
 		}
 	default:
 		a.winN++
@@ -118,8 +127,8 @@ func (a *aimd) Release(s Sample) {
 
 func (a *aimd) endWindow() {
 	defer a.resetWindow()
-	if a.winCut || a.winLatN == 0 {
-		return // a window that already paid a decrease earns no increase
+	if a.winLatN == 0 {
+		return
 	}
 	mean := a.winLat / time.Duration(a.winLatN)
 	switch {
@@ -131,25 +140,24 @@ func (a *aimd) endWindow() {
 		a.baseline += (mean - a.baseline) / 16
 	}
 	if float64(mean) > aimdLatencyFactor*float64(a.baseline) && mean > a.baseline+aimdLatencySlack {
-		a.limit = max(1, a.limit*aimdLatencyBackoff)
-		a.decreases++
+		a.decrease(aimdLatencyBackoff)
 		return
 	}
 	a.limit = min(a.max, a.limit+1)
 	a.increases++
 }
 
-// decrease cuts the limit and starts a window in which further 429s (from
-// requests sent before the cut) do not cut again.
+// decrease cuts the limit and starts a new epoch: only requests sent from
+// now on can cause the next cut.
 func (a *aimd) decrease(factor float64) {
 	a.limit = max(1, a.limit*factor)
 	a.decreases++
+	a.epoch++
 	a.resetWindow()
-	a.winCut = true
 }
 
 func (a *aimd) resetWindow() {
-	a.winN, a.winLatN, a.winLat, a.winCut = 0, 0, 0, false
+	a.winN, a.winLatN, a.winLat = 0, 0, 0
 }
 
 // wake hands free slots to waiters in arrival order; called with mu held.

@@ -23,8 +23,7 @@ func TestAIMDAdjusts(t *testing.T) {
 	}{
 		{"grows to the cap on success", 8, aimdRepeat(ok, 200), 8},
 		{"429 halves", 16, append(aimdRepeat(ok, 200), Sample{Status: 429}), 8},
-		{"a burst of 429 cuts once per window", 16, append(aimdRepeat(ok, 200), aimdRepeat(Sample{Status: 429}, 6)...), 8},
-		{"sustained 429 keeps cutting to 1", 16, append(aimdRepeat(ok, 200), aimdRepeat(Sample{Status: 429}, 100)...), 1},
+		{"429s to requests sent one after another keep cutting to 1", 16, append(aimdRepeat(ok, 200), aimdRepeat(Sample{Status: 429}, 5)...), 1},
 		{"5xx and transport errors are not back pressure", 8, append(aimdRepeat(ok, 200), append(aimdRepeat(Sample{Status: 503}, 50), aimdRepeat(Sample{Failed: true}, 50)...)...), 8},
 		{"latency growth shrinks", 16, append(aimdRepeat(ok, 200), aimdRepeat(Sample{Latency: 200 * time.Millisecond, Status: 200}, 16)...), 12},
 	}
@@ -33,15 +32,46 @@ func TestAIMDAdjusts(t *testing.T) {
 			t.Parallel()
 			a := newAIMD(tt.max)
 			for _, s := range tt.samples {
-				if err := a.Acquire(context.Background()); err != nil {
+				release, err := a.Acquire(context.Background())
+				if err != nil {
 					t.Fatal(err)
 				}
-				a.Release(s)
+				release(s)
 			}
 			if got := a.Limit(); got != tt.want {
 				t.Errorf("limit = %d, want %d", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestAIMDCutsOncePerRoundTrip: 429s to requests that were all in flight
+// when the first came back cut once, not once each.
+func TestAIMDCutsOncePerRoundTrip(t *testing.T) {
+	t.Parallel()
+	a := newAIMD(16)
+	for range 200 {
+		release, _ := a.Acquire(context.Background())
+		release(Sample{Latency: time.Millisecond, Status: 200})
+	}
+	var releases []func(Sample)
+	for range 8 {
+		release, err := a.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		releases = append(releases, release)
+	}
+	for _, release := range releases {
+		release(Sample{Status: 429})
+	}
+	if got := a.Limit(); got != 8 {
+		t.Errorf("limit after a burst of 8 concurrent 429s = %d, want 8 (one halving)", got)
+	}
+	release, _ := a.Acquire(context.Background())
+	release(Sample{Status: 429})
+	if got := a.Limit(); got != 4 {
+		t.Errorf("limit after a 429 sent after the cut = %d, want 4", got)
 	}
 }
 
@@ -65,7 +95,8 @@ func TestAIMDEnforcesLimit(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 20 {
-				if err := a.Acquire(context.Background()); err != nil {
+				release, err := a.Acquire(context.Background())
+				if err != nil {
 					t.Error(err)
 					return
 				}
@@ -74,7 +105,7 @@ func TestAIMDEnforcesLimit(t *testing.T) {
 				}
 				time.Sleep(50 * time.Microsecond)
 				inflight.Add(-1)
-				a.Release(Sample{Latency: time.Millisecond, Status: 200})
+				release(Sample{Latency: time.Millisecond, Status: 200})
 			}
 		}()
 	}
@@ -84,10 +115,10 @@ func TestAIMDEnforcesLimit(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	for range 3 {
-		_ = a.Acquire(context.Background())
+		_, _ = a.Acquire(context.Background())
 	}
 	cancel()
-	if err := a.Acquire(ctx); err == nil {
+	if _, err := a.Acquire(ctx); err == nil {
 		t.Error("Acquire on a full gate with a cancelled ctx succeeded")
 	}
 }

@@ -144,8 +144,8 @@ func (c *HTTPClient) SameOrigin(u *url.URL) bool {
 // Gate bounds how many attempts are in flight; the http destination's
 // adaptive concurrency implements it.
 type Gate interface {
-	Acquire(ctx context.Context) error
-	Release(s Sample)
+	// Acquire takes a slot; release gives it back with the attempt's outcome.
+	Acquire(ctx context.Context) (release func(Sample), err error)
 }
 
 // Sample is the outcome of one attempt, fed back to a Gate.
@@ -243,14 +243,15 @@ func (c *HTTPClient) Do(ctx context.Context, req HTTPRequest) (*HTTPResponse, er
 // attempt sends req once: gate slot first, then a limiter token, then the
 // request at once, so that tokens turn into requests without bunching.
 func (c *HTTPClient) attempt(ctx context.Context, req HTTPRequest) (resp *HTTPResponse, err error) {
+	var release func(Sample)
 	if req.Gate != nil {
-		if err := req.Gate.Acquire(ctx); err != nil {
+		if release, err = req.Gate.Acquire(ctx); err != nil {
 			return nil, err
 		}
 	}
 	var start time.Time
 	defer func() {
-		if req.Gate == nil {
+		if release == nil {
 			return
 		}
 		s := Sample{Failed: err != nil}
@@ -260,7 +261,7 @@ func (c *HTTPClient) attempt(ctx context.Context, req HTTPRequest) (resp *HTTPRe
 		if resp != nil {
 			s.Status = resp.Status
 		}
-		req.Gate.Release(s)
+		release(s)
 	}()
 	if err := c.limiter.Wait(ctx); err != nil {
 		return nil, err
@@ -275,6 +276,10 @@ func (c *HTTPClient) attempt(ctx context.Context, req HTTPRequest) (resp *HTTPRe
 	if err != nil {
 		return nil, err
 	}
+	// Without GetBody net/http cannot replay a write on a fresh connection
+	// by itself: such a replay would bypass the limiter. Our own retry
+	// takes a token for every attempt.
+	hr.GetBody = nil
 	for k, vs := range c.headers {
 		hr.Header[k] = vs
 	}

@@ -66,13 +66,19 @@ func TestIntegrationPostgresOps(t *testing.T) {
 		want string
 	}{
 		{"upsert updates and inserts", spec.ModeUpsert, load.OpUpsert,
-			func(m memory.Allocator) arrow.RecordBatch { return people(m, person{2, "bobby", 21}, person{3, "cy", 30}) },
+			func(m memory.Allocator) arrow.RecordBatch {
+				return people(m, person{2, "bobby", 21}, person{3, "cy", 30})
+			},
 			"1:ann:10 2:bobby:21 3:cy:30"},
 		{"insert ignores existing keys", spec.ModeInsert, load.OpInsert,
-			func(m memory.Allocator) arrow.RecordBatch { return people(m, person{2, "bobby", 21}, person{3, "cy", 30}) },
+			func(m memory.Allocator) arrow.RecordBatch {
+				return people(m, person{2, "bobby", 21}, person{3, "cy", 30})
+			},
 			"1:ann:10 2:bob:20 3:cy:30"},
 		{"update touches only existing keys", spec.ModeUpdate, load.OpUpdate,
-			func(m memory.Allocator) arrow.RecordBatch { return people(m, person{2, "bobby", 21}, person{3, "cy", 30}) },
+			func(m memory.Allocator) arrow.RecordBatch {
+				return people(m, person{2, "bobby", 21}, person{3, "cy", 30})
+			},
 			"1:ann:10 2:bobby:21"},
 		{"delete removes keys", spec.ModeMirror, load.OpDelete,
 			func(m memory.Allocator) arrow.RecordBatch { return keys(m, 1, 99) },

@@ -1,7 +1,9 @@
 package load
 
 import (
+	"math"
 	stdsync "sync"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -41,14 +43,19 @@ func SharedLimiter(conn *spec.Connection) *rate.Limiter {
 }
 
 // limiterSettings turns a rate_limit block into limiter settings. The burst
-// defaults to one request (no burst). One token of a larger burst is kept in
+// defaults to one request (no burst). Part of a larger burst is kept in
 // reserve: a token is taken here but the request reaches the API a little
-// later, by a delay that varies (a new connection, the scheduler), so two
+// later, by a delay that varies (timer wake-ups, a new connection), so
 // requests can arrive closer together than their tokens were issued and the
-// API's own bucket would count one too many in that second.
+// API's own bucket would count a few too many in one second. Reserving the
+// tokens of 10ms at the configured rate (at least one) absorbs that.
 func limiterSettings(rl *spec.RateLimit) (rate.Limit, int) {
 	if rl == nil || rl.RequestsPerSecond <= 0 {
 		return rate.Inf, 1
 	}
-	return rate.Limit(rl.RequestsPerSecond), max(rl.Burst-1, 1)
+	reserve := max(1, int(math.Ceil(rl.RequestsPerSecond*sendJitter.Seconds())))
+	return rate.Limit(rl.RequestsPerSecond), max(rl.Burst-reserve, 1)
 }
+
+// sendJitter is the send delay the burst reserve absorbs.
+const sendJitter = 10 * time.Millisecond

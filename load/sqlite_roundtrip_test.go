@@ -1,8 +1,10 @@
-package load
+package load_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,10 +15,46 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
-// readAll reads a sqlite table through the extract source and returns its
+// This file is an external test package: extract imports load (http), so
+// a test inside package load cannot import extract.
+
+// sqliteRTDB creates dir/dest.db with stmts; it returns the connection spec
+// and a second handle to check what readers see.
+func sqliteRTDB(t *testing.T, stmts ...string) (*spec.Connection, string, *sql.DB) {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := sql.Open("sqlite", filepath.Join(dir, "dest.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, s := range stmts {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	return &spec.Connection{Name: "dest", Type: spec.TypeSQLite, Path: "dest.db"}, dir, db
+}
+
+func sqliteRTWriter(t *testing.T, conn *spec.Connection, dir string, dest spec.Dest, sch *arrow.Schema) load.Writer {
+	t.Helper()
+	d, err := load.Open(context.Background(), conn, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	w, err := d.Open(context.Background(), load.Target{Sync: "s", Dest: &dest, Schema: sch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// sqliteReadAll reads a sqlite table through the extract source and returns its
 // schema and rows as Go values; it checks the allocator is empty at the end.
 func sqliteReadAll(t *testing.T, conn *spec.Connection, dir, query string, fn func(arrow.RecordBatch)) *arrow.Schema {
 	t.Helper()
@@ -61,7 +99,7 @@ func TestSQLiteRoundTrip(t *testing.T) {
 	t.Parallel()
 	// Source and destination are separate files: a rollback-journal source
 	// being read would block the destination switching its file to WAL.
-	srcConn, srcDir, _ := sqliteTestDB(t,
+	srcConn, srcDir, _ := sqliteRTDB(t,
 		`CREATE TABLE src (id INTEGER PRIMARY KEY, i BIGINT, f REAL, s TEXT, b BLOB, ok BOOLEAN, d DATE,
 			ts DATETIME, n NUMERIC(10,2))`,
 		`INSERT INTO src VALUES
@@ -69,18 +107,18 @@ func TestSQLiteRoundTrip(t *testing.T) {
 			(2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
 			(3, -1, 1e300, '', x'', 0, '2024-02-29', '1970-01-01T00:00:00Z', '0.001')`,
 	)
-	conn, dir, _ := sqliteTestDB(t)
+	conn, dir, _ := sqliteRTDB(t)
 	for _, mode := range []string{spec.ModeUpsert, spec.ModeReplace} {
 		t.Run(mode, func(t *testing.T) {
 			var want []string
-			var w Writer
+			var w load.Writer
 			seq := 0
 			sch := sqliteReadAll(t, srcConn, srcDir, "SELECT * FROM src", func(rec arrow.RecordBatch) {
 				if w == nil {
-					_, w = sqliteOpenWriter(t, conn, dir, spec.Dest{Object: "dst_" + mode, Mode: mode, PrimaryKey: []string{"id"}, CreateTable: true}, rec.Schema())
+					w = sqliteRTWriter(t, conn, dir, spec.Dest{Object: "dst_" + mode, Mode: mode, PrimaryKey: []string{"id"}, CreateTable: true}, rec.Schema())
 				}
 				want = append(want, sqliteRows(rec)...)
-				res, err := w.Write(context.Background(), Batch{Seq: seq, Op: OpFor(mode), Record: rec})
+				res, err := w.Write(context.Background(), load.Batch{Seq: seq, Op: load.OpFor(mode), Record: rec})
 				if err != nil || len(res.Failed) > 0 {
 					t.Fatalf("write: %v %+v", err, res.Failed)
 				}
@@ -107,7 +145,7 @@ func TestSQLiteRoundTrip(t *testing.T) {
 }
 
 // TestSQLiteStoredForms checks how Arrow types land in SQLite: the text
-// forms documented on newSQLiteGetter.
+// forms documented on load's newSQLiteGetter.
 func TestSQLiteStoredForms(t *testing.T) {
 	t.Parallel()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
@@ -142,9 +180,9 @@ func TestSQLiteStoredForms(t *testing.T) {
 	rec := b.NewRecordBatch()
 	defer rec.Release()
 
-	conn, dir, check := sqliteTestDB(t)
-	_, w := sqliteOpenWriter(t, conn, dir, spec.Dest{Object: "forms", Mode: spec.ModeAppend, CreateTable: true}, sch)
-	if _, err := w.Write(context.Background(), Batch{Op: OpAppend, Record: rec}); err != nil {
+	conn, dir, check := sqliteRTDB(t)
+	w := sqliteRTWriter(t, conn, dir, spec.Dest{Object: "forms", Mode: spec.ModeAppend, CreateTable: true}, sch)
+	if _, err := w.Write(context.Background(), load.Batch{Op: load.OpAppend, Record: rec}); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Commit(context.Background()); err != nil {
@@ -153,7 +191,20 @@ func TestSQLiteStoredForms(t *testing.T) {
 	want := `1 2024-03-01T10:20:30.123456Z 2024-03-01 -123.4567 1 ["x","ü"] {"a":7} 0.5
 2 <nil> <nil> <nil> <nil> <nil> <nil> <nil>`
 	// Concatenation hides the declared types, so the driver returns the raw text.
-	if got := sqliteDump(t, check, "(SELECT id, ts || '', d || '', dec, ok, tags, props, f32 FROM forms)"); got != want {
+	var lines []string
+	rows, err := check.Query(`SELECT id, ts || '', d || '', dec, ok, tags, props, f32 FROM forms ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v := make([]any, 8)
+		if err := rows.Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, strings.TrimSuffix(fmt.Sprintln(v...), "\n"))
+	}
+	if got := strings.Join(lines, "\n"); got != want {
 		t.Errorf("stored:\n%s\nwant:\n%s", got, want)
 	}
 	var types string

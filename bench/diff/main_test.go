@@ -21,7 +21,7 @@ func TestPhases(t *testing.T) {
 		spills bool
 	}{
 		{"one row", 1, false},
-		{"under one batch", 999, false},
+		{"in memory (under the sort budget)", 100, false},
 		{"several batches, spilled", 3*batchRows + 17, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -46,7 +46,9 @@ func main() {
 	callers := flag.Int("callers", 16, "concurrent Write callers")
 	limit := flag.Float64("limit", 200, "API rate limit, requests/s")
 	burst := flag.Int("burst", 20, "API burst")
-	timeout := flag.Duration("timeout", 500*time.Millisecond, "client timeout per attempt")
+	// About 100× the fake's typical latency, the ratio of a 30s timeout to
+	// a 300ms API: hung requests hold a caller for this long.
+	timeout := flag.Duration("timeout", 250*time.Millisecond, "client timeout per attempt")
 	maxConc := flag.Int("max-concurrency", 0, "max_concurrency of the connection (0: default)")
 	only := flag.String("phase", "", "run only this phase (clean or faults)")
 	flag.Parse()
@@ -78,6 +80,7 @@ func main() {
 		fmt.Printf("%-7s %9d %9d %7.1fs %14.3f %15.3f %6d %5d %5d %8d %6d\n", ph.name, st.Requests, r.batches,
 			r.elapsed.Seconds(), ratio, float64(st.Requests)/r.elapsed.Seconds() / *limit, st.MaxPerSecond,
 			st.ByStatus[429], st.ByStatus[500]+st.ByStatus[502]+st.ByStatus[503], st.Timeouts, st.Resets)
+		fmt.Printf("  requests per second: %v\n", st.PerSecond)
 		if st.Records != *rows {
 			fmt.Printf("  MISMATCH: the fake holds %d records, want %d\n", st.Records, *rows)
 			ok = false
@@ -106,7 +109,8 @@ func runPhase(name string, cfg crmtest.Config, rows, batch, callers int, limit f
 	}
 	defer stopFake()
 	ctx := context.Background()
-	conn := &spec.Connection{Name: "bench-" + name, Type: spec.TypeHTTP, BaseURL: url,
+	retries := 10 // 2,000 batches at a 16% failure rate: 6 failures in a row happen
+	conn := &spec.Connection{Name: "bench-" + name, MaxRetries: &retries, Type: spec.TypeHTTP, BaseURL: url,
 		RateLimit: &spec.RateLimit{RequestsPerSecond: limit, Burst: burst}, Timeout: spec.Duration(timeout), MaxConcurrency: maxConc}
 	d, err := load.Open(ctx, conn, ".")
 	if err != nil {

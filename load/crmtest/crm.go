@@ -76,6 +76,9 @@ type Stats struct {
 	Timeouts     int64
 	Resets       int64
 	Replays      int64 // requests answered from the idempotency cache
+	// PerSecond counts arrivals per second since the first request (the
+	// first hour), to show how steady a client's rate is.
+	PerSecond []int
 }
 
 // Server is a running fake CRM.
@@ -94,6 +97,7 @@ type Server struct {
 	idem        map[string]replay
 	stats       Stats
 	window      []time.Time // arrivals of the last second
+	first       time.Time
 	throttleFor int         // injected 429s still to send
 }
 
@@ -190,6 +194,7 @@ func (s *Server) Stats() Stats {
 	for k, v := range s.stats.ByStatus {
 		st.ByStatus[k] = v
 	}
+	st.PerSecond = append([]int(nil), s.stats.PerSecond...)
 	return st
 }
 

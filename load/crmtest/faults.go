@@ -95,6 +95,15 @@ func (s *Server) arrive(r *http.Request) fault {
 	}
 	s.window = append(s.window[i:], now)
 	s.stats.MaxPerSecond = max(s.stats.MaxPerSecond, len(s.window))
+	if s.first.IsZero() {
+		s.first = now
+	}
+	if sec := int(now.Sub(s.first) / time.Second); sec < 3600 {
+		for len(s.stats.PerSecond) <= sec {
+			s.stats.PerSecond = append(s.stats.PerSecond, 0)
+		}
+		s.stats.PerSecond[sec]++
+	}
 
 	// Draw every number for every request so that one fault's decision
 	// does not shift the others' sequence.

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	stdsync "sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -227,9 +228,14 @@ func kindName(t reflect.Type) string {
 	return "string"
 }
 
-var fieldCache = map[reflect.Type]map[string]reflect.Type{}
+var (
+	fieldMu    stdsync.Mutex
+	fieldCache = map[reflect.Type]map[string]reflect.Type{}
+)
 
 func yamlFields(t reflect.Type) map[string]reflect.Type {
+	fieldMu.Lock()
+	defer fieldMu.Unlock()
 	if m, ok := fieldCache[t]; ok {
 		return m
 	}
