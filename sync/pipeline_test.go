@@ -1,0 +1,218 @@
+package sync_test
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	hsync "github.com/hoist-dev/hoist/sync"
+	"github.com/hoist-dev/hoist/sync/spec"
+	"github.com/hoist-dev/hoist/sync/state"
+)
+
+// env is one sync over a CSV source into a sqlite table the test creates.
+type env struct {
+	t      *testing.T
+	dir    string
+	file   *spec.File
+	store  state.Store
+	runner *hsync.Runner
+}
+
+func newEnv(t *testing.T, dest string, ddl string) *env {
+	t.Helper()
+	injector.set(nil, 0)
+	dir := t.TempDir()
+	text := `version: 1
+connections:
+  src: {type: files, path: ., format: csv}
+  db: {type: sqlite, path: ./dest.db}
+syncs:
+  - name: people
+    source: {connection: src, path: people.csv}
+    destination: ` + dest + `
+    batch_size: 2
+    on_reject: {file: rejected/people.jsonl, max_rejected: 5}
+`
+	p := filepath.Join(dir, "hoist.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if ddl != "" {
+		db, err := sql.Open("sqlite", filepath.Join(dir, "dest.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(ddl); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+	}
+	f, err := spec.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := state.Open(context.Background(), "file://"+filepath.Join(dir, ".hoist"), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	e := &env{t: t, dir: dir, file: f, store: store}
+	e.runner = &hsync.Runner{File: f, Store: store, Opt: hsync.Options{TempDir: dir}}
+	return e
+}
+
+func (e *env) source(csv string) {
+	if err := os.WriteFile(filepath.Join(e.dir, "people.csv"), []byte(csv), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) run() *hsync.Report { return e.runner.Run(context.Background(), e.file.Syncs[0]) }
+
+func (e *env) count() int {
+	db, err := sql.Open("sqlite", filepath.Join(e.dir, "dest.db"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM people`).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// TestRejectedRows: rows the destination rejects go to the rejected-rows
+// file with key, row and error, stay out of the snapshot, and are retried
+// (and delivered once fixed) on the next run.
+func TestRejectedRows(t *testing.T) {
+	e := newEnv(t, `{connection: db, object: people, mode: upsert, primary_key: [id]}`,
+		`CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL CHECK (name <> 'BAD'))`)
+	e.source("id,name\n1,Ann\n2,BAD\n3,Cy\n4,Di\n5,BAD\n")
+	rep := e.run()
+	if rep.Status != hsync.StatusPartial || rep.Rejected != 2 || rep.Delivered != 3 {
+		t.Fatalf("report %+v", rep)
+	}
+	f, err := os.Open(filepath.Join(e.dir, "rejected", "people.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []map[string]any
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, m)
+	}
+	f.Close()
+	if len(lines) != 2 || lines[0]["key"].(map[string]any)["id"] != float64(2) || lines[0]["row"].(map[string]any)["name"] != "BAD" || !strings.Contains(lines[0]["error"].(string), "CHECK") {
+		t.Fatalf("rejected lines: %v", lines)
+	}
+	st, _ := e.store.Get(context.Background(), "people")
+	if st.SnapshotRows != 3 {
+		t.Fatalf("snapshot has %d rows, want 3 (rejected rows stay out)", st.SnapshotRows)
+	}
+	// retried next run: still rejected while bad, delivered once fixed
+	if rep := e.run(); rep.Rejected != 2 || rep.Delivered != 0 {
+		t.Fatalf("rerun: %+v", rep)
+	}
+	e.source("id,name\n1,Ann\n2,Bob\n3,Cy\n4,Di\n5,Eve\n")
+	if rep := e.run(); rep.Status != hsync.StatusOK || rep.Delivered != 2 || rep.Added != 2 {
+		t.Fatalf("after fix: %+v", rep)
+	}
+	if e.count() != 5 {
+		t.Fatalf("destination has %d rows", e.count())
+	}
+}
+
+func TestMaxRejectedFailsTheRun(t *testing.T) {
+	e := newEnv(t, `{connection: db, object: people, mode: upsert, primary_key: [id]}`,
+		`CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT CHECK (name <> 'BAD'))`)
+	var b strings.Builder
+	b.WriteString("id,name\n")
+	for i := 1; i <= 10; i++ {
+		b.WriteString(strconv.Itoa(i) + ",BAD\n")
+	}
+	e.source(b.String())
+	rep := e.run()
+	if rep.Status != hsync.StatusFailed || !strings.Contains(rep.Error, "max_rejected 5") {
+		t.Fatalf("report %+v", rep)
+	}
+}
+
+// TestMirrorMassDeleteGuard: an emptied source must not wipe the destination.
+func TestMirrorMassDeleteGuard(t *testing.T) {
+	e := newEnv(t, `{connection: db, object: people, mode: mirror, primary_key: [id], create_table: true}`, "")
+	e.source("id,name\n1,a\n2,b\n3,c\n4,d\n")
+	if rep := e.run(); rep.Status != hsync.StatusOK || rep.Delivered != 4 {
+		t.Fatalf("first run %+v", rep)
+	}
+	e.source("id,name\n1,a\n")
+	rep := e.run()
+	if rep.Status != hsync.StatusFailed || !strings.Contains(rep.Error, "refusing to delete 3 of 4 rows") || rep.Delivered != 0 {
+		t.Fatalf("guard: %+v", rep)
+	}
+	if e.count() != 4 {
+		t.Fatalf("destination lost rows: %d", e.count())
+	}
+	p, err := e.runner.Plan(context.Background(), e.file.Syncs[0])
+	if err != nil || len(p.Warnings) == 0 || p.Removed != 3 {
+		t.Fatalf("plan should warn: %+v %v", p, err)
+	}
+	e.runner.Opt.AllowMassDelete = true
+	if rep := e.run(); rep.Status != hsync.StatusOK || rep.Removed != 3 || rep.Delivered != 3 {
+		t.Fatalf("allowed: %+v", rep)
+	}
+	if e.count() != 1 {
+		t.Fatalf("destination has %d rows, want 1", e.count())
+	}
+}
+
+// TestFullRefresh re-sends every row and keeps the snapshot meanwhile.
+func TestFullRefresh(t *testing.T) {
+	e := newEnv(t, `{connection: db, object: people, mode: upsert, primary_key: [id], create_table: true}`, "")
+	e.source("id,name\n1,a\n2,b\n3,c\n")
+	e.run()
+	if rep := e.run(); rep.Delivered != 0 || rep.Unchanged != 3 {
+		t.Fatalf("second run %+v", rep)
+	}
+	e.runner.Opt.FullRefresh = true
+	if rep := e.run(); rep.Delivered != 3 || rep.Unchanged != 3 {
+		t.Fatalf("full refresh %+v", rep)
+	}
+	st, _ := e.store.Get(context.Background(), "people")
+	if st.SnapshotRows != 3 {
+		t.Fatalf("snapshot rows %d", st.SnapshotRows)
+	}
+}
+
+// TestLockExcludesSecondRunner: a second runner of the same sync waits for
+// the lock timeout, then fails naming the holder.
+func TestLockExcludesSecondRunner(t *testing.T) {
+	e := newEnv(t, `{connection: db, object: people, mode: upsert, primary_key: [id], create_table: true}`, "")
+	e.source("id,name\n1,a\n")
+	lock, err := e.store.Lock(context.Background(), "people", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.runner.Opt.LockTimeout = 300 * time.Millisecond
+	start := time.Now()
+	rep := e.run()
+	if rep.Status != hsync.StatusFailed || !strings.Contains(rep.Error, "pid") || time.Since(start) < 250*time.Millisecond {
+		t.Fatalf("locked run: %+v after %s", rep, time.Since(start))
+	}
+	lock.Release()
+	if rep := e.run(); rep.Status != hsync.StatusOK {
+		t.Fatalf("after release: %+v", rep)
+	}
+}
