@@ -17,7 +17,6 @@ func init() { Register(spec.TypeSQLite, openSQLite) }
 
 // sqliteSource reads an embedded SQLite database file.
 type sqliteSource struct {
-	name string
 	path string
 	db   *sql.DB
 }
@@ -30,7 +29,7 @@ func openSQLite(ctx context.Context, conn *spec.Connection, dir string) (Source,
 	if err != nil {
 		return nil, err
 	}
-	return &sqliteSource{name: conn.Name, path: path, db: db}, nil
+	return &sqliteSource{path: path, db: db}, nil
 }
 
 func (s *sqliteSource) Close() error { return s.db.Close() }

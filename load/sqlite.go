@@ -74,6 +74,12 @@ func (d *sqliteDest) open(ctx context.Context, t Target) (Writer, error) {
 		if cols, err = sqliteTableColumns(ctx, d.db, table); err != nil {
 			return nil, err
 		}
+	} else if t.Dest.CreateTable && !t.DryRun {
+		// create_table manages the table: a field newly mapped (a column
+		// added to the query) becomes a new nullable column.
+		if cols, err = sqliteAddColumns(ctx, d.db, table, cols, t); err != nil {
+			return nil, err
+		}
 	}
 	if err := sqliteCheckColumns(table, cols, t); err != nil {
 		return nil, err
@@ -266,6 +272,35 @@ func sqliteCreateTable(ctx context.Context, db *sql.DB, t sqlitedb.Table, tg Tar
 		return fmt.Errorf("create table %s: %w", t, err)
 	}
 	return nil
+}
+
+// sqliteAddColumns adds a nullable column for every mapped field the table
+// lacks and returns the table's columns afterwards.
+func sqliteAddColumns(ctx context.Context, db *sql.DB, t sqlitedb.Table, cols []sqliteColumnInfo, tg Target) ([]sqliteColumnInfo, error) {
+	have := make(map[string]bool, len(cols))
+	for _, c := range cols {
+		have[strings.ToLower(c.name)] = true
+	}
+	added := false
+	for _, f := range tg.Schema.Fields() {
+		if have[strings.ToLower(f.Name)] {
+			continue
+		}
+		decl, err := sqlitedb.DeclFor(f.Type)
+		if err != nil {
+			return nil, fmt.Errorf("field %q: %w", f.Name, err)
+		}
+		stmt := fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", t.SQL(), sqlitedb.Quote(f.Name), decl)
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("add column %q to %s: %w", f.Name, t, err)
+		}
+		tg.Log().Info("added column", "sync", tg.Sync, "table", t.String(), "column", f.Name, "type", decl)
+		added = true
+	}
+	if !added {
+		return cols, nil
+	}
+	return sqliteTableColumns(ctx, db, t)
 }
 
 func sqliteQuoteList(names []string) string {
