@@ -34,7 +34,7 @@ func httpConn(name, url, token string) *spec.Connection {
 	retries := 8
 	return &spec.Connection{Name: name, Type: spec.TypeHTTP, BaseURL: url, MaxRetries: &retries,
 		Headers:   map[string]spec.Secret{"Authorization": spec.Secret("Bearer " + token)},
-		RateLimit: &spec.RateLimit{RequestsPerSecond: 2000, Burst: 100}, Timeout: spec.Duration(300 * time.Millisecond)}
+		RateLimit: &spec.RateLimit{RequestsPerSecond: 2000, Burst: 100}, Timeout: spec.Duration(5 * time.Second)}
 }
 
 // httpReadAll drains a reader into ids (column "id") and the record sizes.

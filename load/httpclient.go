@@ -263,7 +263,7 @@ func (c *HTTPClient) attempt(ctx context.Context, req HTTPRequest) (resp *HTTPRe
 		}
 		release(s)
 	}()
-	if err := c.limiter.Wait(ctx); err != nil {
+	if err := WaitToken(ctx, c.limiter); err != nil {
 		return nil, err
 	}
 	actx, cancel := context.WithTimeout(ctx, c.timeout)

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"context"
 	"math"
 	stdsync "sync"
 	"time"
@@ -48,7 +49,7 @@ func SharedLimiter(conn *spec.Connection) *rate.Limiter {
 // later, by a delay that varies (timer wake-ups, a new connection), so
 // requests can arrive closer together than their tokens were issued and the
 // API's own bucket would count a few too many in one second. Reserving the
-// tokens of 10ms at the configured rate (at least one) absorbs that.
+// tokens of 25ms at the configured rate (at least one) absorbs that.
 func limiterSettings(rl *spec.RateLimit) (rate.Limit, int) {
 	if rl == nil || rl.RequestsPerSecond <= 0 {
 		return rate.Inf, 1
@@ -58,4 +59,31 @@ func limiterSettings(rl *spec.RateLimit) (rate.Limit, int) {
 }
 
 // sendJitter is the send delay the burst reserve absorbs.
-const sendJitter = 10 * time.Millisecond
+const sendJitter = 25 * time.Millisecond
+
+// WaitToken takes one token from l at the moment it returns. Unlike
+// rate.Limiter.Wait, which reserves a token for a future instant and then
+// sleeps, it never hands out a token late: a goroutine that wakes up late
+// (a busy machine) would otherwise send right behind one that woke on time,
+// and the API would see requests bunched beyond its limit. A late wake-up
+// here only costs throughput, never the limit.
+func WaitToken(ctx context.Context, l *rate.Limiter) error {
+	for {
+		now := time.Now()
+		if l.AllowN(now, 1) {
+			return nil
+		}
+		lim := float64(l.Limit())
+		wait := time.Millisecond
+		if lim > 0 {
+			wait = time.Duration((1 - l.TokensAt(now)) / lim * float64(time.Second))
+		}
+		t := time.NewTimer(max(wait, 100*time.Microsecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

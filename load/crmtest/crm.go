@@ -98,7 +98,7 @@ type Server struct {
 	stats       Stats
 	window      []time.Time // arrivals of the last second
 	first       time.Time
-	throttleFor int         // injected 429s still to send
+	throttleFor int // injected 429s still to send
 }
 
 type replay struct {

@@ -372,4 +372,3 @@ func (s *Server) list(r *http.Request) reply {
 	}
 	return rep
 }
-
