@@ -30,7 +30,7 @@ fi
 command -v psql >/dev/null || { echo "psql is required" >&2; exit 1; }
 
 go build -tags minicore_disabled -o "$WORK/pgbench" ./bench/postgres
-HOIST=bin/hoist
+HOIST=${HOIST_BIN:-bin/hoist}
 [[ -x $HOIST ]] || HOIST=""
 
 psqlq() { psql -X -q -v ON_ERROR_STOP=1 "$HOIST_BENCH_URL" "$@"; }
