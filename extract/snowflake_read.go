@@ -23,6 +23,8 @@ const (
 	snowflakeFetchBackoff  = 200 * time.Millisecond
 )
 
+// Read runs the query on its own session and returns once Snowflake has
+// answered (so SQL errors surface here) with a reader over its chunks.
 func (s *snowflakeSource) Read(ctx context.Context, req Request) (array.RecordReader, error) {
 	sqlText, args, err := snowflakeQuery(&req)
 	if err != nil {
@@ -240,11 +242,14 @@ func (p *sfPump) fetch(ctx context.Context, b *sf.ArrowBatch, idx int) ([]arrow.
 			}
 			return *recs, nil
 		}
+		partial := !fetchRetryable(err)
+		if partial {
+			releasePartial(b) // also when cancelled mid-decode
+		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if !fetchRetryable(err) {
-			releasePartial(b)
+		if partial {
 			return nil, fmt.Errorf("download result batch %d: %w", idx, err)
 		}
 		if attempt == snowflakeFetchAttempts {

@@ -313,3 +313,42 @@ func TestIntegrationSnowflakeCancel(t *testing.T) {
 	}
 	rr2.Release()
 }
+
+// TestIntegrationSnowflakeDownloadConcurrency: download_concurrency bounds
+// the chunk downloads in flight, and records keep result order even when
+// later chunks arrive first.
+func TestIntegrationSnowflakeDownloadConcurrency(t *testing.T) {
+	t.Parallel()
+	const chunks, chunkRows = 8, 500
+	for _, conc := range []int{1, 2, 4} {
+		t.Run(fmt.Sprint(conc), func(t *testing.T) {
+			t.Parallel()
+			fake := snowflaketest.New(snowflaketest.Options{
+				ChunkRows: chunkRows,
+				// Later chunks answer sooner, so they finish first.
+				ChunkLatencyFor: func(idx int) time.Duration { return time.Duration(chunks-idx) * 15 * time.Millisecond },
+				Tables:          []*snowflaketest.Table{snowflaketest.Customers(chunks * chunkRows)},
+			})
+			t.Cleanup(fake.Close)
+			conn := sfConn(fake)
+			conn.DownloadConcurrency = conc
+			mem := sfCheckedAlloc(t)
+			src := openSF(t, conn)
+			schema, recs, err := sfReadAll(t, src, Request{Source: &spec.Source{Table: "customers"}, Alloc: mem})
+			defer sfRelease(recs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := sfColumnOf(t, schema, recs, "id")
+			defer ids.Release()
+			for i := 0; i < chunks*chunkRows; i++ {
+				if got := ids.(*array.Int64).Value(i); got != int64(i+1) {
+					t.Fatalf("row %d has id %d: out of order", i, got)
+				}
+			}
+			if got := fake.PeakChunkDownloads(); got != conc {
+				t.Errorf("peak chunk downloads in flight = %d, want %d", got, conc)
+			}
+		})
+	}
+}

@@ -53,10 +53,17 @@ type Options struct {
 	// served as remote chunks of ChunkRows rows.
 	InlineRows int
 	ChunkRows  int
-	// ChunkLatency delays every chunk download.
-	ChunkLatency time.Duration
+	// ChunkLatency delays every chunk download; ChunkLatencyFor, when set,
+	// gives chunk idx its own delay instead (e.g. later chunks faster, to
+	// test that a client keeps result order).
+	ChunkLatency    time.Duration
+	ChunkLatencyFor func(idx int) time.Duration
 	// FailChunkOnce fails the first download of the chunks with these indexes.
 	FailChunkOnce map[int]Failure
+	// CacheChunks keeps each encoded chunk of a plain table scan, so later
+	// queries are served like files from a stage (cheaply) rather than
+	// generated again; benchmarks use it to measure the client, not the fake.
+	CacheChunks bool
 	// LoginDelay delays every login answer (to test client timeouts).
 	LoginDelay time.Duration
 	Tables     []*Table
@@ -82,7 +89,10 @@ type Server struct {
 	sessions map[string]string // token → session timezone
 	queries  map[string]*query
 	failed   map[int]bool
+	cache    map[string][]byte
 	requests []Request
+	// inflight counts chunk downloads being served; peakInflight is its maximum.
+	inflight, peakInflight int
 }
 
 type query struct {
@@ -130,6 +140,7 @@ func newServer(opts Options) *Server {
 		sessions: map[string]string{},
 		queries:  map[string]*query{},
 		failed:   map[int]bool{},
+		cache:    map[string][]byte{},
 	}
 	for _, t := range opts.Tables {
 		s.tables[t.Name] = t
@@ -171,6 +182,13 @@ func (s *Server) Port() int {
 func (s *Server) DSN(database, schema string) string {
 	u := url.UserPassword(s.opts.User, s.opts.Password)
 	return fmt.Sprintf("%s@%s/%s/%s?account=fake&protocol=http", u.String(), s.HostPort(), database, schema)
+}
+
+// PeakChunkDownloads returns the most chunk downloads served at once.
+func (s *Server) PeakChunkDownloads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peakInflight
 }
 
 // Requests returns every request received so far, in order.
@@ -403,7 +421,20 @@ func (s *Server) chunk(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "AccessDenied: missing or wrong SSE-C key", http.StatusForbidden)
 		return
 	}
-	if d := s.opts.ChunkLatency; d > 0 {
+	s.mu.Lock()
+	s.inflight++
+	s.peakInflight = max(s.peakInflight, s.inflight)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inflight--
+		s.mu.Unlock()
+	}()
+	d := s.opts.ChunkLatency
+	if s.opts.ChunkLatencyFor != nil {
+		d = s.opts.ChunkLatencyFor(idx)
+	}
+	if d > 0 {
 		select {
 		case <-time.After(d):
 		case <-r.Context().Done():
@@ -417,19 +448,44 @@ func (s *Server) chunk(w http.ResponseWriter, r *http.Request) {
 	}
 	off := q.chunks[idx]
 	n := min(s.opts.ChunkRows, q.res.rows-off)
-	var body bytes.Buffer
-	zw := gzip.NewWriter(&body)
-	if err := s.encode(zw, q.res, off, n); err != nil {
+	b, err := s.chunkBody(q.res, off, n)
+	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	_ = zw.Close()
-	b := body.Bytes()
 	if failNow {
 		b = b[:len(b)*2/3] // a body cut short mid-stream
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	_, _ = w.Write(b)
+}
+
+// chunkBody returns the gzipped IPC stream of rows [off, off+n).
+func (s *Server) chunkBody(res *result, off, n int) ([]byte, error) {
+	key := ""
+	if s.opts.CacheChunks && res.table != "" {
+		key = fmt.Sprintf("%s/%d/%d", res.table, off, n)
+		s.mu.Lock()
+		b, ok := s.cache[key]
+		s.mu.Unlock()
+		if ok {
+			return b, nil
+		}
+	}
+	var body bytes.Buffer
+	zw := gzip.NewWriter(&body)
+	if err := s.encode(zw, res, off, n); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	if key != "" {
+		s.mu.Lock()
+		s.cache[key] = body.Bytes()
+		s.mu.Unlock()
+	}
+	return body.Bytes(), nil
 }
 
 // takeFailure reports whether this download of chunk idx must fail.

@@ -35,6 +35,7 @@ type binding struct {
 
 // result is what a statement returns; rows are produced lazily by slice.
 type result struct {
+	table string // set for a plain table scan (its chunks can be cached)
 	cols  []Column
 	rows  int
 	slice func(mem memory.Allocator, off, n int) arrow.RecordBatch
@@ -69,7 +70,7 @@ func (s *Server) run(sqlText string, binds map[string]binding) (*result, error) 
 		if !ok {
 			return nil, &sqlError{"002003", fmt.Sprintf("SQL compilation error:\nObject '%s' does not exist or not authorized.", name)}
 		}
-		return &result{cols: t.Columns, rows: t.Rows, slice: t.Slice}, nil
+		return &result{table: name, cols: t.Columns, rows: t.Rows, slice: t.Slice}, nil
 	}
 	if m := reCursor.FindStringSubmatch(sqlText); m != nil {
 		col, order := resolveIdent(m[2]), resolveIdent(m[3])
