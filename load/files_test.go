@@ -166,7 +166,9 @@ func filesRead(t *testing.T, mem memory.Allocator, dir, srcPath, format string) 
 	if err := rr.Err(); err != nil {
 		t.Fatal(err)
 	}
-	sort.SliceStable(rows, func(i, j int) bool { return len(rows[i][0]) < len(rows[j][0]) || len(rows[i][0]) == len(rows[j][0]) && rows[i][0] < rows[j][0] })
+	sort.SliceStable(rows, func(i, j int) bool {
+		return len(rows[i][0]) < len(rows[j][0]) || len(rows[i][0]) == len(rows[j][0]) && rows[i][0] < rows[j][0]
+	})
 	return rows
 }
 

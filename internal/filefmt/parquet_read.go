@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
@@ -26,7 +27,13 @@ type parquetReader struct {
 var _ array.RecordReader = (*parquetReader)(nil)
 
 func openParquet(ctx context.Context, path string, opts ReadOptions) (array.RecordReader, error) {
-	f, err := file.OpenParquetFile(path, false)
+	// A buffered stream reads column chunks through a small window rather
+	// than whole: files written elsewhere (Spark, DuckDB) may have row groups
+	// of hundreds of MB.
+	props := parquet.NewReaderProperties(opts.alloc())
+	props.BufferedStreamEnabled = true
+	props.BufferSize = 1 << 20
+	f, err := file.OpenParquetFile(path, false, file.WithReadProps(props))
 	if err != nil {
 		return nil, fmt.Errorf("%s: open parquet: %w", opts.Name, err)
 	}

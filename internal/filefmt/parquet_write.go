@@ -31,7 +31,13 @@ func newParquetEncoder(w io.Writer, schema *arrow.Schema, opts WriteOptions) (*p
 		parquet.WithMaxRowGroupLength(RowGroupRows),
 		parquet.WithAllocator(opts.Alloc),
 		parquet.WithCreatedBy("hoist"),
-		parquet.WithDictionaryDefault(!opts.NoDictionary),
+		// No dictionary pages: measured on the quickstart shape at 1M rows
+		// (bench/parquetcmp) writes run 2.1x faster, reads 3x faster, peak
+		// heap drops 40% and the file is smaller, since zstd already squeezes
+		// repeated values. It also makes output deterministic: arrow-go lists
+		// a column's page encodings from a map, so a column that fell back
+		// from dictionary to plain pages got its footer in random order.
+		parquet.WithDictionaryDefault(false),
 	)
 	// The stored Arrow schema brings back exact types on read (timestamp
 	// zones, decimal precision, string vs large string).

@@ -96,11 +96,11 @@ func newBatchReader(ctx context.Context, schema *arrow.Schema, src rowSource, op
 	return r
 }
 
-func (r *batchReader) Retain()                         { r.refs.Add(1) }
-func (r *batchReader) Schema() *arrow.Schema           { return r.schema }
-func (r *batchReader) RecordBatch() arrow.RecordBatch  { return r.cur }
-func (r *batchReader) Record() arrow.RecordBatch       { return r.cur }
-func (r *batchReader) Err() error                      { return r.err }
+func (r *batchReader) Retain()                        { r.refs.Add(1) }
+func (r *batchReader) Schema() *arrow.Schema          { return r.schema }
+func (r *batchReader) RecordBatch() arrow.RecordBatch { return r.cur }
+func (r *batchReader) Record() arrow.RecordBatch      { return r.cur }
+func (r *batchReader) Err() error                     { return r.err }
 
 func (r *batchReader) Release() {
 	if r.refs.Add(-1) != 0 {

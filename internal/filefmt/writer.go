@@ -24,12 +24,7 @@ type Encoder interface {
 type WriteOptions struct {
 	// NoHeader leaves out CSV's header row (appending to an existing file).
 	NoHeader bool
-	// NoDictionary turns Parquet's dictionary encoding off. arrow-go lists a
-	// column's page encodings from a map, so a column that falls back from
-	// dictionary to plain pages gets its footer entries in random order;
-	// without dictionaries the same rows always give the same bytes.
-	NoDictionary bool
-	Alloc        memory.Allocator
+	Alloc    memory.Allocator
 }
 
 // NewEncoder returns an encoder writing schema's records in format to w.

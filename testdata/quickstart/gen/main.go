@@ -20,7 +20,7 @@ import (
 )
 
 func main() {
-	out := flag.String("o", filepath.Join("testdata", "quickstart", "customers.parquet"), "output file")
+	out := flag.String("out", filepath.Join("testdata", "quickstart", "customers.parquet"), "output file")
 	rows := flag.Int("rows", quickstart.Rows, "number of customers")
 	flag.Parse()
 	if err := run(*out, *rows); err != nil {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package filefmt
+
+const raceEnabled = false
