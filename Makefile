@@ -55,9 +55,9 @@ bench-http:
 bench-snowflake:
 	$(GO) run -tags $(TAGS) ./bench/snowflake
 
-## release-snapshot: check .goreleaser.yaml locally (goreleaser v2.17.0 from the Go module proxy: the newest that builds on Go 1.26).
+## release-snapshot: check .goreleaser.yaml locally (goreleaser v2.14.3 from the Go module proxy: newer ones need Go 1.27 or modules the proxy refuses).
 release-snapshot:
-	$(GO) run github.com/goreleaser/goreleaser/v2@v2.17.0 release --snapshot --clean
+	$(GO) run github.com/goreleaser/goreleaser/v2@v2.14.3 release --snapshot --clean
 
 clean:
 	rm -rf bin dist

@@ -180,6 +180,7 @@ func orchestrate(ctx context.Context, o options) error {
 		if err != nil {
 			return err
 		}
+		fmt.Fprintf(os.Stderr, "diffed %d rows in %.1f s (peak RSS %.0f MB)\n", n, d.Seconds, mb(d.PeakKB))
 		diffs = append(diffs, d)
 		if !o.keep {
 			os.RemoveAll(dir) // a 10M snapshot and its spills are GBs

@@ -26,9 +26,11 @@ var sortMemory = diff.DefaultSortMemory
 type phaseResult struct {
 	Phase     string  `json:"phase"`
 	Rows      int     `json:"rows"`
-	Seconds   float64 `json:"seconds"`     // whole phase
-	GenSecs   float64 `json:"gen_seconds"` // of which: generating source records
-	PeakKB    int64   `json:"peak_rss_kb"` // VmHWM at the end of the phase
+	Seconds   float64 `json:"seconds"`       // whole phase
+	GenSecs   float64 `json:"gen_seconds"`   // of which: generating source records
+	SortSecs  float64 `json:"sort_seconds"`  // of which: encode + sort + spill (with generation)
+	MergeSecs float64 `json:"merge_seconds"` // of which: merge against the snapshot
+	PeakKB    int64   `json:"peak_rss_kb"`   // VmHWM at the end of the phase
 	Spills    int     `json:"spills"`
 	Adds      int64   `json:"adds"`
 	Changes   int64   `json:"changes"`
@@ -157,6 +159,8 @@ func diffPhase(ctx context.Context, dir string, n int) (*phaseResult, error) {
 		return nil, fmt.Errorf("sort extracted rows: %w", err)
 	}
 	defer it.Close()
+	res.SortSecs = time.Since(start).Seconds()
+	mergeStart := time.Now()
 	snap, err := st.Snapshot(ctx, syncName)
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot: %w", err)
@@ -178,6 +182,7 @@ func diffPhase(ctx context.Context, dir string, n int) (*phaseResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
+	res.MergeSecs = time.Since(mergeStart).Seconds()
 	res.Seconds, res.GenSecs, res.Spills = time.Since(start).Seconds(), gen.Seconds(), spills
 	want := expect(n)
 	got := expected{adds: res.Adds, changes: res.Changes, removes: res.Removes}

@@ -10,7 +10,8 @@
 #
 # Environment:
 #   HOIST         binary to measure (default bin/hoist, built by make build)
-#   BENCH_SIZES   row counts, smallest first (default "100000 1000000")
+#   BENCH_SIZES   row counts, smallest first (default "100000 1000000"); with three
+#                 or more, the last two also show whether memory is flat past 1M
 #   BENCH_CASES   cases to run (default "sqlite-replace sqlite-upsert parquet-replace")
 #   BENCH_KEEP=1  keep the temp folder (data, specs, logs) and print its path
 #   BENCH_STRICT=1  exit 1 when a ratio misses its target
@@ -25,6 +26,7 @@ target_ratio=1.5
 die() { echo "bench: $*" >&2; exit 1; }
 
 [[ -x $hoist ]] || die "$hoist not found: run make build first"
+command -v jq >/dev/null || die "jq is needed to read the JSON reports"
 if [[ ! -x /usr/bin/time ]]; then
 	# GNU time reports the peak RSS of a child; bash's time keyword does not.
 	echo "bench: /usr/bin/time missing, installing GNU time" >&2
@@ -121,11 +123,11 @@ for c in "${cases[@]}"; do
 			cat "$dir/report.json" "$dir/log" >&2
 			die "$c at $n rows failed"
 		fi
+		t1=$EPOCHREALTIME
 		status=$(jq -r .status "$dir/report.json")
 		delivered=$(jq -r .delivered "$dir/report.json")
 		[[ $status == ok && $delivered == "$n" ]] ||
 			die "$c at $n rows: status $status, delivered $delivered (want ok, $n)"
-		t1=$EPOCHREALTIME
 		# wall from EPOCHREALTIME: GNU time's %e has only 10 ms resolution
 		wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 		kb=$(cut -d' ' -f2 "$dir/time")
@@ -144,13 +146,22 @@ printf '%s\n' "${results[@]}"
 small=${sizes[0]}
 large=${sizes[-1]}
 echo
-printf 'peak RSS ratio %s/%s rows (target <= %s)\n' "$large" "$small" "$target_ratio"
+printf 'peak RSS ratio %s/%s rows (target <= %s)' "$large" "$small" "$target_ratio"
+if ((${#sizes[@]} > 2)); then
+	# past the smallest size, memory should be flat: this is the growth left
+	prev=${sizes[-2]}
+	printf ', and %s/%s rows' "$large" "$prev"
+fi
+echo
 fail=0
 for c in "${cases[@]}"; do
 	line=$(awk -v a="${rss_kb[$c/$large]}" -v b="${rss_kb[$c/$small]}" -v t="$target_ratio" 'BEGIN {
-		r = a / b; printf "%.2f %s", r, (r <= t ? "ok" : "MISS") }')
-	printf '  %-16s %s\n' "$c" "$line"
+		r = a / b; printf "%.3f %s", r, (r <= t ? "ok" : "MISS") }')
 	[[ $line == *ok ]] || fail=1
+	if ((${#sizes[@]} > 2)); then
+		line+=$(awk -v a="${rss_kb[$c/$large]}" -v b="${rss_kb[$c/$prev]}" 'BEGIN { printf "   %.3f", a / b }')
+	fi
+	printf '  %-16s %s\n' "$c" "$line"
 done
 echo
 printf 'generator peak RSS: '

@@ -16,6 +16,14 @@ import (
 // it spills a sorted run to disk.
 const DefaultSortMemory = 64 << 20
 
+// arenaChunk is the unit the arena grows by. One contiguous arena grown by
+// append is copied at every growth, so just before the first spill the old
+// and new copies were live together: 108 MB of heap for the 64 MiB budget
+// (heap profile of a 1M-row upsert), which the GC's headroom then doubled in
+// RSS (bench-diff: 330 MB peak at 2M rows before, 201 MB after).
+// Fixed chunks are never copied and are reused after each spill.
+const arenaChunk = 1 << 20
+
 // Sorter sorts (key, row) entries by key with bounded memory: entries are
 // buffered in one arena, sorted and spilled as runs once the arena is full,
 // then merged. Among equal keys, entries come out in the order added, so
@@ -23,7 +31,9 @@ const DefaultSortMemory = 64 << 20
 type Sorter struct {
 	dir    string
 	limit  int
-	arena  []byte
+	chunks [][]byte // entries live in chunks[0..cur]; an entry never spans two
+	cur    int
+	used   int // bytes of entries held, checked against limit
 	items  []item
 	seq    uint64
 	runs   []string
@@ -31,8 +41,8 @@ type Sorter struct {
 }
 
 type item struct {
-	off, klen, rlen, alen uint32
-	seq                   uint64
+	chunk, off, klen, rlen, alen uint32
+	seq                          uint64
 }
 
 // NewSorter spills into dir (a temp folder the caller removes) past limit bytes.
@@ -46,26 +56,51 @@ func NewSorter(dir string, limit int) *Sorter {
 // Add copies key, row and aux (opaque data carried along, such as the row's
 // cursor value) into the sorter.
 func (s *Sorter) Add(key, row, aux []byte) error {
-	if len(s.arena)+len(key)+len(row)+len(aux) > s.limit && len(s.items) > 0 {
+	n := len(key) + len(row) + len(aux)
+	if s.used+n > s.limit && len(s.items) > 0 {
 		if err := s.spill(); err != nil {
 			return err
 		}
 	}
-	off := len(s.arena)
-	s.arena = append(s.arena, key...)
-	s.arena = append(s.arena, row...)
-	s.arena = append(s.arena, aux...)
-	s.items = append(s.items, item{off: uint32(off), klen: uint32(len(key)), rlen: uint32(len(row)), alen: uint32(len(aux)), seq: s.seq})
+	c := s.room(n)
+	off := len(s.chunks[c])
+	b := append(s.chunks[c], key...)
+	b = append(b, row...)
+	s.chunks[c] = append(b, aux...)
+	s.used += n
+	s.items = append(s.items, item{chunk: uint32(c), off: uint32(off), klen: uint32(len(key)), rlen: uint32(len(row)), alen: uint32(len(aux)), seq: s.seq})
 	s.seq++
 	return nil
 }
 
-func (s *Sorter) key(it item) []byte { return s.arena[it.off : it.off+it.klen] }
+// room returns the chunk that takes the next n bytes without growing: the
+// current one, else the next (reused after a spill, or new). An entry larger
+// than a chunk gets a chunk of its own size.
+func (s *Sorter) room(n int) int {
+	if len(s.chunks) > 0 && cap(s.chunks[s.cur])-len(s.chunks[s.cur]) >= n {
+		return s.cur
+	}
+	if len(s.chunks) > 0 {
+		s.cur++
+	}
+	if s.cur == len(s.chunks) {
+		s.chunks = append(s.chunks, nil)
+	}
+	if cap(s.chunks[s.cur]) < n {
+		s.chunks[s.cur] = make([]byte, 0, max(arenaChunk, n))
+	}
+	return s.cur
+}
+
+func (s *Sorter) entry(it item) []byte {
+	return s.chunks[it.chunk][it.off : it.off+it.klen+it.rlen+it.alen]
+}
+func (s *Sorter) key(it item) []byte { return s.chunks[it.chunk][it.off : it.off+it.klen] }
 func (s *Sorter) row(it item) []byte {
-	return s.arena[it.off+it.klen : it.off+it.klen+it.rlen]
+	return s.chunks[it.chunk][it.off+it.klen : it.off+it.klen+it.rlen]
 }
 func (s *Sorter) aux(it item) []byte {
-	return s.arena[it.off+it.klen+it.rlen : it.off+it.klen+it.rlen+it.alen]
+	return s.chunks[it.chunk][it.off+it.klen+it.rlen : it.off+it.klen+it.rlen+it.alen]
 }
 
 func (s *Sorter) sortItems() {
@@ -91,7 +126,7 @@ func (s *Sorter) spill() error {
 		n += binary.PutUvarint(hdr[n:], uint64(it.rlen))
 		n += binary.PutUvarint(hdr[n:], uint64(it.alen))
 		w.Write(hdr[:n])
-		w.Write(s.arena[it.off : it.off+it.klen+it.rlen+it.alen])
+		w.Write(s.entry(it))
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
@@ -101,7 +136,10 @@ func (s *Sorter) spill() error {
 		return fmt.Errorf("spill sorted run: %w", err)
 	}
 	s.runs = append(s.runs, f.Name())
-	s.arena = s.arena[:0]
+	for i := range s.chunks {
+		s.chunks[i] = s.chunks[i][:0]
+	}
+	s.cur, s.used = 0, 0
 	s.items = s.items[:0]
 	return nil
 }
