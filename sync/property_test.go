@@ -3,18 +3,22 @@ package sync_test
 import (
 	"context"
 	"database/sql"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	stdsync "sync"
 	"testing"
 
+	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
+	"github.com/hoist-dev/hoist/internal/pgtest"
 	"github.com/hoist-dev/hoist/load"
 	hsync "github.com/hoist-dev/hoist/sync"
 	"github.com/hoist-dev/hoist/sync/spec"
@@ -85,17 +89,19 @@ func (w faultyWriter) Write(ctx context.Context, b load.Batch) (load.Result, err
 }
 
 func init() {
-	real, ok := load.Lookup(spec.TypeSQLite)
-	if !ok {
-		panic("sqlite destination not registered")
-	}
-	load.Register(spec.TypeSQLite, func(ctx context.Context, c *spec.Connection, dir string) (load.Destination, error) {
-		d, err := real(ctx, c, dir)
-		if err != nil {
-			return nil, err
+	for _, typ := range []string{spec.TypeSQLite, spec.TypePostgres, spec.TypeFiles} {
+		real, ok := load.Lookup(typ)
+		if !ok {
+			panic(typ + " destination not registered")
 		}
-		return faultyDest{d}, nil
-	})
+		load.Register(typ, func(ctx context.Context, c *spec.Connection, dir string) (load.Destination, error) {
+			d, err := real(ctx, c, dir)
+			if err != nil {
+				return nil, err
+			}
+			return faultyDest{d}, nil
+		})
+	}
 }
 
 type row struct {
@@ -121,14 +127,84 @@ func writeCSV(t *testing.T, path string, src map[int]row) {
 	}
 }
 
-func readTable(t *testing.T, dbPath string) map[int]row {
-	t.Helper()
-	db, err := sql.Open("sqlite", dbPath)
-	if err != nil {
-		t.Fatal(err)
+// destKind is a destination the property test writes to and reads back.
+type destKind struct {
+	// conn is the YAML of the destination connection "db"; object its object.
+	conn func(t *testing.T, dir string) (conn, object string)
+	read func(t *testing.T, dir string) map[int]row
+}
+
+func sqliteKind() destKind {
+	return destKind{
+		conn: func(t *testing.T, dir string) (string, string) {
+			return "{type: sqlite, path: ./dest.db}", "people"
+		},
+		read: func(t *testing.T, dir string) map[int]row {
+			db, err := sql.Open("sqlite", filepath.Join(dir, "dest.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			return scanPeople(t, db, `SELECT id, name, score FROM people`)
+		},
 	}
-	defer db.Close()
-	rows, err := db.Query(`SELECT id, name, score FROM people`)
+}
+
+func filesKind() destKind {
+	return destKind{
+		conn: func(t *testing.T, dir string) (string, string) {
+			return "{type: files, path: ./out, format: csv}", "people"
+		},
+		read: func(t *testing.T, dir string) map[int]row {
+			f, err := os.Open(filepath.Join(dir, "out", "people.csv"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			recs, err := csv.NewReader(f).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[int]row{}
+			for i, r := range recs {
+				if i == 0 {
+					if strings.Join(r, ",") != "id,name,score" {
+						t.Fatalf("csv header %v", r)
+					}
+					continue
+				}
+				id, _ := strconv.Atoi(r[0])
+				score, _ := strconv.Atoi(r[2])
+				if _, dup := out[id]; dup {
+					t.Fatalf("destination file holds id %d twice", id)
+				}
+				out[id] = row{name: r[1], score: score}
+			}
+			return out
+		},
+	}
+}
+
+func postgresKind(t *testing.T) destKind {
+	db := pgtest.New(t)
+	return destKind{
+		conn: func(t *testing.T, dir string) (string, string) {
+			return fmt.Sprintf("{type: postgres, url: %q}", db.URL), db.Schema + ".people"
+		},
+		read: func(t *testing.T, dir string) map[int]row {
+			conn, err := sql.Open("pgx", db.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			return scanPeople(t, conn, fmt.Sprintf(`SELECT id, name, score FROM %q.people`, db.Schema))
+		},
+	}
+}
+
+func scanPeople(t *testing.T, db *sql.DB, q string) map[int]row {
+	t.Helper()
+	rows, err := db.Query(q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,6 +220,9 @@ func readTable(t *testing.T, dbPath string) map[int]row {
 			t.Fatalf("destination holds id %d twice", id)
 		}
 		out[id] = r
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
@@ -178,15 +257,27 @@ func mutate(rng *rand.Rand, src map[int]row, nextID *int, deletes bool) {
 }
 
 // TestPropertyRandomEditsAndFailures: random sequences of source edits and
-// injected load failures (before and after the write); after each final
-// run without faults the destination equals the mapped source exactly
-// (mirror, replace) or holds every source row as it is now (upsert).
+// injected load failures (before the write, and after it with the
+// acknowledgement lost), for every destination: after each final run without
+// faults the destination equals the mapped source exactly (mirror, replace),
+// holds every source row as it is now (upsert), or holds every source key
+// (insert, which never updates); an immediate rerun sends nothing.
 func TestPropertyRandomEditsAndFailures(t *testing.T) {
-	for _, mode := range []string{spec.ModeUpsert, spec.ModeMirror, spec.ModeReplace} {
-		for seed := uint64(1); seed <= 4; seed++ {
-			t.Run(fmt.Sprintf("%s/seed%d", mode, seed), func(t *testing.T) {
-				runProperty(t, mode, seed)
-			})
+	kinds := []struct {
+		name string
+		make func(t *testing.T) destKind
+	}{
+		{"sqlite", func(*testing.T) destKind { return sqliteKind() }},
+		{"files", func(*testing.T) destKind { return filesKind() }},
+		{"postgres", postgresKind},
+	}
+	for _, kind := range kinds {
+		for _, mode := range []string{spec.ModeUpsert, spec.ModeMirror, spec.ModeReplace, spec.ModeInsert} {
+			for seed := uint64(1); seed <= 3; seed++ {
+				t.Run(fmt.Sprintf("%s/%s/seed%d", kind.name, mode, seed), func(t *testing.T) {
+					runProperty(t, kind.make(t), mode, seed)
+				})
+			}
 		}
 	}
 	if injector.before == 0 || injector.after == 0 {
@@ -194,20 +285,20 @@ func TestPropertyRandomEditsAndFailures(t *testing.T) {
 	}
 }
 
-func runProperty(t *testing.T, mode string, seed uint64) {
+func runProperty(t *testing.T, k destKind, mode string, seed uint64) {
 	dir := t.TempDir()
-	pk := "primary_key: [id]"
+	conn, object := k.conn(t, dir)
 	specText := fmt.Sprintf(`version: 1
 connections:
   src: {type: files, path: ., format: csv}
-  db: {type: sqlite, path: ./dest.db}
+  db: %s
 syncs:
   - name: people
     source: {connection: src, path: people.csv}
-    destination: {connection: db, object: people, mode: %s, %s, create_table: true}
+    destination: {connection: db, object: %q, mode: %s, primary_key: [id], create_table: true}
     batch_size: 3
     concurrency: 3
-`, mode, pk)
+`, conn, object, mode)
 	specPath := filepath.Join(dir, "hoist.yaml")
 	if err := os.WriteFile(specPath, []byte(specText), 0o644); err != nil {
 		t.Fatal(err)
@@ -230,7 +321,7 @@ syncs:
 		mutate(rng, src, &nextID, false)
 	}
 	for step := 0; step < 6; step++ {
-		mutate(rng, src, &nextID, mode != spec.ModeUpsert || step%2 == 0)
+		mutate(rng, src, &nextID, (mode != spec.ModeUpsert && mode != spec.ModeInsert) || step%2 == 0)
 		writeCSV(t, filepath.Join(dir, "people.csv"), src)
 		// Some runs under faults: they may fail, must never lose a row.
 		injector.set(rng, 0.35)
@@ -242,13 +333,14 @@ syncs:
 		if rep.Status != hsync.StatusOK {
 			t.Fatalf("step %d: final run %s: %s", step, rep.Status, rep.Error)
 		}
-		got := readTable(t, filepath.Join(dir, "dest.db"))
+		got := k.read(t, dir)
 		for id, want := range src {
-			if got[id] != want {
-				t.Fatalf("step %d (%s): id %d: destination %+v, source %+v", step, mode, id, got[id], want)
+			have, ok := got[id]
+			if !ok || (mode != spec.ModeInsert && have != want) {
+				t.Fatalf("step %d (%s): id %d: destination %+v, source %+v", step, mode, id, have, want)
 			}
 		}
-		if mode != spec.ModeUpsert && len(got) != len(src) {
+		if (mode == spec.ModeMirror || mode == spec.ModeReplace) && len(got) != len(src) {
 			t.Fatalf("step %d (%s): destination has %d rows, source %d", step, mode, len(got), len(src))
 		}
 		// A second run right after sends nothing for the diffing modes.
