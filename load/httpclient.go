@@ -197,8 +197,18 @@ func (e *StatusError) Error() string {
 // Do sends req, retrying 429, 5xx, timeouts and connection resets with
 // backoff up to max_retries; each attempt takes a token from the shared
 // limiter. A non-retryable status comes back as a response, not an error.
+// MaxPacedRetries bounds 429s with a wait hint for one request, so that a
+// server answering "Retry-After: 0" forever cannot hold a run.
+const MaxPacedRetries = 100
+
 func (c *HTTPClient) Do(ctx context.Context, req HTTPRequest) (*HTTPResponse, error) {
 	where := req.Method + " " + RedactURL(req.URL.String())
+	// failures counts what max_retries bounds: 5xx, timeouts, resets, and 429s
+	// without a wait hint. A 429 that says when to come back (Retry-After,
+	// RateLimit-Reset) is the API pacing us, not failing: honouring it spends
+	// no retry, only time, bounded by MaxServerWait in total.
+	failures, pacedTries := 0, 0
+	var throttled time.Duration
 	for attempt := 0; ; attempt++ {
 		resp, err := c.attempt(ctx, req)
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -215,14 +225,26 @@ func (c *HTTPClient) Do(ctx context.Context, req HTTPRequest) (*HTTPResponse, er
 		case err == nil:
 			status, header = resp.Status, resp.Header
 		}
-		if attempt >= c.backoff.MaxRetries {
+		wait, hinted := c.backoff.Delay(failures, status, header)
+		paced := err == nil && status == http.StatusTooManyRequests && hinted
+		if paced {
+			throttled += wait
+			pacedTries++
+		}
+		if (!paced && failures >= c.backoff.MaxRetries) || (paced && (throttled > MaxServerWait || pacedTries > MaxPacedRetries)) {
 			if err != nil {
 				return nil, c.scrubErr(fmt.Errorf("%s: giving up after %d attempt(s): %w", where, attempt+1, unwrapURLError(err)))
 			}
-			return nil, &StatusError{Method: req.Method, URL: RedactURL(req.URL.String()), Status: status,
+			se := &StatusError{Method: req.Method, URL: RedactURL(req.URL.String()), Status: status,
 				Body: c.scrub.Body(resp.Body), Attempts: attempt + 1}
+			if paced {
+				se.Reason = fmt.Sprintf("throttled %d times for %s in total", pacedTries, throttled.Round(time.Second))
+			}
+			return nil, se
 		}
-		wait, hinted := c.backoff.Delay(attempt, status, header)
+		if !paced {
+			failures++
+		}
 		if hinted && wait > MaxServerWait {
 			return nil, &StatusError{Method: req.Method, URL: RedactURL(req.URL.String()), Status: status,
 				Attempts: attempt + 1, Reason: fmt.Sprintf("server asked to wait %s, more than %s", wait.Round(time.Second), MaxServerWait)}

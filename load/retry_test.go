@@ -128,6 +128,10 @@ func TestClientRetries(t *testing.T) {
 		{"429 honours retry-after", []int{429, 200}, http.Header{"Retry-After": {"7"}}, 5, 2, false, 7 * time.Second},
 		{"gives up after max_retries", []int{502}, nil, 3, 4, true, 0},
 		{"max_retries 0 means one attempt", []int{500}, nil, 0, 1, true, 0},
+		// a 429 that says when to come back paces, it does not fail
+		{"hinted 429s spend no retries", []int{429, 429, 429, 429, 429, 429, 429, 429, 200}, http.Header{"Retry-After": {"1"}}, 2, 9, false, time.Second},
+		{"unhinted 429s do", []int{429}, nil, 2, 3, true, 0},
+		{"endless hinted 429s end", []int{429}, http.Header{"Retry-After": {"0"}}, 2, MaxPacedRetries + 1, true, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
