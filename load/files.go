@@ -95,7 +95,7 @@ func (d *filesDest) Open(ctx context.Context, t Target) (Writer, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("files destination %s: create folder: %w", d.conn.Name, err)
 	}
-	o := fileObject{path: path, format: format, target: t}
+	o := fileObject{path: path, format: format, compression: d.conn.Compression, target: t}
 	var w Writer
 	switch mode := t.Dest.Mode; {
 	case mode == spec.ModeReplace:
@@ -117,9 +117,10 @@ func (d *filesDest) Open(ctx context.Context, t Target) (Writer, error) {
 
 // fileObject is what every files writer needs to know.
 type fileObject struct {
-	path   string
-	format string
-	target Target
+	path        string
+	format      string
+	compression string // Parquet codec (filefmt.WriteOptions.Compression)
+	target      Target
 }
 
 func (o fileObject) name() string { return filepath.Base(o.path) }

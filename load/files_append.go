@@ -56,7 +56,7 @@ func newFileAppend(o fileObject) (*fileAppend, error) {
 		}
 	}
 	cw := &fileCountWriter{w: f, n: st.Size()}
-	enc, err := filefmt.NewEncoder(cw, o.format, o.target.Schema, filefmt.WriteOptions{NoHeader: st.Size() > 0, Alloc: o.target.Alloc})
+	enc, err := filefmt.NewEncoder(cw, o.format, o.target.Schema, filefmt.WriteOptions{NoHeader: st.Size() > 0, Compression: o.compression, Alloc: o.target.Alloc})
 	if err != nil {
 		f.Close()
 		return nil, err

@@ -204,7 +204,7 @@ func (w *fileMerge) inputs() ([]string, error) {
 
 func (w *fileMerge) merge(ctx context.Context, tmp *atomicFile, inputs []string) error {
 	t := w.obj.target
-	enc, err := filefmt.NewEncoder(tmp, w.obj.format, t.Schema, filefmt.WriteOptions{Alloc: t.Alloc})
+	enc, err := filefmt.NewEncoder(tmp, w.obj.format, t.Schema, filefmt.WriteOptions{Compression: w.obj.compression, Alloc: t.Alloc})
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func newFileReplace(o fileObject, final string, replace bool) (*fileReplace, err
 	if err != nil {
 		return nil, err
 	}
-	enc, err := filefmt.NewEncoder(tmp, o.format, o.target.Schema, filefmt.WriteOptions{Alloc: o.target.Alloc})
+	enc, err := filefmt.NewEncoder(tmp, o.format, o.target.Schema, filefmt.WriteOptions{Compression: o.compression, Alloc: o.target.Alloc})
 	if err != nil {
 		tmp.discard()
 		return nil, err

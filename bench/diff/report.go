@@ -2,13 +2,14 @@ package main
 
 import (
 	"fmt"
+	"github.com/hoist-dev/hoist/sync/diff"
 	"io"
 	"runtime"
 )
 
 // report prints the diff phase of every size and the targets of issue 4.
 func report(w io.Writer, diffs []*phaseResult) {
-	fmt.Fprintf(w, "\nhoist diff benchmark — %d CPUs, 1%% changed + 0.1%% replaced keys, sort memory 64 MiB\n", runtime.NumCPU())
+	fmt.Fprintf(w, "\nhoist diff benchmark — %d CPUs, 1%% changed + 0.1%% replaced keys, sort memory %d MiB\n", runtime.NumCPU(), diff.DefaultSortMemory>>20)
 	fmt.Fprintf(w, "%11s %8s %8s %7s %7s %7s %9s %8s %7s %7s %7s %7s\n",
 		"rows", "diff_s", "excl_gen", "gen_s", "sort_s", "merge_s", "rows/s", "peak_MB", "spills", "adds", "changes", "removes")
 	for _, d := range diffs {

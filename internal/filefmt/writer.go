@@ -24,7 +24,9 @@ type Encoder interface {
 type WriteOptions struct {
 	// NoHeader leaves out CSV's header row (appending to an existing file).
 	NoHeader bool
-	Alloc    memory.Allocator
+	// Compression is the Parquet codec: snappy (default), zstd, gzip or none.
+	Compression string
+	Alloc       memory.Allocator
 }
 
 // NewEncoder returns an encoder writing schema's records in format to w.

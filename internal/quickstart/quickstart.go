@@ -86,7 +86,7 @@ var (
 
 // Write writes n customers as Parquet to w, in batches of batch rows.
 func Write(w io.Writer, n, batch int, mem memory.Allocator) error {
-	enc, err := filefmt.NewEncoder(w, filefmt.Parquet, Schema, filefmt.WriteOptions{Alloc: mem})
+	enc, err := filefmt.NewEncoder(w, filefmt.Parquet, Schema, filefmt.WriteOptions{Compression: "zstd", Alloc: mem})
 	if err != nil {
 		return err
 	}

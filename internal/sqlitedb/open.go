@@ -61,7 +61,7 @@ func OpenWrite(ctx context.Context, path string) (*sql.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create folder for sqlite database %s: %w", path, err)
 	}
-	return open(ctx, path, fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32768)&_txlock=immediate", BusyTimeoutMS))
+	return open(ctx, path, fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-8192)&_txlock=immediate", BusyTimeoutMS))
 }
 
 func open(ctx context.Context, path, params string) (*sql.DB, error) {

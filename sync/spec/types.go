@@ -71,6 +71,8 @@ type Connection struct {
 	// sqlite, files
 	Path   string `yaml:"path"`
 	Format string `yaml:"format"`
+	// Compression of Parquet files written: snappy (default), zstd, gzip or none.
+	Compression string `yaml:"compression"`
 
 	// http
 	BaseURL    string            `yaml:"base_url"`

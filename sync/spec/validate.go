@@ -12,7 +12,7 @@ var connKeys = map[string][]string{
 	TypePostgres:  {"url", "statement_timeout"},
 	TypeSnowflake: {"dsn", "account", "user", "password", "database", "schema", "warehouse", "role", "private_key_path", "download_concurrency", "login_timeout"},
 	TypeSQLite:    {"path"},
-	TypeFiles:     {"path", "format"},
+	TypeFiles:     {"path", "format", "compression"},
 	TypeHTTP:      {"base_url", "headers", "rate_limit", "timeout", "max_retries", "max_concurrency"},
 }
 
@@ -100,6 +100,9 @@ func (f *File) validateConnection(c *Connection, bad func(string, string, ...any
 		}
 		if c.Format != "" && !contains(Formats, c.Format) {
 			bad(p+".format", "unknown format %q (want parquet, csv or jsonl)", c.Format)
+		}
+		if c.Compression != "" && !contains([]string{"snappy", "zstd", "gzip", "none"}, c.Compression) {
+			bad(p+".compression", "unknown compression %q (want snappy, zstd, gzip or none)", c.Compression)
 		}
 	case TypeHTTP:
 		if c.BaseURL == "" {
