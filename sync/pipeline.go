@@ -25,6 +25,8 @@ import (
 
 // Progress receives delivered row counts of one sync (a terminal progress bar).
 type Progress interface {
+	// Total says how many rows will be sent, once known (after the diff).
+	Total(rows int64)
 	Add(rows int)
 	Finish()
 }

@@ -130,6 +130,9 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 				return err
 			}
 		}
+		if stage.progress != nil {
+			stage.progress.Total(cs.count)
+		}
 		loadErr = stage.run(ctx, func(ctx context.Context, send func(*outBatch) error) error {
 			return r.produceChanges(ctx, s, x, cs, send)
 		})

@@ -113,5 +113,6 @@ func newBar(streams *IO, name string) *bar {
 	)}
 }
 
-func (b *bar) Add(n int) { b.pb.Add(n) }
-func (b *bar) Finish()   { b.pb.Finish() }
+func (b *bar) Total(n int64) { b.pb.ChangeMax64(n) }
+func (b *bar) Add(n int)     { b.pb.Add(n) }
+func (b *bar) Finish()       { b.pb.Finish() }

@@ -6,8 +6,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/hoist-dev/hoist/sync/state"
 )
 
 // NewCmdState builds `hoist state show|reset`.
@@ -104,5 +102,3 @@ func orNone(s string) string {
 	}
 	return s
 }
-
-var _ = state.ErrLocked
