@@ -12,8 +12,6 @@ import (
 
 	"github.com/hoist-dev/hoist/load/crmtest"
 	hsync "github.com/hoist-dev/hoist/sync"
-	"github.com/hoist-dev/hoist/sync/spec"
-	"github.com/hoist-dev/hoist/sync/state"
 )
 
 const crmToken = "tok-e2e-5ecret"
@@ -66,20 +64,8 @@ syncs:
     on_reject: {file: rejected.jsonl}
     max_delete_fraction: 1
 `, srv.URL)
-	specPath := filepath.Join(dir, "hoist.yaml")
-	if err := os.WriteFile(specPath, []byte(specText), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := spec.Load(specPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, store := loadSpecAndStore(t, dir, specText)
 	ctx := context.Background()
-	store, err := state.Open(ctx, "file://"+filepath.Join(dir, ".hoist"), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
 	var logs bytes.Buffer
 	r := &hsync.Runner{File: f, Store: store, Opt: hsync.Options{TempDir: dir, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}}
 

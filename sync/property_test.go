@@ -22,7 +22,6 @@ import (
 	"github.com/hoist-dev/hoist/load"
 	hsync "github.com/hoist-dev/hoist/sync"
 	"github.com/hoist-dev/hoist/sync/spec"
-	"github.com/hoist-dev/hoist/sync/state"
 )
 
 // faults injects load failures into the real sqlite destination: a batch
@@ -299,20 +298,8 @@ syncs:
     batch_size: 3
     concurrency: 3
 `, conn, object, mode)
-	specPath := filepath.Join(dir, "hoist.yaml")
-	if err := os.WriteFile(specPath, []byte(specText), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := spec.Load(specPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, store := loadSpecAndStore(t, dir, specText)
 	ctx := context.Background()
-	store, err := state.Open(ctx, "file://"+filepath.Join(dir, ".hoist"), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
 	r := &hsync.Runner{File: f, Store: store, Opt: hsync.Options{AllowMassDelete: true, TempDir: dir}}
 	rng := rand.New(rand.NewPCG(seed, 99))
 	src := map[int]row{}

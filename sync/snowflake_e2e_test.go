@@ -3,7 +3,6 @@ package sync_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -15,8 +14,6 @@ import (
 	"github.com/hoist-dev/hoist/extract/snowflaketest"
 	"github.com/hoist-dev/hoist/internal/pgtest"
 	hsync "github.com/hoist-dev/hoist/sync"
-	"github.com/hoist-dev/hoist/sync/spec"
-	"github.com/hoist-dev/hoist/sync/state"
 )
 
 // TestSnowflakeToParquetAndPostgres syncs a 1,000,000-row, 20-chunk result
@@ -51,20 +48,8 @@ syncs:
     destination: {connection: pg, object: %s.customers, mode: replace, create_table: true}
     batch_size: 10000
 `, sf.DSN("DEMO", "PUBLIC"), pg.URL, pg.Schema)
-	specPath := filepath.Join(dir, "hoist.yaml")
-	if err := os.WriteFile(specPath, []byte(specText), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := spec.Load(specPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, store := loadSpecAndStore(t, dir, specText)
 	ctx := context.Background()
-	store, err := state.Open(ctx, "file://"+filepath.Join(dir, ".hoist"), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
 	r := &hsync.Runner{File: f, Store: store, Opt: hsync.Options{TempDir: dir}}
 	for _, s := range f.Syncs {
 		rep := r.Run(ctx, s)

@@ -55,3 +55,17 @@ func openStore(ctx context.Context, f *spec.File) (state.Store, error) {
 	}
 	return state.Open(ctx, url, f.Dir)
 }
+
+// openSpec loads the spec, picks the syncs and opens the state store; the
+// caller closes the store.
+func openSpec(ctx context.Context, path string, g *GlobalOptions) (*spec.File, []*spec.Sync, state.Store, error) {
+	f, syncs, err := loadSpec(path, g)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	store, err := openStore(ctx, f)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return f, syncs, store, nil
+}

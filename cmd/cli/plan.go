@@ -41,11 +41,7 @@ func NewCmdPlan(streams *IO, g *GlobalOptions, runF func(context.Context, *PlanO
 }
 
 func runPlan(ctx context.Context, o *PlanOptions) error {
-	f, syncs, err := loadSpec(o.Spec, o.Global)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, f)
+	f, syncs, store, err := openSpec(ctx, o.Spec, o.Global)
 	if err != nil {
 		return err
 	}

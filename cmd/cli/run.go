@@ -50,11 +50,7 @@ func NewCmdRun(streams *IO, g *GlobalOptions, runF func(context.Context, *RunOpt
 }
 
 func runRun(ctx context.Context, o *RunOptions) error {
-	f, syncs, err := loadSpec(o.Spec, o.Global)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, f)
+	f, syncs, store, err := openSpec(ctx, o.Spec, o.Global)
 	if err != nil {
 		return err
 	}

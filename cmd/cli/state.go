@@ -35,11 +35,7 @@ func NewCmdState(streams *IO, g *GlobalOptions) *cobra.Command {
 }
 
 func runStateShow(ctx context.Context, streams *IO, g *GlobalOptions, path string) error {
-	f, syncs, err := loadSpec(path, g)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, f)
+	_, syncs, store, err := openSpec(ctx, path, g)
 	if err != nil {
 		return err
 	}
@@ -72,11 +68,7 @@ func runStateShow(ctx context.Context, streams *IO, g *GlobalOptions, path strin
 }
 
 func runStateReset(ctx context.Context, streams *IO, g *GlobalOptions, path string) error {
-	f, syncs, err := loadSpec(path, g)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, f)
+	_, syncs, store, err := openSpec(ctx, path, g)
 	if err != nil {
 		return err
 	}
