@@ -33,13 +33,18 @@ type faults struct {
 	rate   float64
 	before int
 	after  int
+	// failSeq, when >= 0, fails exactly the batch with that number.
+	failSeq int
 }
 
-var injector = &faults{}
+var injector = &faults{failSeq: -1}
 
-func (f *faults) roll() (failBefore, failAfter bool) {
+func (f *faults) roll(seq int) (failBefore, failAfter bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.failSeq >= 0 {
+		return seq == f.failSeq, false
+	}
 	if f.rng == nil || f.rate == 0 {
 		return false, false
 	}
@@ -58,7 +63,13 @@ func (f *faults) roll() (failBefore, failAfter bool) {
 func (f *faults) set(rng *rand.Rand, rate float64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.rng, f.rate = rng, rate
+	f.rng, f.rate, f.failSeq = rng, rate, -1
+}
+
+func (f *faults) failBatch(seq int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rng, f.rate, f.failSeq = nil, 0, seq
 }
 
 var errInjected = errors.New("injected load failure")
@@ -76,7 +87,7 @@ func (d faultyDest) Open(ctx context.Context, t load.Target) (load.Writer, error
 }
 
 func (w faultyWriter) Write(ctx context.Context, b load.Batch) (load.Result, error) {
-	before, after := injector.roll()
+	before, after := injector.roll(b.Seq)
 	if before {
 		return load.Result{}, errInjected
 	}
@@ -106,20 +117,25 @@ func init() {
 type row struct {
 	name  string
 	score int
+	ver   int // bumped on every add and change: the cursor of cursor runs
 }
+
+// version is the source's change counter (an updated_at stand-in).
+var version int
 
 // writeCSV writes the model source as the sync's CSV input.
 func writeCSV(t *testing.T, path string, src map[int]row) {
 	t.Helper()
 	var b strings.Builder
-	b.WriteString("id,name,score\n")
+	b.WriteString("id,name,score,ver\n")
 	ids := make([]int, 0, len(src))
 	for id := range src {
 		ids = append(ids, id)
 	}
-	sort.Ints(ids)
+	// in change order, as a source ordered by its cursor delivers rows
+	sort.Slice(ids, func(i, j int) bool { return src[ids[i]].ver < src[ids[j]].ver })
 	for _, id := range ids {
-		fmt.Fprintf(&b, "%d,%s,%d\n", id, src[id].name, src[id].score)
+		fmt.Fprintf(&b, "%d,%s,%d,%d\n", id, src[id].name, src[id].score, src[id].ver)
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -167,7 +183,7 @@ func filesKind() destKind {
 			out := map[int]row{}
 			for i, r := range recs {
 				if i == 0 {
-					if strings.Join(r, ",") != "id,name,score" {
+					if strings.Join(r[:3], ",") != "id,name,score" {
 						t.Fatalf("csv header %v", r)
 					}
 					continue
@@ -230,7 +246,8 @@ func scanPeople(t *testing.T, db *sql.DB, q string) map[int]row {
 func mutate(rng *rand.Rand, src map[int]row, nextID *int, deletes bool) {
 	for i := rng.IntN(6); i > 0; i-- {
 		*nextID++
-		src[*nextID] = row{name: fmt.Sprintf("n%d", rng.IntN(1000)), score: rng.IntN(100)}
+		version++
+		src[*nextID] = row{name: fmt.Sprintf("n%d", rng.IntN(1000)), score: rng.IntN(100), ver: version}
 	}
 	ids := make([]int, 0, len(src))
 	for id := range src {
@@ -239,7 +256,8 @@ func mutate(rng *rand.Rand, src map[int]row, nextID *int, deletes bool) {
 	sort.Ints(ids)
 	for i := rng.IntN(6); i > 0 && len(ids) > 0; i-- {
 		id := ids[rng.IntN(len(ids))]
-		src[id] = row{name: fmt.Sprintf("c%d", rng.IntN(1000)), score: rng.IntN(100)}
+		version++
+		src[id] = row{name: fmt.Sprintf("c%d", rng.IntN(1000)), score: rng.IntN(100), ver: version}
 	}
 	if deletes {
 		for i := rng.IntN(3); i > 0 && len(src) > 2; i-- {
@@ -247,7 +265,10 @@ func mutate(rng *rand.Rand, src map[int]row, nextID *int, deletes bool) {
 			if _, ok := src[id]; ok {
 				if rng.IntN(2) == 0 { // a key change: the row moves to a new key
 					*nextID++
-					src[*nextID] = src[id]
+					version++
+					moved := src[id]
+					moved.ver = version
+					src[*nextID] = moved
 				}
 				delete(src, id)
 			}
@@ -271,7 +292,8 @@ func TestPropertyRandomEditsAndFailures(t *testing.T) {
 		{"postgres", postgresKind},
 	}
 	for _, kind := range kinds {
-		for _, mode := range []string{spec.ModeUpsert, spec.ModeMirror, spec.ModeReplace, spec.ModeInsert} {
+		// "+cursor": incremental extraction on the change counter
+		for _, mode := range []string{spec.ModeUpsert, spec.ModeMirror, spec.ModeReplace, spec.ModeInsert, spec.ModeUpsert + "+cursor"} {
 			for seed := uint64(1); seed <= 3; seed++ {
 				t.Run(fmt.Sprintf("%s/%s/seed%d", kind.name, mode, seed), func(t *testing.T) {
 					runProperty(t, kind.make(t), mode, seed)
@@ -287,17 +309,21 @@ func TestPropertyRandomEditsAndFailures(t *testing.T) {
 func runProperty(t *testing.T, k destKind, mode string, seed uint64) {
 	dir := t.TempDir()
 	conn, object := k.conn(t, dir)
+	cursor := ""
+	if m, ok := strings.CutSuffix(mode, "+cursor"); ok {
+		mode, cursor = m, ", cursor: ver"
+	}
 	specText := fmt.Sprintf(`version: 1
 connections:
   src: {type: files, path: ., format: csv}
   db: %s
 syncs:
   - name: people
-    source: {connection: src, path: people.csv}
+    source: {connection: src, path: people.csv%s}
     destination: {connection: db, object: %q, mode: %s, primary_key: [id], create_table: true}
     batch_size: 3
     concurrency: 3
-`, conn, object, mode)
+`, conn, cursor, object, mode)
 	f, store := loadSpecAndStore(t, dir, specText)
 	ctx := context.Background()
 	r := &hsync.Runner{File: f, Store: store, Opt: hsync.Options{AllowMassDelete: true, TempDir: dir}}
@@ -323,6 +349,7 @@ syncs:
 		got := k.read(t, dir)
 		for id, want := range src {
 			have, ok := got[id]
+			want.ver = 0
 			if !ok || (mode != spec.ModeInsert && have != want) {
 				t.Fatalf("step %d (%s): id %d: destination %+v, source %+v", step, mode, id, have, want)
 			}

@@ -73,7 +73,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 	defer dst.Close()
 	tmp, err := r.tempDir()
 	if err != nil {
-		w.Abort(ctx)
+		w.Abort(context.WithoutCancel(ctx))
 		return err
 	}
 	defer os.RemoveAll(tmp)
@@ -99,7 +99,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 	if spec.KeyNeeded(s.Destination.Mode) {
 		cs, err = newChangeset(tmp)
 		if err != nil {
-			w.Abort(ctx)
+			w.Abort(context.WithoutCancel(ctx))
 			return err
 		}
 		defer cs.close()
@@ -110,13 +110,13 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 			return cs.add(e.Kind, e.Key, e.New, e.Aux)
 		})
 		if err != nil {
-			w.Abort(ctx)
+			w.Abort(context.WithoutCancel(ctx))
 			return err
 		}
 		rep.Added, rep.Changed, rep.Removed, rep.Unchanged = res.added, res.changed, res.removed, res.unchanged
 		for i, line := range res.nullKeys {
 			if err := rejects.write(line); err != nil {
-				w.Abort(ctx)
+				w.Abort(context.WithoutCancel(ctx))
 				return err
 			}
 			if i < len(res.nullKeyCursors) {
@@ -126,7 +126,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 		nullKey = int64(len(res.nullKeys))
 		if !r.Opt.AllowMassDelete {
 			if err := massDelete(s, res.removed, st.SnapshotRows); err != nil {
-				w.Abort(ctx)
+				w.Abort(context.WithoutCancel(ctx))
 				return err
 			}
 		}
@@ -180,8 +180,9 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 			before = nil
 		}
 		cursorAfter = x.cursors.commit(before, complete)
-		if ctx.Err() != nil || (r.Opt.FullRefresh && !complete) {
-			cursorAfter = st.Cursor // a cancelled run never moves the cursor
+		rolledBack := s.Destination.Mode == spec.ModeReplace && !complete
+		if ctx.Err() != nil || rolledBack || (r.Opt.FullRefresh && !complete) {
+			cursorAfter = st.Cursor // a cancelled or rolled-back run never moves the cursor
 		}
 	}
 	commit := &state.Commit{Cursor: cursorAfter, Run: state.Run{

@@ -149,3 +149,18 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestReplaceRejectsCursor(t *testing.T) {
+	text := `version: 1
+connections:
+  a: {type: sqlite, path: x.db}
+syncs:
+  - name: s
+    source: {connection: a, table: t, cursor: updated_at}
+    destination: {connection: a, object: u, mode: replace}
+`
+	_, err := Parse("s.yaml", []byte(text), env(nil))
+	if err == nil || !strings.Contains(err.Error(), "s.yaml:6: syncs[0].source.cursor: mode replace cannot use a cursor") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -193,6 +193,9 @@ func (f *File) validateSync(s *Sync, p string, bad func(string, string, ...any))
 	if dst.Mode == ModeMirror && src.Cursor != "" {
 		bad(p+".source.cursor", "mode mirror cannot use a cursor: it must read the whole source to find deletes")
 	}
+	if dst.Mode == ModeReplace && src.Cursor != "" {
+		bad(p+".source.cursor", "mode replace cannot use a cursor: it rewrites the whole object, which would then hold only the rows changed since the last run")
+	}
 	targets := map[string]bool{}
 	for i, m := range s.Mappings {
 		mp := fmt.Sprintf("%s.mappings[%d]", p, i)
