@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	stdsync "sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -62,6 +63,11 @@ type loadStage struct {
 	sync      string
 	progress  Progress
 	log       *slog.Logger
+	// stopping is set by the first failed batch: the loaders then write
+	// nothing more and record each remaining batch as undelivered. The
+	// producer still hands every batch over, so no change goes unaccounted
+	// (the cursor must stay below every undelivered row).
+	stopping atomic.Bool
 }
 
 // run calls produce, which sends batches with send, and loads them. It
@@ -83,18 +89,22 @@ func (l *loadStage) run(ctx context.Context, produce func(ctx context.Context, s
 	})
 	for i := 0; i < l.workers; i++ {
 		g.Go(func() error {
+			var failed error
 			for b := range ch {
-				err := l.write(gctx, b)
+				if failed != nil || l.stopping.Load() {
+					l.unacked(b)
+					b.release()
+					continue
+				}
+				failed = l.write(gctx, b)
 				b.release()
-				if err != nil {
-					for rest := range ch { // drain so the producer ends
-						l.unacked(rest)
-						rest.release()
-					}
-					return err
+				if failed != nil {
+					l.stopping.Store(true)
 				}
 			}
-			return nil
+			// returned only once the producer has handed everything over:
+			// an earlier return would cancel it mid-changeset
+			return failed
 		})
 	}
 	return g.Wait()
