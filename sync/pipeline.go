@@ -311,11 +311,13 @@ func (r *Runner) runDiff(ctx context.Context, s *spec.Sync, x *extraction, tmp s
 	return res, nil
 }
 
-// sends reports whether a mode sends a classified row.
+// sends reports whether a mode sends a classified row. update sends rows new
+// to the snapshot too: only the destination knows whether it holds the key,
+// and an update of a key it lacks is a no-op there.
 func sends(mode string, k diff.Kind, full bool) bool {
 	switch k {
 	case diff.Add:
-		return mode != spec.ModeUpdate
+		return true
 	case diff.Change:
 		return mode != spec.ModeInsert
 	case diff.Remove:

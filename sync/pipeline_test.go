@@ -77,6 +77,27 @@ func (e *env) source(csv string) {
 
 func (e *env) run() *hsync.Report { return e.runner.Run(context.Background(), e.file.Syncs[0]) }
 
+// names lists the destination's rows as "id=name" in id order.
+func (e *env) names() string {
+	db, err := sql.Open("sqlite", filepath.Join(e.dir, "dest.db"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT id || '=' || name FROM people ORDER BY id`)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		rows.Scan(&s)
+		out = append(out, s)
+	}
+	return strings.Join(out, " ")
+}
+
 func (e *env) count() int {
 	db, err := sql.Open("sqlite", filepath.Join(e.dir, "dest.db"))
 	if err != nil {
@@ -245,5 +266,45 @@ func TestCursorNeverPassesUnsentChanges(t *testing.T) {
 	}
 	if n := e.count(); n != 6 {
 		t.Fatalf("destination has %d rows, want 6", n)
+	}
+}
+
+// TestAppendWithCursor: append sends every extracted row once, and the
+// cursor makes the next run send only the new ones.
+func TestAppendWithCursor(t *testing.T) {
+	e := newEnv(t, `{connection: db, object: people, mode: append, create_table: true}`, "")
+	e.file.Syncs[0].Source.Cursor = "at"
+	e.source("id,name,at\n1,a,1\n2,b,2\n")
+	if rep := e.run(); rep.Status != hsync.StatusOK || rep.Delivered != 2 || rep.CursorAfter != "2" {
+		t.Fatalf("first: %+v", rep)
+	}
+	e.source("id,name,at\n1,a,1\n2,b,2\n1,a2,3\n3,c,4\n")
+	if rep := e.run(); rep.Status != hsync.StatusOK || rep.Delivered != 2 || rep.CursorAfter != "4" {
+		t.Fatalf("second: %+v", rep)
+	}
+	if n := e.count(); n != 4 {
+		t.Fatalf("destination has %d rows, want 4 appended events", n)
+	}
+}
+
+// TestUpdateModeOnlyTouchesExistingKeys: update sends changed rows (and rows
+// new to the snapshot, which may exist in the destination) as updates; keys
+// the destination lacks are never inserted.
+func TestUpdateModeOnlyTouchesExistingKeys(t *testing.T) {
+	e := newEnv(t, `{connection: db, object: people, mode: update, primary_key: [id]}`,
+		`CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO people VALUES (1, 'old'), (2, 'old')`)
+	e.source("id,name\n1,a\n2,b\n3,new\n")
+	if rep := e.run(); rep.Status != hsync.StatusOK || rep.Added != 3 || rep.Delivered != 3 {
+		t.Fatalf("first run (keys new to the snapshot go out as updates): %+v", rep)
+	}
+	e.source("id,name\n1,a\n2,B\n3,new\n")
+	if rep := e.run(); rep.Changed != 1 || rep.Unchanged != 2 || rep.Delivered != 1 {
+		t.Fatalf("update run: %+v", rep)
+	}
+	if got := e.names(); got != "1=a 2=B" {
+		t.Fatalf("destination: %s", got)
+	}
+	if n := e.count(); n != 2 {
+		t.Fatalf("update inserted a row: %d rows", n)
 	}
 }
