@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/compute"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/hoist-dev/hoist/sync/spec"
@@ -137,6 +138,10 @@ func (m *Mapper) column(ctx context.Context, f field, rec arrow.Record, n int) (
 		src.Retain()
 		return src, nil
 	}
+	if dt, ok := f.cast.(*arrow.Decimal128Type); ok && isText(src) {
+		// arrow's compute kernels cannot cast text to decimal
+		return textToDecimal(src, dt, m.mem, f.label)
+	}
 	out, err := compute.CastArray(ctx, src, compute.SafeCastOptions(f.cast))
 	if err != nil {
 		return nil, fmt.Errorf("%s: cast %s to %s: %w%s", f.label, src.DataType(), f.cast, err, firstBadRow(ctx, src, f.cast))
@@ -217,4 +222,33 @@ func columnList(s *arrow.Schema) string {
 		names[i] = f.Name
 	}
 	return strings.Join(names, ", ")
+}
+
+func isText(a arrow.Array) bool {
+	switch a.DataType().ID() {
+	case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW:
+		return true
+	}
+	return false
+}
+
+// textToDecimal parses decimal text exactly ("12.50", "-3", "1e3"); a value
+// that does not fit the precision and scale fails naming its row.
+func textToDecimal(src arrow.Array, dt *arrow.Decimal128Type, mem memory.Allocator, label string) (arrow.Array, error) {
+	b := array.NewDecimal128Builder(mem, dt)
+	defer b.Release()
+	b.Reserve(src.Len())
+	for i := 0; i < src.Len(); i++ {
+		if src.IsNull(i) {
+			b.AppendNull()
+			continue
+		}
+		text := strings.TrimSpace(src.ValueStr(i))
+		n, err := decimal128.FromString(text, dt.Precision, dt.Scale)
+		if err != nil {
+			return nil, fmt.Errorf("%s: cast %q to %s (row %d of the batch): %w", label, text, dt, i, err)
+		}
+		b.Append(n)
+	}
+	return b.NewArray(), nil
 }
