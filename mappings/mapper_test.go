@@ -51,7 +51,7 @@ func TestMapper(t *testing.T) {
 			want: `[{"amount":"12.5","id":"1","tags":"[\"a\",\"b\"]"},{"amount":null,"id":"2","tags":null}]`,
 		},
 		{
-			name:    "text that is not a decimal names the row",
+			name:    "text that is not a decimal",
 			maps:    []*spec.Mapping{{Value: str("twelve"), To: "n", Type: "decimal(5,2)"}},
 			wantErr: `mappings[0] (value → n): cast "twelve" to decimal(5, 2) (row 0 of the batch)`,
 		},
