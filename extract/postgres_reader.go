@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hoist-dev/hoist/internal/pgconn"
@@ -53,7 +54,7 @@ func newPGReader(ctx context.Context, req *Request, conn *pgxpool.Conn, tx pgx.T
 			return nil, fmt.Errorf("column %q appears twice in the result (alias one of them)", fd.Name)
 		}
 		seen[fd.Name] = true
-		fields[i] = arrow.Field{Name: fd.Name, Type: dt, Nullable: true}
+		fields[i] = arrow.Field{Name: fd.Name, Type: dt, Nullable: true, Metadata: pgTypeMetadata(fd.DataTypeOID)}
 	}
 	r := &pgReader{ctx: ctx, sync: req.Sync, conn: conn, tx: tx, rows: rows, batch: req.Rows()}
 	r.refs.Store(1)
@@ -180,4 +181,24 @@ func (r *pgReader) finish() {
 	}
 	pgconn.Rollback(r.tx) // read-only: nothing to commit
 	r.conn.Release()
+}
+
+// PGTypeKey is the Arrow field metadata key naming the Postgres type a text
+// column came from (json, jsonb, uuid), so that a Postgres destination's
+// create_table can give it back its type instead of text.
+const PGTypeKey = "hoist.pg_type"
+
+func pgTypeMetadata(oid uint32) arrow.Metadata {
+	var name string
+	switch oid {
+	case pgtype.JSONOID:
+		name = "json"
+	case pgtype.JSONBOID:
+		name = "jsonb"
+	case pgtype.UUIDOID:
+		name = "uuid"
+	default:
+		return arrow.Metadata{}
+	}
+	return arrow.NewMetadata([]string{PGTypeKey}, []string{name})
 }

@@ -79,9 +79,11 @@ func (d *postgresDest) open(ctx context.Context, t Target) (Writer, error) {
 	}
 	w := &pgWriter{pool: d.pool, sync: t.Sync, table: table, ident: pgconn.Ident(table), key: t.Dest.PrimaryKey,
 		encs: map[string]pgwire.Encoder{}, stages: map[*pgx.Conn]map[string]bool{}}
-	if !exists {
+	if !exists && t.DryRun {
 		return w.finishOpen(ctx, t, nil)
 	}
+	// read the columns back, also of a table just created: the catalog, not
+	// a guess from the Arrow type, says what each column is (jsonb, uuid…)
 	cols, err := tableColumns(ctx, d.pool, table)
 	if err != nil {
 		return nil, err
@@ -89,8 +91,8 @@ func (d *postgresDest) open(ctx context.Context, t Target) (Writer, error) {
 	return w.finishOpen(ctx, t, cols)
 }
 
-// finishOpen binds every mapped field to its column (cols nil: the table
-// was just created from the schema, or would be in a dry run).
+// finishOpen binds every mapped field to its column (cols nil: a dry run
+// of a table create_table would create).
 func (w *pgWriter) finishOpen(ctx context.Context, t Target, cols map[string]pgColumn) (Writer, error) {
 	var errs []error
 	for _, f := range t.Schema.Fields() {

@@ -80,6 +80,9 @@ func createTableSQL(table string, s *arrow.Schema, key []string) (string, error)
 	var errs []error
 	for i, f := range s.Fields() {
 		typ, err := pgTypeFor(f.Type)
+		if src, ok := sourcePGType(f); ok {
+			typ, err = src, nil
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("column %q: %w", f.Name, err))
 			continue
@@ -166,4 +169,19 @@ func colList(names []string) string {
 		q[i] = pgconn.Col(n)
 	}
 	return strings.Join(q, ", ")
+}
+
+// sourcePGType returns the Postgres type a text column came from (Arrow field
+// metadata "hoist.pg_type", set by the postgres source), from an allowlist:
+// metadata is never spliced into SQL as it stands.
+func sourcePGType(f arrow.Field) (string, bool) {
+	i := f.Metadata.FindKey("hoist.pg_type")
+	if i < 0 || f.Type.ID() != arrow.STRING {
+		return "", false
+	}
+	switch v := f.Metadata.Values()[i]; v {
+	case "json", "jsonb", "uuid":
+		return v, true
+	}
+	return "", false
 }

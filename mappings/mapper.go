@@ -77,11 +77,13 @@ func New(ms []*spec.Mapping, in *arrow.Schema, mem memory.Allocator) (*Mapper, e
 			f.cast = arrow.BinaryTypes.String
 		}
 		nullable := true
+		var md arrow.Metadata
 		if f.from >= 0 && f.cast == nil && !f.asJSON {
-			nullable = in.Field(f.from).Nullable
+			// an uncast column keeps what its source said of it (its Postgres type)
+			nullable, md = in.Field(f.from).Nullable, in.Field(f.from).Metadata
 		}
 		m.fields = append(m.fields, f)
-		out = append(out, arrow.Field{Name: mp.To, Type: typ, Nullable: nullable})
+		out = append(out, arrow.Field{Name: mp.To, Type: typ, Nullable: nullable, Metadata: md})
 	}
 	m.schema = arrow.NewSchema(out, nil)
 	return m, nil
