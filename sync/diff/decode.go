@@ -262,36 +262,38 @@ func (r *reader) appendTo(b array.Builder) error {
 		return err
 	}
 	switch bb := b.(type) {
-	case *array.Int8Builder, *array.Int16Builder, *array.Int32Builder, *array.Int64Builder:
+	case *array.Int8Builder:
 		v, err := r.varint()
-		if err != nil {
-			return err
-		}
-		switch x := bb.(type) {
-		case *array.Int8Builder:
-			x.Append(int8(v))
-		case *array.Int16Builder:
-			x.Append(int16(v))
-		case *array.Int32Builder:
-			x.Append(int32(v))
-		case *array.Int64Builder:
-			x.Append(v)
-		}
-	case *array.Uint8Builder, *array.Uint16Builder, *array.Uint32Builder, *array.Uint64Builder:
+		bb.Append(int8(v))
+		return err
+	case *array.Int16Builder:
+		v, err := r.varint()
+		bb.Append(int16(v))
+		return err
+	case *array.Int32Builder:
+		v, err := r.varint()
+		bb.Append(int32(v))
+		return err
+	case *array.Int64Builder:
+		v, err := r.varint()
+		bb.Append(v)
+		return err
+	case *array.Uint8Builder:
 		v, err := r.uvarint()
-		if err != nil {
-			return err
-		}
-		switch x := bb.(type) {
-		case *array.Uint8Builder:
-			x.Append(uint8(v))
-		case *array.Uint16Builder:
-			x.Append(uint16(v))
-		case *array.Uint32Builder:
-			x.Append(uint32(v))
-		case *array.Uint64Builder:
-			x.Append(v)
-		}
+		bb.Append(uint8(v))
+		return err
+	case *array.Uint16Builder:
+		v, err := r.uvarint()
+		bb.Append(uint16(v))
+		return err
+	case *array.Uint32Builder:
+		v, err := r.uvarint()
+		bb.Append(uint32(v))
+		return err
+	case *array.Uint64Builder:
+		v, err := r.uvarint()
+		bb.Append(v)
+		return err
 	case *array.Float32Builder:
 		bits, err := r.u64()
 		bb.Append(float32(math.Float64frombits(bits)))
