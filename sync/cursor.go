@@ -2,6 +2,7 @@ package sync
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -214,11 +215,40 @@ func (t *cursorTracker) read(arr arrow.Array) {
 	t.maxRead = larger(t.maxRead, cursorOf(arr, extreme(arr, nil, true)))
 }
 
+// maxAckedValues bounds the acknowledged values kept for the commit rule.
+// Dropping the smallest can only make the committed cursor lower (more rows
+// re-sent after a failure), never skip a row, so memory stays flat however
+// many batches a run has.
+const maxAckedValues = 4096
+
 // acked notes rows of a batch that were delivered (rows nil: all of them).
 func (t *cursorTracker) acked(arr arrow.Array, rows []int) {
 	if c := cursorOf(arr, extreme(arr, rows, true)); c != nil {
 		t.ackedValues = append(t.ackedValues, *c)
 	}
+	if len(t.ackedValues) > 2*maxAckedValues {
+		t.compact()
+	}
+}
+
+// compact keeps the largest maxAckedValues acknowledged values below the
+// smallest unacknowledged one; values at or above it can never be the
+// committed cursor, since that bound only falls.
+func (t *cursorTracker) compact() {
+	kept := t.ackedValues[:0]
+	for _, v := range t.ackedValues {
+		if t.minUnacked != nil {
+			if c, err := v.Compare(t.minUnacked); err != nil || c >= 0 {
+				continue
+			}
+		}
+		kept = append(kept, v)
+	}
+	slices.SortFunc(kept, func(a, b extract.Cursor) int {
+		c, _ := b.Compare(&a) // descending
+		return c
+	})
+	t.ackedValues = kept[:min(len(kept), maxAckedValues)]
 }
 
 // unacked notes rows that were not delivered (rows nil: all of them).
