@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"slices"
 	"strconv"
 	"testing"
 
@@ -56,5 +57,23 @@ func TestCursorTrackerBoundedAndSafe(t *testing.T) {
 	before := &extract.Cursor{Kind: extract.CursorInt, Value: "0"}
 	if got := unordered.commit(before, false); got != before {
 		t.Fatalf("unordered incomplete run moved the cursor to %v", got)
+	}
+}
+
+func TestAcksBitset(t *testing.T) {
+	a := newAcks()
+	set := []int{0, 63, 64, 127, 1000}
+	for _, s := range set {
+		a.setDone(s)
+	}
+	a.rejected[64] = map[int]bool{2: true}
+	for seq := 0; seq <= 1100; seq++ {
+		want := slices.Contains(set, seq)
+		if a.isDone(seq) != want {
+			t.Fatalf("isDone(%d) = %v, want %v", seq, !want, want)
+		}
+	}
+	if !a.delivered(64, 1) || a.delivered(64, 2) || a.delivered(65, 0) {
+		t.Fatal("delivered ignores rejections or unanswered batches")
 	}
 }

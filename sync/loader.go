@@ -34,19 +34,32 @@ func (b *outBatch) release() {
 
 // acks records what the destination acknowledged, batch by batch.
 type acks struct {
-	mu       stdsync.Mutex
-	done     map[int]bool         // seq → the batch was answered (not failed whole)
+	mu stdsync.Mutex
+	// done has bit seq set when batch seq was answered (not failed whole):
+	// batch numbers are dense from 0, so a bitset stays small at any count.
+	done     []uint64
 	rejected map[int]map[int]bool // seq → rejected row indexes
 	rows     int64                // rows delivered
 	rejects  int64
 	batches  int
 }
 
-func newAcks() *acks { return &acks{done: map[int]bool{}, rejected: map[int]map[int]bool{}} }
+func newAcks() *acks { return &acks{rejected: map[int]map[int]bool{}} }
+
+func (a *acks) setDone(seq int) {
+	for len(a.done) <= seq/64 {
+		a.done = append(a.done, 0)
+	}
+	a.done[seq/64] |= 1 << (seq % 64)
+}
+
+func (a *acks) isDone(seq int) bool {
+	return seq/64 < len(a.done) && a.done[seq/64]&(1<<(seq%64)) != 0
+}
 
 // delivered reports whether row of batch seq was acknowledged.
 func (a *acks) delivered(seq, row int) bool {
-	return a.done[seq] && !a.rejected[seq][row]
+	return a.isDone(seq) && !a.rejected[seq][row]
 }
 
 // errTooManyRejected stops a run past on_reject.max_rejected.
@@ -142,7 +155,7 @@ func (l *loadStage) write(ctx context.Context, b *outBatch) error {
 	}
 	l.acks.mu.Lock()
 	defer l.acks.mu.Unlock()
-	l.acks.done[b.Seq] = true
+	l.acks.setDone(b.Seq)
 	l.acks.batches++
 	if len(failed) > 0 {
 		l.acks.rejected[b.Seq] = failed
