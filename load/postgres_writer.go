@@ -103,7 +103,7 @@ func (w *pgWriter) Write(ctx context.Context, b Batch) (Result, error) {
 	}
 	err = pgconn.RetryIf(ctx, pgconn.DefaultRetry, retry, func(ctx context.Context) error {
 		var err error
-		res, err = w.writeOnce(ctx, p)
+		res, err = w.writeOnce(ctx, p, nil)
 		return err
 	})
 	if err != nil {
@@ -114,7 +114,8 @@ func (w *pgWriter) Write(ctx context.Context, b Batch) (Result, error) {
 
 // writeOnce applies the batch in one transaction; on a data or constraint
 // error it rolls back and applies it again row by row to find the culprits.
-func (w *pgWriter) writeOnce(ctx context.Context, p *batchPlan) (Result, error) {
+// then, when set, runs inside the transaction just before COMMIT.
+func (w *pgWriter) writeOnce(ctx context.Context, p *batchPlan, then FinalFunc) (Result, error) {
 	conn, err := w.pool.Acquire(ctx)
 	if err != nil {
 		return Result{}, err
@@ -126,36 +127,68 @@ func (w *pgWriter) writeOnce(ctx context.Context, p *batchPlan) (Result, error) 
 		}
 	}
 	res := Result{Failed: p.bad}
-	if len(p.sent) == 0 {
+	if len(p.sent) == 0 && then == nil {
 		return res, nil
 	}
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return Result{}, err
 	}
-	err = w.applyAll(ctx, tx, p, p.payload)
-	if err == nil {
-		if err := tx.Commit(ctx); err != nil {
-			return Result{}, &commitError{err}
+	if len(p.sent) > 0 {
+		if err := w.applyAll(ctx, tx, p, p.payload); err != nil {
+			pgconn.Rollback(tx)
+			if !pgconn.RowLevel(err) {
+				return Result{}, err
+			}
+			if tx, err = conn.Begin(ctx); err != nil {
+				return Result{}, err
+			}
+			failed, err := w.rowByRow(ctx, tx, p)
+			if err != nil {
+				pgconn.Rollback(tx)
+				return Result{}, err
+			}
+			res.Failed = append(res.Failed, failed...)
 		}
-		return res, nil
 	}
-	pgconn.Rollback(tx)
-	if !pgconn.RowLevel(err) {
-		return Result{}, err
-	}
-	if tx, err = conn.Begin(ctx); err != nil {
-		return Result{}, err
-	}
-	failed, err := w.rowByRow(ctx, tx, p)
-	if err != nil {
-		pgconn.Rollback(tx)
-		return Result{}, err
+	if then != nil {
+		if err := then(ctx, tx, res); err != nil {
+			pgconn.Rollback(tx)
+			return Result{}, err
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return Result{}, &commitError{err}
 	}
-	res.Failed = append(res.Failed, failed...)
+	return res, nil
+}
+
+// FinalFunc runs inside the transaction of a run's last batch, with the
+// batch's per-row result, just before COMMIT.
+type FinalFunc func(ctx context.Context, tx pgx.Tx, res Result) error
+
+// FinalTxWriter is a writer that can commit something of the caller's (the
+// sync's state, kept in the same database) in the transaction of the last
+// batch, so both land or neither does.
+type FinalTxWriter interface {
+	WriteFinal(ctx context.Context, b Batch, then FinalFunc) (Result, error)
+}
+
+var _ FinalTxWriter = (*pgWriter)(nil)
+
+// WriteFinal writes b and runs then in its transaction. It is not retried:
+// on any error nothing of b or then is committed, and the caller falls back
+// to committing its state on its own.
+func (w *pgWriter) WriteFinal(ctx context.Context, b Batch, then FinalFunc) (Result, error) {
+	p, err := w.plan(b, w.getBuf())
+	if err != nil {
+		return Result{}, fmt.Errorf("load batch %d into %s: %w", b.Seq, w.table, err)
+	}
+	defer w.putBuf(p.payload)
+	res, err := w.writeOnce(ctx, p, then)
+	if err != nil {
+		return Result{}, fmt.Errorf("load batch %d into %s: %w", b.Seq, w.table, err)
+	}
 	return res, nil
 }
 

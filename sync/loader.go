@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	stdsync "sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hoist-dev/hoist/extract"
 	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/sync/diff"
 )
@@ -133,12 +136,18 @@ func (l *loadStage) unacked(b *outBatch) {
 
 func (l *loadStage) write(ctx context.Context, b *outBatch) error {
 	start := time.Now()
-	n := int(b.Record.NumRows())
 	res, err := l.w.Write(ctx, b.Batch)
 	if err != nil {
 		l.unacked(b)
-		return fmt.Errorf("load batch %d (%s, %d rows): %w", b.Seq, b.Op, n, err)
+		return fmt.Errorf("load batch %d (%s, %d rows): %w", b.Seq, b.Op, b.Record.NumRows(), err)
 	}
+	return l.record(b, res, start)
+}
+
+// record books a batch's answer: rejected rows to the file, the rest as
+// delivered, cursor bounds, progress.
+func (l *loadStage) record(b *outBatch, res load.Result, start time.Time) error {
+	n := int(b.Record.NumRows())
 	failed := map[int]bool{}
 	for _, f := range res.Failed {
 		if f.Row < 0 || f.Row >= n {
@@ -264,4 +273,33 @@ func opFor(mode string, k diff.Kind) load.Op {
 		return load.OpDelete
 	}
 	return load.OpFor(mode)
+}
+
+// bookkeeping is a copy of what record changes, to undo it when the
+// transaction a final batch was recorded in does not commit.
+type bookkeeping struct {
+	done          []uint64
+	rejected      map[int]map[int]bool
+	rows, rejects int64
+	batches       int
+	ackedValues   []extract.Cursor
+	minUnacked    *extract.Cursor
+}
+
+func (l *loadStage) save() bookkeeping {
+	l.acks.mu.Lock()
+	defer l.acks.mu.Unlock()
+	return bookkeeping{
+		done: slices.Clone(l.acks.done), rejected: maps.Clone(l.acks.rejected),
+		rows: l.acks.rows, rejects: l.acks.rejects, batches: l.acks.batches,
+		ackedValues: slices.Clone(l.cursors.ackedValues), minUnacked: l.cursors.minUnacked,
+	}
+}
+
+func (l *loadStage) restore(k bookkeeping) {
+	l.acks.mu.Lock()
+	defer l.acks.mu.Unlock()
+	l.acks.done, l.acks.rejected = k.done, k.rejected
+	l.acks.rows, l.acks.rejects, l.acks.batches = k.rows, k.rejects, k.batches
+	l.cursors.ackedValues, l.cursors.minUnacked = k.ackedValues, k.minUnacked
 }

@@ -98,6 +98,24 @@ func (w faultyWriter) Write(ctx context.Context, b load.Batch) (load.Result, err
 	return res, err
 }
 
+// WriteFinal forwards the last batch of a joint state commit (Postgres
+// destinations), with the same faults as Write.
+func (w faultyWriter) WriteFinal(ctx context.Context, b load.Batch, then load.FinalFunc) (load.Result, error) {
+	fw, ok := w.Writer.(load.FinalTxWriter)
+	if !ok {
+		return load.Result{}, errors.New("WriteFinal on a writer without it")
+	}
+	before, after := injector.roll(b.Seq)
+	if before {
+		return load.Result{}, errInjected
+	}
+	res, err := fw.WriteFinal(ctx, b, then)
+	if err == nil && after {
+		return load.Result{}, errInjected
+	}
+	return res, err
+}
+
 func init() {
 	for _, typ := range []string{spec.TypeSQLite, spec.TypePostgres, spec.TypeFiles} {
 		real, ok := load.Lookup(typ)

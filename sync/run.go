@@ -10,6 +10,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/hoist-dev/hoist/extract"
 	"github.com/hoist-dev/hoist/load"
@@ -91,6 +92,30 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 		defer stage.progress.Finish()
 	}
 
+	// With a Postgres destination in the state store's own database, the
+	// last batch is held back and written with the state commit in one
+	// transaction: both land or neither does.
+	var (
+		final *outBatch
+		joint = r.jointCommit(s, w)
+	)
+	if joint {
+		r.log().Debug("state commits in the last batch's transaction", "sync", s.Name)
+	}
+	hold := func(send func(*outBatch) error) func(*outBatch) error {
+		if !joint {
+			return send
+		}
+		return func(b *outBatch) error {
+			prev := final
+			final = b
+			if prev == nil {
+				return nil
+			}
+			return send(prev)
+		}
+	}
+
 	var (
 		cs      *changeset
 		loadErr error
@@ -134,21 +159,31 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 			stage.progress.Total(cs.count)
 		}
 		loadErr = stage.run(ctx, func(ctx context.Context, send func(*outBatch) error) error {
-			return r.produceChanges(ctx, s, x, cs, send)
+			return r.produceChanges(ctx, s, x, cs, hold(send))
 		})
 	} else {
 		loadErr = stage.run(ctx, func(ctx context.Context, send func(*outBatch) error) error {
-			return r.produceStream(ctx, s, x, send)
+			return r.produceStream(ctx, s, x, hold(send))
 		})
 		rep.Added = x.read
 	}
 	rep.RowsRead = x.read
-	rep.Rejected = stage.acks.rejects + nullKey
+
+	f := &finisher{r: r, s: s, st: st, x: x, cs: cs, stage: stage, rep: rep, nullKey: nullKey, start: start}
+	var commit *state.Commit
+	if final != nil {
+		if loadErr == nil && ctx.Err() == nil {
+			commit, loadErr = f.writeFinal(ctx, w.(load.FinalTxWriter), final)
+			if commit != nil && commit.Run.Status == StatusFailed {
+				loadErr = errors.New(commit.Run.Error) // past max_rejected
+			}
+		} else {
+			stage.unacked(final)
+		}
+		final.release()
+	}
 	if closeErr := rejects.close(); closeErr != nil && loadErr == nil {
 		loadErr = closeErr
-	}
-	if rep.Rejected > 0 {
-		rep.RejectedFile = rejects.path
 	}
 
 	// Finish the destination: commit after success, abort otherwise.
@@ -166,52 +201,127 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 			stage.acks = newAcks()
 		}
 	}
+
+	// Commit state for what was acknowledged, even after a failure or Ctrl-C,
+	// unless the final batch's transaction already did.
+	if commit == nil {
+		if commit, loadErr, err = f.commit(ctx, loadErr); err != nil {
+			return errors.Join(loadErr, err)
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+		defer cancel()
+		if err := r.Store.Commit(cctx, s.Name, commit); err != nil {
+			return errors.Join(loadErr, fmt.Errorf("commit state: %w", err))
+		}
+	}
+	rep.CursorAfter = commit.Cursor.String()
+	if commit.Cursor == nil {
+		rep.CursorAfter = rep.CursorBefore
+	}
+	return loadErr
+}
+
+// jointCommit reports whether the state can commit in the transaction of
+// the run's last batch: a Postgres destination (not replace, which commits
+// at the end anyway) in the database that holds the state store.
+func (r *Runner) jointCommit(s *spec.Sync, w load.Writer) bool {
+	conn := r.File.Connections[s.Destination.Connection]
+	tc, ok := r.Store.(state.TxCommitter)
+	_, final := w.(load.FinalTxWriter)
+	return ok && final && conn.Type == spec.TypePostgres && s.Destination.Mode != spec.ModeReplace &&
+		tc.SameDatabase(conn.URL.Reveal())
+}
+
+// finisher computes a run's totals and state commit, at the end of the run
+// or inside the last batch's transaction.
+type finisher struct {
+	r       *Runner
+	s       *spec.Sync
+	st      *state.SyncState
+	x       *extraction
+	cs      *changeset
+	stage   *loadStage
+	rep     *Report
+	nullKey int64
+	start   time.Time
+}
+
+// commit fills the report's totals and builds the state commit; loadErr is
+// the run's failure so far, returned possibly joined with max_rejected.
+func (f *finisher) commit(ctx context.Context, loadErr error) (*state.Commit, error, error) {
+	s, st, rep, stage := f.s, f.st, f.rep, f.stage
+	rep.Rejected = stage.acks.rejects + f.nullKey
+	if rep.Rejected > 0 {
+		rep.RejectedFile = stage.rejects.path
+	}
 	rep.Delivered = stage.acks.rows
-	if nullKey > 0 && stage.maxReject >= 0 && rep.Rejected > stage.maxReject && loadErr == nil {
+	if f.nullKey > 0 && stage.maxReject >= 0 && rep.Rejected > stage.maxReject && loadErr == nil {
 		loadErr = fmt.Errorf("%d rows rejected, more than on_reject.max_rejected %d", rep.Rejected, stage.maxReject)
 	}
-
-	// Commit state for what was acknowledged, even after a failure or Ctrl-C.
 	complete := loadErr == nil && ctx.Err() == nil
 	var cursorAfter *extract.Cursor
 	if s.Source.Cursor != "" {
 		before := st.Cursor
-		if r.Opt.FullRefresh {
+		if f.r.Opt.FullRefresh {
 			before = nil
 		}
-		cursorAfter = x.cursors.commit(before, complete)
+		cursorAfter = f.x.cursors.commit(before, complete)
 		rolledBack := s.Destination.Mode == spec.ModeReplace && !complete
-		if ctx.Err() != nil || rolledBack || (r.Opt.FullRefresh && !complete) {
+		if ctx.Err() != nil || rolledBack || (f.r.Opt.FullRefresh && !complete) {
 			cursorAfter = st.Cursor // a cancelled or rolled-back run never moves the cursor
 		}
 	}
-	commit := &state.Commit{Cursor: cursorAfter, Run: state.Run{
-		Mode: s.Destination.Mode, StartedAt: start.UTC(), DurationMS: time.Since(start).Milliseconds(), RowsRead: rep.RowsRead,
+	c := &state.Commit{Cursor: cursorAfter, Run: state.Run{
+		Mode: s.Destination.Mode, StartedAt: f.start.UTC(), DurationMS: time.Since(f.start).Milliseconds(), RowsRead: rep.RowsRead,
 		Delivered: rep.Delivered, Rejected: rep.Rejected, CursorBefore: st.Cursor, CursorAfter: cursorAfter,
 	}}
-	commit.Run.Status = StatusOK
+	c.Run.Status = StatusOK
 	if loadErr != nil {
-		commit.Run.Status, commit.Run.Error = StatusFailed, loadErr.Error()
+		c.Run.Status, c.Run.Error = StatusFailed, loadErr.Error()
 	} else if rep.Rejected > 0 {
-		commit.Run.Status = StatusPartial
+		c.Run.Status = StatusPartial
 	}
-	if cs != nil && stage.acks.batches > 0 {
-		d, err := r.delta(s, cs, stage.acks)
+	if f.cs != nil && stage.acks.batches > 0 {
+		d, err := f.r.delta(s, f.cs, stage.acks)
 		if err != nil {
-			return errors.Join(loadErr, err)
+			return nil, loadErr, err
 		}
-		commit.Delta = d
+		c.Delta = d
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
-	defer cancel()
-	if err := r.Store.Commit(cctx, s.Name, commit); err != nil {
-		return errors.Join(loadErr, fmt.Errorf("commit state: %w", err))
+	return c, loadErr, nil
+}
+
+// writeFinal writes the held-back last batch and, in its transaction, the
+// state commit. If that transaction fails, the bookkeeping is restored and
+// the error returned, and the run commits its state on its own.
+func (f *finisher) writeFinal(ctx context.Context, fw load.FinalTxWriter, b *outBatch) (*state.Commit, error) {
+	saved := f.stage.save()
+	tc := f.r.Store.(state.TxCommitter)
+	var commit *state.Commit
+	begin := time.Now()
+	_, err := fw.WriteFinal(ctx, b.Batch, func(ctx context.Context, tx pgx.Tx, res load.Result) error {
+		if err := f.stage.record(b, res, begin); err != nil {
+			return err
+		}
+		c, runErr, err := f.commit(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if runErr != nil {
+			c.Run.Status, c.Run.Error = StatusFailed, runErr.Error()
+		}
+		if err := tc.CommitTx(ctx, tx, f.s.Name, c); err != nil {
+			return err
+		}
+		commit = c
+		return nil
+	})
+	if err != nil {
+		f.stage.restore(saved)
+		f.stage.unacked(b)
+		return nil, fmt.Errorf("load final batch %d with the state commit: %w", b.Seq, err)
 	}
-	rep.CursorAfter = cursorAfter.String()
-	if cursorAfter == nil {
-		rep.CursorAfter = rep.CursorBefore
-	}
-	return loadErr
+	return commit, nil
 }
 
 // workers is how many loaders run at once.

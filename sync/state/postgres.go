@@ -222,34 +222,68 @@ func (it *pgIter) Close() error {
 // delta iterator can be read only once (the run fails and its rows are sent
 // again next time, which every keyed mode tolerates).
 func (s *pgStore) Commit(ctx context.Context, sync string, c *Commit) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if c.Delta != nil {
-			if err := s.applyDelta(ctx, tx, sync, c.Delta); err != nil {
-				return err
-			}
-		}
-		if c.Cursor != nil {
-			if _, err := tx.Exec(ctx, "INSERT INTO "+s.q+`cursors (sync, kind, value) VALUES ($1, $2, $3)
-				ON CONFLICT (sync) DO UPDATE SET kind = EXCLUDED.kind, value = EXCLUDED.value, updated_at = now()`,
-				sync, c.Cursor.Kind, c.Cursor.Value); err != nil {
-				return fmt.Errorf("save cursor: %w", err)
-			}
-		}
-		run, err := json.Marshal(c.Run)
-		if err != nil {
-			return err
-		}
-		started := c.Run.StartedAt
-		if started.IsZero() {
-			started = time.Now()
-		}
-		if _, err := tx.Exec(ctx, "INSERT INTO "+s.q+"runs (sync, started_at, run) VALUES ($1, $2, $3)", sync, started, run); err != nil {
-			return fmt.Errorf("save run: %w", err)
-		}
-		return nil
-	})
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return s.commitIn(ctx, tx, sync, c) })
 	if err != nil {
 		return fmt.Errorf("commit state of sync %s to %s: %w", sync, s.url, err)
+	}
+	return nil
+}
+
+// TxCommitter is a store whose commit can join a transaction that a
+// destination opened on the store's own database, so that the last batch
+// and the state it moves commit together or not at all.
+type TxCommitter interface {
+	// SameDatabase reports whether a connection URL reaches the store's
+	// database (same host, port and database name).
+	SameDatabase(url string) bool
+	// CommitTx applies c inside tx, which the caller commits.
+	CommitTx(ctx context.Context, tx pgx.Tx, sync string, c *Commit) error
+}
+
+var _ TxCommitter = (*pgStore)(nil)
+
+// SameDatabase implements TxCommitter.
+func (s *pgStore) SameDatabase(url string) bool {
+	other, err := pgx.ParseConfig(url)
+	if err != nil {
+		return false
+	}
+	mine := s.cfg.ConnConfig
+	return other.Host == mine.Host && other.Port == mine.Port && other.Database == mine.Database
+}
+
+// CommitTx implements TxCommitter.
+func (s *pgStore) CommitTx(ctx context.Context, tx pgx.Tx, sync string, c *Commit) error {
+	if err := s.commitIn(ctx, tx, sync, c); err != nil {
+		return fmt.Errorf("commit state of sync %s to %s: %w", sync, s.url, err)
+	}
+	return nil
+}
+
+// commitIn applies delta, cursor and run record inside tx.
+func (s *pgStore) commitIn(ctx context.Context, tx pgx.Tx, sync string, c *Commit) error {
+	if c.Delta != nil {
+		if err := s.applyDelta(ctx, tx, sync, c.Delta); err != nil {
+			return err
+		}
+	}
+	if c.Cursor != nil {
+		if _, err := tx.Exec(ctx, "INSERT INTO "+s.q+`cursors (sync, kind, value) VALUES ($1, $2, $3)
+			ON CONFLICT (sync) DO UPDATE SET kind = EXCLUDED.kind, value = EXCLUDED.value, updated_at = now()`,
+			sync, c.Cursor.Kind, c.Cursor.Value); err != nil {
+			return fmt.Errorf("save cursor: %w", err)
+		}
+	}
+	run, err := json.Marshal(c.Run)
+	if err != nil {
+		return err
+	}
+	started := c.Run.StartedAt
+	if started.IsZero() {
+		started = time.Now()
+	}
+	if _, err := tx.Exec(ctx, "INSERT INTO "+s.q+"runs (sync, started_at, run) VALUES ($1, $2, $3)", sync, started, run); err != nil {
+		return fmt.Errorf("save run: %w", err)
 	}
 	return nil
 }
