@@ -201,11 +201,10 @@ func (l *loadStage) record(b *outBatch, res load.Result, start time.Time) error 
 // when it gets its first row. The numbering is a pure function of the
 // change order, so the commit can replay it.
 type batcher struct {
-	size   int
-	next   int
-	open   map[load.Op]*pending
-	emit   func(p *pending) error
-	noEmit bool
+	size int
+	next int
+	open map[load.Op]*pending
+	emit func(p *pending) error // nil: only replay the numbering (the commit)
 }
 
 type pending struct {
@@ -238,7 +237,7 @@ func (b *batcher) fill(p *pending) error {
 		return nil
 	}
 	delete(b.open, p.op)
-	if b.noEmit {
+	if b.emit == nil {
 		return nil
 	}
 	return b.emit(p)
@@ -254,7 +253,7 @@ func (b *batcher) flush() error {
 			}
 		}
 		delete(b.open, first.op)
-		if !b.noEmit {
+		if b.emit != nil {
 			if err := b.emit(first); err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"sort"
 	"strconv"
@@ -71,7 +72,7 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer removeAll(tmp)
+	defer os.RemoveAll(tmp)
 	keys := x.keySchema()
 	count := map[diff.Kind]int{}
 	var sampleErr error

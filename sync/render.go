@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 )
@@ -130,5 +129,3 @@ func valueText(v any) string {
 	}
 	return string(data)
 }
-
-func removeAll(dir string) { os.RemoveAll(dir) }

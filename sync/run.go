@@ -472,7 +472,6 @@ func (r *Runner) delta(s *spec.Sync, cs *changeset, a *acks) (state.Iterator, er
 		return nil, err
 	}
 	bt := newBatcher(s.BatchSize, nil)
-	bt.noEmit = true
 	return &deltaIter{rd: rd, bt: bt, acks: a, mode: s.Destination.Mode}, nil
 }
 
