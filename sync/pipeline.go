@@ -282,13 +282,8 @@ func (r *Runner) runDiff(ctx context.Context, s *spec.Sync, x *extraction, tmp s
 		return nil, err
 	}
 	defer it.Close()
-	snap, err := r.Store.Snapshot(ctx, s.Name)
-	if err != nil {
-		return nil, fmt.Errorf("read snapshot: %w", err)
-	}
-	defer snap.Close()
 	opt := diff.MergeOptions{Removes: x.curIdx < 0, LastWins: s.OnDuplicate == "last"}
-	err = diff.Merge(it, snap, opt, func(e diff.Event) error {
+	count := func(e diff.Event) error {
 		switch e.Kind {
 		case diff.Add:
 			res.added++
@@ -300,7 +295,24 @@ func (r *Runner) runDiff(ctx context.Context, s *spec.Sync, x *extraction, tmp s
 			res.unchanged++
 		}
 		return fn(e)
-	})
+	}
+	if ls, ok := r.Store.(state.LookupStore); ok && x.curIdx >= 0 && x.after != nil {
+		// An incremental run can only add or change what it extracted, so
+		// it reads just those keys of the snapshot.
+		var look state.Lookup
+		if look, err = ls.Lookup(ctx, s.Name); err != nil {
+			return nil, fmt.Errorf("read snapshot: %w", err)
+		}
+		err = diff.MergeLookup(ctx, it, look, opt, count)
+		look.Close()
+	} else {
+		var snap state.Iterator
+		if snap, err = r.Store.Snapshot(ctx, s.Name); err != nil {
+			return nil, fmt.Errorf("read snapshot: %w", err)
+		}
+		err = diff.Merge(it, snap, opt, count)
+		snap.Close()
+	}
 	if err != nil {
 		var dup *diff.DuplicateKeyError
 		if errors.As(err, &dup) {

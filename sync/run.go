@@ -139,6 +139,8 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 			return err
 		}
 		rep.Added, rep.Changed, rep.Removed, rep.Unchanged = res.added, res.changed, res.removed, res.unchanged
+		r.log().Debug("diff done", "sync", s.Name, "rows", x.read, "added", res.added, "changed", res.changed,
+			"removed", res.removed, "elapsed", time.Since(start).Round(time.Millisecond))
 		for i, line := range res.nullKeys {
 			if err := rejects.write(line); err != nil {
 				w.Abort(context.WithoutCancel(ctx))
@@ -210,9 +212,11 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 		}
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 		defer cancel()
+		began := time.Now()
 		if err := r.Store.Commit(cctx, s.Name, commit); err != nil {
 			return errors.Join(loadErr, fmt.Errorf("commit state: %w", err))
 		}
+		r.log().Debug("state committed", "sync", s.Name, "duration", time.Since(began).Round(time.Millisecond))
 	}
 	rep.CursorAfter = commit.Cursor.String()
 	if commit.Cursor == nil {
@@ -476,12 +480,15 @@ func (r *Runner) delta(s *spec.Sync, cs *changeset, a *acks) (state.Iterator, er
 }
 
 type deltaIter struct {
-	rd   *changesetReader
-	bt   *batcher
-	acks *acks
-	mode string
-	cur  state.Entry
+	rd     *changesetReader
+	bt     *batcher
+	acks   *acks
+	mode   string
+	cur    state.Entry
+	change int64 // keys added less keys removed, so far
 }
+
+var _ state.RowCounter = (*deltaIter)(nil)
 
 func (d *deltaIter) Next() bool {
 	for d.rd.next() {
@@ -492,13 +499,21 @@ func (d *deltaIter) Next() bool {
 			continue
 		}
 		d.cur = state.Entry{Key: ch.key, Row: ch.row}
-		if ch.kind == diff.Remove {
+		switch ch.kind {
+		case diff.Remove:
 			d.cur.Row = nil
+			d.change--
+		case diff.Add:
+			d.change++
 		}
 		return true
 	}
 	return false
 }
+
+// RowChange implements state.RowCounter: the diff classified every key
+// against the snapshot this run holds the lock on.
+func (d *deltaIter) RowChange() int64 { return d.change }
 
 func (d *deltaIter) Entry() state.Entry { return d.cur }
 func (d *deltaIter) Err() error         { return d.rd.err }

@@ -72,36 +72,45 @@ func KeyString(key []byte) string {
 	return "(" + strings.Join(parts, ", ") + ")"
 }
 
+// folder reads the sorted extract one key at a time, folding duplicate
+// keys (adjacent, in source order): the last wins, or they are an error.
+type folder struct {
+	ex            *SortedIter
+	lastWins      bool
+	key, row, aux []byte
+}
+
+func (f *folder) next() (bool, error) {
+	ex := f.ex
+	if !ex.Next() {
+		return false, ex.Err()
+	}
+	f.key = append(f.key[:0], ex.Key()...)
+	f.row = append(f.row[:0], ex.Row()...)
+	f.aux = append(f.aux[:0], ex.Aux()...)
+	for ex.Next() {
+		if !bytes.Equal(ex.Key(), f.key) {
+			ex.pushBack()
+			return true, nil
+		}
+		if !f.lastWins {
+			return false, &DuplicateKeyError{Key: KeyString(f.key)}
+		}
+		f.row = append(f.row[:0], ex.Row()...)
+		f.aux = append(f.aux[:0], ex.Aux()...)
+	}
+	return true, ex.Err()
+}
+
 // Merge walks the sorted extract and the key-ordered snapshot together and
 // calls fn once per key. snap may be nil (no snapshot yet).
 func Merge(ex *SortedIter, snap state.Iterator, opt MergeOptions, fn func(Event) error) error {
 	var (
 		haveEx, haveSnap bool
-		exKey, exRow     []byte
-		exAux            []byte
 		err              error
+		f                = &folder{ex: ex, lastWins: opt.LastWins}
 	)
-	nextEx := func() (bool, error) {
-		if !ex.Next() {
-			return false, ex.Err()
-		}
-		exKey = append(exKey[:0], ex.Key()...)
-		exRow = append(exRow[:0], ex.Row()...)
-		exAux = append(exAux[:0], ex.Aux()...)
-		// fold duplicates: they are adjacent, in source order
-		for ex.Next() {
-			if !bytes.Equal(ex.Key(), exKey) {
-				ex.pushBack()
-				return true, nil
-			}
-			if !opt.LastWins {
-				return false, &DuplicateKeyError{Key: KeyString(exKey)}
-			}
-			exRow = append(exRow[:0], ex.Row()...)
-			exAux = append(exAux[:0], ex.Aux()...)
-		}
-		return true, ex.Err()
-	}
+	nextEx := f.next
 	nextSnap := func() (bool, error) {
 		if snap == nil || !snap.Next() {
 			if snap == nil {
@@ -125,11 +134,11 @@ func Merge(ex *SortedIter, snap state.Iterator, opt MergeOptions, fn func(Event)
 		case !haveEx:
 			c = 1
 		default:
-			c = bytes.Compare(exKey, snap.Entry().Key)
+			c = bytes.Compare(f.key, snap.Entry().Key)
 		}
 		switch {
 		case c < 0:
-			err = fn(Event{Kind: Add, Key: exKey, New: exRow, Aux: exAux})
+			err = fn(Event{Kind: Add, Key: f.key, New: f.row, Aux: f.aux})
 		case c > 0:
 			if opt.Removes {
 				e := snap.Entry()
@@ -138,10 +147,10 @@ func Merge(ex *SortedIter, snap state.Iterator, opt MergeOptions, fn func(Event)
 		default:
 			e := snap.Entry()
 			kind := Unchanged
-			if !bytes.Equal(exRow, e.Row) {
+			if !bytes.Equal(f.row, e.Row) {
 				kind = Change
 			}
-			err = fn(Event{Kind: kind, Key: exKey, Old: e.Row, New: exRow, Aux: exAux})
+			err = fn(Event{Kind: kind, Key: f.key, Old: e.Row, New: f.row, Aux: f.aux})
 		}
 		if err != nil {
 			return err

@@ -25,14 +25,17 @@ import (
 // when the state.json naming it is renamed in, so a crash at any moment leaves
 // either the old pair or the new pair.
 const (
-	stateFileName   = "state.json"
-	lockFileName    = "lock"
-	commitLockName  = "commit.lock"
-	stateFormat     = 1
+	stateFileName  = "state.json"
+	lockFileName   = "lock"
+	commitLockName = "commit.lock"
+	// stateFormat 2 added delta tables (an earlier hoist would not see
+	// them, so it must refuse the file); format 1 is still read.
+	stateFormat     = 2
 	maxHistory      = 50
 	tempPrefix      = ".tmp-"
 	snapshotPrefix  = "snapshot-"
 	snapshotSuffix  = ".bin"
+	deltaPrefix     = "delta-"
 	folderPerm      = 0o755
 	filePerm        = 0o644
 	snapshotRetries = 5
@@ -42,9 +45,18 @@ func init() { Register("file", openFile) }
 
 // fileStore implements Store on a local folder.
 type fileStore struct {
-	root  string
-	codec byte
+	root      string
+	codec     byte
+	blockSize int
+	// compaction policy (see compactNow); tests lower them
+	maxDeltas  int
+	deltaShare int64
 }
+
+const (
+	defaultMaxDeltas  = 8
+	defaultDeltaShare = 4
+)
 
 var _ Store = (*fileStore)(nil)
 
@@ -66,7 +78,11 @@ func openFile(_ context.Context, url, dir string) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolve state folder %s: %w", p, err)
 	}
-	return &fileStore{root: abs, codec: defaultCodec}, nil
+	return newFileStore(abs), nil
+}
+
+func newFileStore(root string) *fileStore {
+	return &fileStore{root: root, codec: defaultCodec, blockSize: defaultBlockSize, maxDeltas: defaultMaxDeltas, deltaShare: defaultDeltaShare}
 }
 
 // fileState is the content of state.json.
@@ -75,10 +91,39 @@ type fileState struct {
 	Sync         string          `json:"sync"`
 	Generation   uint64          `json:"generation"`
 	Snapshot     string          `json:"snapshot,omitempty"`
+	Deltas       []deltaRef      `json:"deltas,omitempty"` // oldest first
 	SnapshotRows int64           `json:"snapshot_rows"`
 	Cursor       *extract.Cursor `json:"cursor,omitempty"`
 	UpdatedAt    time.Time       `json:"updated_at,omitzero"`
 	History      []Run           `json:"history,omitempty"` // newest first
+}
+
+// deltaRef names a delta table committed on top of the base snapshot.
+type deltaRef struct {
+	File    string `json:"file"`
+	Entries int64  `json:"entries"`
+}
+
+// tableNames lists the snapshot's files, the base first, then the deltas
+// oldest first.
+func (st *fileState) tableNames() []string {
+	var out []string
+	if st.Snapshot != "" {
+		out = append(out, st.Snapshot)
+	}
+	for _, d := range st.Deltas {
+		out = append(out, d.File)
+	}
+	return out
+}
+
+// deltaEntries is the number of entries in the delta tables.
+func (st *fileState) deltaEntries() int64 {
+	var n int64
+	for _, d := range st.Deltas {
+		n += d.Entries
+	}
+	return n
 }
 
 // escapeSyncName makes a sync name a safe, unique folder name: bytes outside
@@ -132,11 +177,13 @@ func readState(dir, sync string) (*fileState, error) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("state file %s is corrupt: %w", path, err)
 	}
-	if st.Format != stateFormat {
-		return nil, fmt.Errorf("state file %s has format %d; this hoist reads format %d", path, st.Format, stateFormat)
+	if st.Format < 1 || st.Format > stateFormat {
+		return nil, fmt.Errorf("state file %s has format %d; this hoist reads formats 1 to %d (a newer hoist wrote it?)", path, st.Format, stateFormat)
 	}
-	if st.Snapshot != "" && filepath.Base(st.Snapshot) != st.Snapshot {
-		return nil, fmt.Errorf("state file %s is corrupt: snapshot %q is not a file name", path, st.Snapshot)
+	for _, name := range st.tableNames() {
+		if filepath.Base(name) != name || name == "." || name == ".." {
+			return nil, fmt.Errorf("state file %s is corrupt: snapshot %q is not a file name", path, name)
+		}
 	}
 	st.Sync = sync
 	return &st, nil
@@ -187,39 +234,41 @@ func (s *fileStore) History(ctx context.Context, sync string, n int) ([]Run, err
 	return append([]Run(nil), h...), nil
 }
 
-// Snapshot implements Store. Snapshot files are immutable once renamed in,
-// so reading needs no lock: it reads state.json, then opens the file it
-// names and keeps it open. If a commit deleted that file in between, the
-// newer state.json names the newer file, so it tries again.
+// Snapshot implements Store. Table files are immutable once named by
+// state.json, so reading needs no lock (see openCurrentView).
 func (s *fileStore) Snapshot(ctx context.Context, sync string) (Iterator, error) {
-	dir, err := s.syncDir(sync)
+	v, err := s.openCurrentView(ctx, sync)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("snapshot of sync %s: %w", sync, err)
 	}
-	prev := ""
-	for range snapshotRetries {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		st, err := readState(dir, sync)
-		if err != nil {
-			return nil, fmt.Errorf("snapshot of sync %s: %w", sync, err)
-		}
-		if st.Snapshot == "" {
-			return &SliceIterator{}, nil
-		}
-		path := filepath.Join(dir, st.Snapshot)
-		it, err := openSnapFile(ctx, path)
-		if err == nil {
-			return it, nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) || st.Snapshot == prev {
-			// Same name twice: the file is really gone, not replaced.
-			return nil, fmt.Errorf("snapshot of sync %s: %w", sync, err)
-		}
-		prev = st.Snapshot
+	if len(v.tables) == 0 {
+		return &SliceIterator{}, nil
 	}
-	return nil, fmt.Errorf("snapshot of sync %s: it changed %d times while opening; try again", sync, snapshotRetries)
+	vs, err := v.scan(ctx)
+	if err != nil {
+		v.close()
+		return nil, fmt.Errorf("snapshot of sync %s: %w", sync, err)
+	}
+	vs.own = true
+	return vs, nil
+}
+
+var _ LookupStore = (*fileStore)(nil)
+
+// Lookup implements LookupStore: keys are found through each table's block
+// index, so only the blocks that may hold them are read.
+func (s *fileStore) Lookup(ctx context.Context, sync string) (Lookup, error) {
+	v, err := s.openCurrentView(ctx, sync)
+	if err != nil {
+		return nil, fmt.Errorf("look up snapshot of sync %s: %w", sync, err)
+	}
+	l, err := v.lookup(ctx)
+	if err != nil {
+		v.close()
+		return nil, fmt.Errorf("look up snapshot of sync %s: %w", sync, err)
+	}
+	l.own = true
+	return l, nil
 }
 
 // Reset implements Store: cursor and snapshot are forgotten, history kept.
@@ -240,12 +289,12 @@ func (s *fileStore) Reset(ctx context.Context, sync string) error {
 	if err != nil {
 		return fmt.Errorf("reset sync %s: %w", sync, err)
 	}
-	st.Cursor, st.Snapshot, st.SnapshotRows = nil, "", 0
+	st.Cursor, st.Snapshot, st.Deltas, st.SnapshotRows = nil, "", nil, 0
 	st.UpdatedAt = time.Now().UTC()
 	if err := s.writeState(dir, st); err != nil {
 		return fmt.Errorf("reset sync %s: %w", sync, err)
 	}
-	removeStale(dir, "")
+	removeStale(dir, nil)
 	return nil
 }
 

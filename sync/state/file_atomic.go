@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 )
 
@@ -101,20 +102,21 @@ func syncFolder(dir string) error {
 	return nil
 }
 
-// removeStale deletes snapshot generations other than keep and temp files
-// left by a crashed writer. Only called while holding the commit lock, so no
-// writer is using a temp file. Failures are ignored: a leftover file costs
-// disk space, never correctness, and the next commit tries again (on Windows
-// a file still open by a reader cannot be removed yet).
-func removeStale(dir, keep string) {
+// removeStale deletes table files other than keep and temp files left by a
+// crashed writer. Only called while holding the commit lock, so no writer is
+// using a temp file. Failures are ignored: a leftover file costs disk space,
+// never correctness, and the next commit tries again (on Windows a file
+// still open by a reader cannot be removed yet).
+func removeStale(dir string, keep []string) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
 		name := e.Name()
-		isSnap := strings.HasPrefix(name, snapshotPrefix) && strings.HasSuffix(name, snapshotSuffix)
-		if (isSnap && name != keep) || strings.HasPrefix(name, tempPrefix) {
+		isTable := (strings.HasPrefix(name, snapshotPrefix) || strings.HasPrefix(name, deltaPrefix)) &&
+			strings.HasSuffix(name, snapshotSuffix)
+		if (isTable && !slices.Contains(keep, name)) || strings.HasPrefix(name, tempPrefix) {
 			os.Remove(filepath.Join(dir, name))
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -95,5 +96,76 @@ func BenchmarkSnapshotScan(b *testing.B) {
 			b.Fatalf("read %d entries: %v %v", count, err, it.Err())
 		}
 		b.SetBytes(bytes)
+	}
+}
+
+// wideRow is a ~250-byte row with hex digests in it, like the encoded rows of
+// bench-postgres' 10-column table (hex compresses about 2:1, not 10:1).
+func wideRow(dst []byte, i, version int) []byte {
+	dst = custRow(dst, i, version)
+	h := uint64(i)*0x9e3779b97f4a7c15 + uint64(version)
+	for range 8 {
+		h ^= h >> 29
+		h *= 0xbf58476d1ce4e5b9
+		dst = strconv.AppendUint(dst, h, 16)
+	}
+	return dst
+}
+
+// BenchmarkTableLookup looks up 1% of 2,000,000 keys (every 100th, as an
+// incremental run over a table updated evenly does) in a base table of ~250
+// byte rows, per block size, and reads the table in full at each size.
+//
+//	go test -tags minicore_disabled -run '^$' -bench TableLookup -benchtime 5x ./sync/state/
+//
+// It chose defaultBlockSize (2 shared cores): with 4 KiB blocks the lookup
+// reads ~15% of the blocks; larger blocks read most of the file to find the
+// same keys, smaller ones compress worse and grow the index.
+func BenchmarkTableLookup(b *testing.B) {
+	const n = 2_000_000
+	for _, bs := range []int{2 << 10, 4 << 10, 8 << 10, 16 << 10} {
+		s := openTestStore(b, b.TempDir())
+		s.blockSize = bs
+		ctx := context.Background()
+		gen := &genIter{n: n, fill: func(i int, k, r []byte) ([]byte, []byte) { return custKey(k, i), wideRow(r, i, 0) }}
+		if err := s.Commit(ctx, "bench", &Commit{Delta: gen}); err != nil {
+			b.Fatal(err)
+		}
+		dir, _ := s.syncDir("bench")
+		st, _ := readState(dir, "bench")
+		fi, _ := os.Stat(filepath.Join(dir, st.Snapshot))
+		var keys [][]byte
+		for i := 0; i < n; i += 100 {
+			keys = append(keys, custKey(nil, i))
+		}
+		b.Run(fmt.Sprintf("lookup/block%dk", bs>>10), func(b *testing.B) {
+			for b.Loop() {
+				l, err := s.Lookup(ctx, "bench")
+				if err != nil {
+					b.Fatal(err)
+				}
+				found := 0
+				for c := 0; c < len(keys); c += 4096 {
+					l.Get(ctx, keys[c:min(c+4096, len(keys))], func(Entry) error { found++; return nil })
+				}
+				l.Close()
+				if found != len(keys) {
+					b.Fatalf("found %d of %d", found, len(keys))
+				}
+			}
+			b.ReportMetric(float64(fi.Size())/(1<<20), "file-MB")
+		})
+		b.Run(fmt.Sprintf("scan/block%dk", bs>>10), func(b *testing.B) {
+			for b.Loop() {
+				it, _ := s.Snapshot(ctx, "bench")
+				count := 0
+				for it.Next() {
+					count++
+				}
+				if it.Close(); it.Err() != nil || count != n {
+					b.Fatalf("read %d: %v", count, it.Err())
+				}
+			}
+		})
 	}
 }

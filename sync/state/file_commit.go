@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -20,14 +21,21 @@ func crashPoint(stage string) {
 }
 
 // Commit implements Store. Order of work, each step durable before the next:
-//  1. merge the current snapshot with c.Delta into a temp file (streaming),
+//  1. write c.Delta as a new delta table, or (first commit, or time to
+//     compact) a new base table merging the current ones with it, into a
+//     temp file (streaming),
 //  2. write the new state.json to a temp file,
-//  3. rename the snapshot to snapshot-<gen+1>.bin (invisible: nothing names it),
+//  3. rename the table to delta-<gen>.bin or snapshot-<gen>.bin (invisible:
+//     nothing names it yet),
 //  4. rename state.json in (the commit point),
-//  5. delete older generations.
+//  5. delete the tables it no longer names.
 //
 // A crash before 4 leaves the old state.json naming the old, untouched
-// snapshot; the orphan is deleted by the next commit.
+// tables; the orphan is deleted by the next commit.
+//
+// Appending a delta costs in proportion to the change, where rewriting the
+// whole snapshot costs in proportion to the table: an incremental run every
+// few minutes over a large table would otherwise rewrite it every time.
 func (s *fileStore) Commit(ctx context.Context, sync string, c *Commit) error {
 	if c == nil {
 		return fmt.Errorf("commit sync %s: nil commit", sync)
@@ -62,32 +70,31 @@ func (s *fileStore) commitLocked(ctx context.Context, dir, sync string, c *Commi
 	next.History = append(next.History, c.Run)
 	next.History = append(next.History, st.History[:min(len(st.History), maxHistory-1)]...)
 
-	snapTmp := ""
+	tableTmp, tableName := "", ""
 	if c.Delta != nil {
 		next.Generation = st.Generation + 1
-		next.Snapshot = fmt.Sprintf("%s%d%s", snapshotPrefix, next.Generation, snapshotSuffix)
-		snapTmp, next.SnapshotRows, err = s.writeMerged(ctx, dir, st, c.Delta)
+		tableTmp, tableName, err = s.writeTables(ctx, dir, st, &next, c.Delta)
 		if err != nil {
 			return err
 		}
 	}
 	stateTmp, err := s.writeStateTemp(dir, &next)
 	if err != nil {
-		if snapTmp != "" {
-			os.Remove(snapTmp)
+		if tableTmp != "" {
+			os.Remove(tableTmp)
 		}
 		return err
 	}
 	if err := ctx.Err(); err != nil {
 		// Last moment to back out cleanly; past here the commit completes.
 		os.Remove(stateTmp)
-		if snapTmp != "" {
-			os.Remove(snapTmp)
+		if tableTmp != "" {
+			os.Remove(tableTmp)
 		}
 		return err
 	}
-	if snapTmp != "" {
-		if err := renameDurably(snapTmp, filepath.Join(dir, next.Snapshot)); err != nil {
+	if tableTmp != "" {
+		if err := renameDurably(tableTmp, filepath.Join(dir, tableName)); err != nil {
 			os.Remove(stateTmp)
 			return err
 		}
@@ -96,23 +103,168 @@ func (s *fileStore) commitLocked(ctx context.Context, dir, sync string, c *Commi
 	if err := renameDurably(stateTmp, filepath.Join(dir, stateFileName)); err != nil {
 		return err
 	}
-	removeStale(dir, next.Snapshot)
+	removeStale(dir, next.tableNames())
 	return nil
 }
 
-// writeMerged streams the current snapshot merged with delta into a durable
-// temp file and returns its path and entry count.
-func (s *fileStore) writeMerged(ctx context.Context, dir string, st *fileState, delta Iterator) (string, int64, error) {
-	var old Iterator = &SliceIterator{}
-	if st.Snapshot != "" {
-		r, err := openSnapFile(ctx, filepath.Join(dir, st.Snapshot))
-		if err != nil {
-			return "", 0, fmt.Errorf("open current snapshot: %w", err)
-		}
-		defer r.Close()
-		old = r
+// writeTables writes what delta makes of the snapshot into a temp file and
+// returns it with the name it takes: a delta table on top of the current
+// ones, or a new base merging them all. It sets next's snapshot fields. An
+// empty delta writes nothing and returns "".
+func (s *fileStore) writeTables(ctx context.Context, dir string, st, next *fileState, delta Iterator) (string, string, error) {
+	v, err := openView(dir, st)
+	if err != nil {
+		return "", "", fmt.Errorf("open current snapshot: %w", err)
 	}
-	f, err := s.createTemp(dir, "snapshot")
+	defer v.close()
+	ordered := &orderedIter{it: delta}
+	baseName := fmt.Sprintf("%s%d%s", snapshotPrefix, next.Generation, snapshotSuffix)
+	if len(v.tables) == 0 {
+		// the first snapshot is the delta itself, less its removals
+		tmp, n, err := s.writeTable(ctx, dir, "snapshot", func(w *tableWriter) error {
+			return copyEntries(ctx, ordered, w, true)
+		})
+		if err != nil || n == 0 {
+			if tmp != "" {
+				os.Remove(tmp)
+			}
+			next.Generation = st.Generation
+			return "", "", err
+		}
+		next.Snapshot, next.Deltas, next.SnapshotRows = baseName, nil, n
+		return tmp, baseName, nil
+	}
+	dtmp, dn, err := s.writeTable(ctx, dir, "delta", func(w *tableWriter) error {
+		return copyEntries(ctx, ordered, w, false)
+	})
+	if err != nil {
+		return "", "", err
+	}
+	if dn == 0 {
+		os.Remove(dtmp)
+		next.Generation = st.Generation
+		return "", "", nil
+	}
+	t, err := openTable(dtmp)
+	if err != nil {
+		os.Remove(dtmp)
+		return "", "", err
+	}
+	policy := s.compaction(st, v, dn)
+	if policy == rewriteBase {
+		defer os.Remove(dtmp)
+		defer t.close()
+		tmp, n, err := s.mergeTables(ctx, dir, "snapshot", append(slices.Clone(v.tables), t), false)
+		if err != nil {
+			return "", "", err
+		}
+		next.Snapshot, next.Deltas, next.SnapshotRows = baseName, nil, n
+		return tmp, baseName, nil
+	}
+	var change int64
+	if rc, ok := delta.(RowCounter); ok {
+		change = rc.RowChange()
+	} else if change, err = rowChange(ctx, v, t); err != nil {
+		t.close()
+		os.Remove(dtmp)
+		return "", "", err
+	}
+	next.SnapshotRows = st.SnapshotRows + change
+	name := fmt.Sprintf("%s%d%s", deltaPrefix, next.Generation, snapshotSuffix)
+	if policy == appendDelta {
+		t.close()
+		next.Deltas = append(slices.Clone(st.Deltas), deltaRef{File: name, Entries: dn})
+		return dtmp, name, nil
+	}
+	// mergeDeltas: one delta table replaces them all, removals kept (the
+	// base may hold those keys); it costs the deltas' size, not the base's
+	defer os.Remove(dtmp)
+	defer t.close()
+	deltas := v.tables[len(v.tables)-len(st.Deltas):]
+	tmp, n, err := s.mergeTables(ctx, dir, "delta", append(slices.Clone(deltas), t), true)
+	if err != nil {
+		return "", "", err
+	}
+	next.Deltas = []deltaRef{{File: name, Entries: n}}
+	return tmp, name, nil
+}
+
+// What a commit does with its delta table (see compaction).
+const (
+	appendDelta = iota
+	mergeDeltas
+	rewriteBase
+)
+
+// compaction decides what a commit whose delta table holds dn entries does
+// with it. Deltas keep a commit's cost in proportion to its change, but each
+// one is a table that lookups and full reads visit, so: past maxDeltas
+// tables the deltas merge into one (cheap: they are small); once they hold
+// more than 1/deltaShare of the rows, everything merges into a new base (the
+// cost of the table, paid every few dozen small commits); a base in format
+// 1 is rewritten at once.
+func (s *fileStore) compaction(st *fileState, v *fileView, dn int64) int {
+	for _, t := range v.tables {
+		if t.version != tableVersion {
+			return rewriteBase
+		}
+	}
+	switch {
+	case st.Snapshot == "" || (st.deltaEntries()+dn)*s.deltaShare > st.SnapshotRows:
+		return rewriteBase
+	case len(st.Deltas)+1 > s.maxDeltas:
+		return mergeDeltas
+	}
+	return appendDelta
+}
+
+// mergeTables writes the merge of tables (oldest first) into a temp table;
+// keepRemoved keeps removals (for a delta table), else they are dropped.
+func (s *fileStore) mergeTables(ctx context.Context, dir, kind string, tables []*tableFile, keepRemoved bool) (string, int64, error) {
+	vs, err := (&fileView{tables: tables}).scan(ctx)
+	if err != nil {
+		return "", 0, fmt.Errorf("read current snapshot: %w", err)
+	}
+	vs.keepRemoved = keepRemoved
+	defer vs.closeIters()
+	return s.writeTable(ctx, dir, kind, func(w *tableWriter) error {
+		return copyEntries(ctx, vs, w, !keepRemoved)
+	})
+}
+
+// rowChange is how many rows the delta table t adds to the view, less those
+// it removes: it looks each of its keys up in the view.
+func rowChange(ctx context.Context, v *fileView, t *tableFile) (int64, error) {
+	it, err := t.scan(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer it.close()
+	l, err := v.lookup(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	var change int64
+	for it.next() {
+		_, present, err := l.find(it.key())
+		if err != nil {
+			return 0, fmt.Errorf("read current snapshot: %w", err)
+		}
+		switch {
+		case it.removed() && present:
+			change--
+		case !it.removed() && !present:
+			change++
+		}
+	}
+	return change, it.err()
+}
+
+// writeTable writes a table with fill into a durable temp file and returns
+// its path and entry count.
+func (s *fileStore) writeTable(ctx context.Context, dir, kind string, fill func(*tableWriter) error) (string, int64, error) {
+	f, err := s.createTemp(dir, kind)
 	if err != nil {
 		return "", 0, err
 	}
@@ -121,12 +273,20 @@ func (s *fileStore) writeMerged(ctx context.Context, dir string, st *fileState, 
 		os.Remove(f.Name())
 		return "", 0, err
 	}
-	w, err := newSnapWriter(f, s.codec)
+	idx, err := s.createTemp(dir, "index")
+	if err != nil {
+		return fail(err)
+	}
+	defer func() {
+		idx.Close()
+		os.Remove(idx.Name())
+	}()
+	w, err := newTableWriter(f, idx, s.codec, s.blockSize)
 	if err != nil {
 		return fail(fmt.Errorf("write %s: %w", f.Name(), err))
 	}
-	if err := mergeSnapshot(ctx, old, delta, w); err != nil {
-		w.abort()
+	defer w.close()
+	if err := fill(w); err != nil {
 		return fail(err)
 	}
 	if err := w.finish(); err != nil {
@@ -139,65 +299,61 @@ func (s *fileStore) writeMerged(ctx context.Context, dir string, st *fileState, 
 	return f.Name(), w.n, nil
 }
 
-// mergeSnapshot writes old with delta applied to w, streaming both sides: a
-// delta Row replaces or adds its key, a nil Row removes it (absent keys are
-// fine). The delta must be strictly ascending; a violation is a bug upstream
-// that would silently corrupt the snapshot, so it stops the commit.
-func mergeSnapshot(ctx context.Context, old, delta Iterator, w *snapWriter) error {
-	var prev []byte
-	first := true
-	nextDelta := func() (bool, error) {
-		if !first {
-			prev = append(prev[:0], delta.Entry().Key...)
-		}
-		if !delta.Next() {
-			return false, nil
-		}
-		if !first && bytes.Compare(delta.Entry().Key, prev) <= 0 {
-			return false, fmt.Errorf("delta keys out of order: %q after %q", delta.Entry().Key, prev)
-		}
-		first = false
-		return true, nil
-	}
-	oOK := old.Next()
-	dOK, err := nextDelta()
-	for n := 0; err == nil && (oOK || dOK); n++ {
+// copyEntries writes it into w; a nil Row is a removal, kept in a delta
+// table and dropped from a base (dropRemoved).
+func copyEntries(ctx context.Context, it Iterator, w *tableWriter, dropRemoved bool) error {
+	for n := 0; it.Next(); n++ {
 		if n%ctxCheckEvery == 0 {
-			if err = ctx.Err(); err != nil {
-				break
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-			if err = w.err; err != nil { // disk full: stop early, not at the end
-				break
+			if w.err != nil { // disk full: stop early, not at the end
+				return w.err
 			}
 		}
-		c := -1 // old only
-		if !oOK {
-			c = 1 // delta only
-		} else if dOK {
-			c = bytes.Compare(old.Entry().Key, delta.Entry().Key)
-		}
-		if c < 0 {
-			o := old.Entry()
-			w.add(o.Key, o.Row)
-			oOK = old.Next()
+		e := it.Entry()
+		if e.Row == nil {
+			if !dropRemoved {
+				w.add(e.Key, nil, true)
+			}
 			continue
 		}
-		if d := delta.Entry(); d.Row != nil {
-			w.add(d.Key, d.Row)
-		}
-		if c == 0 {
-			oOK = old.Next()
-		}
-		dOK, err = nextDelta()
+		w.add(e.Key, e.Row, false)
 	}
-	if err != nil {
-		return err
-	}
-	if e := old.Err(); e != nil {
-		return fmt.Errorf("read current snapshot: %w", e)
-	}
-	if e := delta.Err(); e != nil {
-		return fmt.Errorf("read delta: %w", e)
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("read delta: %w", err)
 	}
 	return nil
+}
+
+// orderedIter passes a delta through, failing it if its keys are not
+// strictly ascending: that is a bug upstream that would silently corrupt
+// the snapshot, so it stops the commit.
+type orderedIter struct {
+	it    Iterator
+	prev  []byte
+	first bool
+	err   error
+}
+
+func (o *orderedIter) Next() bool {
+	if o.err != nil || !o.it.Next() {
+		return false
+	}
+	k := o.it.Entry().Key
+	if o.first && bytes.Compare(k, o.prev) <= 0 {
+		o.err = fmt.Errorf("delta keys out of order: %q after %q", k, o.prev)
+		return false
+	}
+	o.prev, o.first = append(o.prev[:0], k...), true
+	return true
+}
+
+func (o *orderedIter) Entry() Entry { return o.it.Entry() }
+func (o *orderedIter) Close() error { return o.it.Close() }
+func (o *orderedIter) Err() error {
+	if o.err != nil {
+		return o.err
+	}
+	return o.it.Err()
 }

@@ -26,7 +26,7 @@ func TestFileStoreHelperProcess(t *testing.T) {
 		t.Skip("helper process only")
 	}
 	root, sync := os.Getenv("HOIST_STATE_ROOT"), os.Getenv("HOIST_STATE_SYNC")
-	s := &fileStore{root: root, codec: defaultCodec}
+	s := newFileStore(root)
 	ctx := context.Background()
 	switch mode {
 	case "lock":

@@ -68,6 +68,14 @@ type Commit struct {
 	Run Run
 }
 
+// RowCounter is a Commit.Delta that knows, once read to its end, how many
+// keys it adds to the snapshot less how many it removes: the run's diff
+// classified each key against the snapshot, under the run's lock. A store
+// may use it instead of looking every key up again to keep its row count.
+type RowCounter interface {
+	RowChange() int64
+}
+
 // Lock is held by one runner of one sync.
 type Lock interface {
 	Release() error

@@ -1,0 +1,278 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+)
+
+// fileView is one committed snapshot of a sync: the base table and the
+// delta tables committed after it, oldest first. A later table's entry for a
+// key overrides an earlier one's; a removal hides the key.
+type fileView struct {
+	tables []*tableFile
+}
+
+// openView opens the tables st names. A file that is missing means a
+// commit replaced st meanwhile (the caller reads state.json again).
+func openView(dir string, st *fileState) (*fileView, error) {
+	v := &fileView{}
+	names := st.tableNames()
+	for _, name := range names {
+		t, err := openTable(filepath.Join(dir, name))
+		if err != nil {
+			v.close()
+			return nil, err
+		}
+		v.tables = append(v.tables, t)
+	}
+	return v, nil
+}
+
+func (v *fileView) close() {
+	for _, t := range v.tables {
+		t.close()
+	}
+	v.tables = nil
+}
+
+// openCurrentView reads state.json and opens what it names, again if a
+// commit swapped the files in between (they are immutable once named, so
+// an open file is never changed under a reader).
+func (s *fileStore) openCurrentView(ctx context.Context, sync string) (*fileView, error) {
+	dir, err := s.syncDir(sync)
+	if err != nil {
+		return nil, err
+	}
+	var prev []string
+	for range snapshotRetries {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		st, err := readState(dir, sync)
+		if err != nil {
+			return nil, err
+		}
+		v, err := openView(dir, st)
+		if err == nil {
+			return v, nil
+		}
+		names := st.tableNames()
+		if !errors.Is(err, fs.ErrNotExist) || equalNames(names, prev) {
+			// The same names twice: the file is really gone, not replaced.
+			return nil, err
+		}
+		prev = names
+	}
+	return nil, fmt.Errorf("it changed %d times while opening; try again", snapshotRetries)
+}
+
+func equalNames(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// scan merges the tables into one Iterator of live entries in key order.
+func (v *fileView) scan(ctx context.Context) (*viewScan, error) {
+	vs := &viewScan{v: v}
+	for _, t := range v.tables {
+		it, err := t.scan(ctx)
+		if err != nil {
+			vs.closeIters()
+			return nil, err
+		}
+		vs.its = append(vs.its, it)
+		vs.ok = append(vs.ok, false)
+	}
+	for i := range vs.its {
+		if !vs.step(i) {
+			err := vs.err
+			vs.closeIters()
+			return nil, err
+		}
+	}
+	return vs, nil
+}
+
+// viewScan is the k-way merge of a view's tables; k is small (at most
+// maxDeltas+1), so a linear pick of the smallest key beats a heap.
+type viewScan struct {
+	v    *fileView
+	its  []tableIter
+	ok   []bool
+	e    Entry
+	err  error
+	key  []byte
+	lag  int  // 1 + the table to step before the next key (its row is out)
+	own  bool // Close closes the view too
+	done bool
+	// keepRemoved yields removals (Row nil), for merging delta tables
+	keepRemoved bool
+}
+
+var _ Iterator = (*viewScan)(nil)
+
+// step advances table i; a table that stops on an error stops the merge,
+// so a damaged file never passes for a shorter snapshot.
+func (vs *viewScan) step(i int) bool {
+	vs.ok[i] = vs.its[i].next()
+	if !vs.ok[i] {
+		if err := vs.its[i].err(); err != nil {
+			vs.err = err
+			return false
+		}
+	}
+	return true
+}
+
+func (vs *viewScan) Next() bool {
+	if vs.done || vs.err != nil {
+		return false
+	}
+	if vs.lag > 0 {
+		i := vs.lag - 1
+		vs.lag = 0
+		if !vs.step(i) {
+			return false
+		}
+	}
+	for {
+		win := -1
+		for i, it := range vs.its {
+			// a tie goes to the later table: it was committed after
+			if vs.ok[i] && (win < 0 || bytes.Compare(it.key(), vs.its[win].key()) <= 0) {
+				win = i
+			}
+		}
+		if win < 0 {
+			vs.done = true
+			return false
+		}
+		w := vs.its[win]
+		vs.key = append(vs.key[:0], w.key()...)
+		for i, it := range vs.its {
+			if i != win && vs.ok[i] && bytes.Equal(it.key(), vs.key) && !vs.step(i) {
+				return false
+			}
+		}
+		if w.removed() && !vs.keepRemoved {
+			if !vs.step(win) {
+				return false
+			}
+			continue
+		}
+		vs.e = Entry{Key: vs.key, Row: w.row()}
+		if w.removed() {
+			vs.e.Row = nil
+		}
+		vs.lag = win + 1
+		return true
+	}
+}
+
+func (vs *viewScan) Entry() Entry { return vs.e }
+func (vs *viewScan) Err() error   { return vs.err }
+
+func (vs *viewScan) closeIters() {
+	for _, it := range vs.its {
+		it.close()
+	}
+	vs.its = nil
+}
+
+func (vs *viewScan) Close() error {
+	vs.closeIters()
+	if vs.own {
+		vs.v.close()
+	}
+	return nil
+}
+
+// lookup finds chosen keys in the view.
+func (v *fileView) lookup(ctx context.Context) (*viewLookup, error) {
+	l := &viewLookup{v: v}
+	for _, t := range v.tables {
+		sk, err := t.seeker(ctx)
+		if err != nil {
+			l.closeSeekers()
+			return nil, err
+		}
+		l.seekers = append(l.seekers, sk)
+	}
+	return l, nil
+}
+
+// viewLookup finds keys in a view, the newest table first: the first table
+// that holds a key decides it.
+type viewLookup struct {
+	v       *fileView
+	seekers []tableSeeker
+	own     bool // Close closes the view too
+}
+
+var _ Lookup = (*viewLookup)(nil)
+
+// find returns key's live row; ok is false if the view lacks the key or a
+// delta removed it. Keys must ascend across calls.
+func (l *viewLookup) find(key []byte) (row []byte, ok bool, err error) {
+	for i := len(l.seekers) - 1; i >= 0; i-- {
+		sk := l.seekers[i]
+		if sk.seekGE(key) && bytes.Equal(sk.key(), key) {
+			if sk.removed() {
+				return nil, false, nil
+			}
+			return sk.row(), true, nil
+		}
+		if err := sk.err(); err != nil {
+			return nil, false, err
+		}
+	}
+	return nil, false, nil
+}
+
+// Get implements Lookup.
+func (l *viewLookup) Get(ctx context.Context, keys [][]byte, fn func(Entry) error) error {
+	for i, k := range keys {
+		if i%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		row, ok, err := l.find(k)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := fn(Entry{Key: k, Row: row}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (l *viewLookup) closeSeekers() {
+	for _, sk := range l.seekers {
+		sk.close()
+	}
+	l.seekers = nil
+}
+
+// Close implements Lookup.
+func (l *viewLookup) Close() error {
+	l.closeSeekers()
+	if l.own {
+		l.v.close()
+	}
+	return nil
+}
