@@ -285,12 +285,15 @@ func (s *fileStore) writeTable(ctx context.Context, dir, kind string, fill func(
 	if err != nil {
 		return fail(fmt.Errorf("write %s: %w", f.Name(), err))
 	}
-	defer w.close()
-	if err := fill(w); err != nil {
-		return fail(err)
+	err = fill(w)
+	if err == nil {
+		if err = w.finish(); err != nil {
+			err = fmt.Errorf("write %s: %w", f.Name(), err)
+		}
 	}
-	if err := w.finish(); err != nil {
-		return fail(fmt.Errorf("write %s: %w", f.Name(), err))
+	w.close() // its goroutine is done with f before f is closed
+	if err != nil {
+		return fail(err)
 	}
 	if err := closeDurably(f); err != nil {
 		os.Remove(f.Name())
@@ -307,8 +310,8 @@ func copyEntries(ctx context.Context, it Iterator, w *tableWriter, dropRemoved b
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if w.err != nil { // disk full: stop early, not at the end
-				return w.err
+			if err := w.failed(); err != nil { // disk full: stop early, not at the end
+				return err
 			}
 		}
 		e := it.Entry()

@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -41,7 +42,7 @@ func TestFileDeltasMatchModel(t *testing.T) {
 						keys[fmt.Sprintf("k%04d", rng.IntN(600))] = true
 					}
 					var delta []Entry
-					for _, k := range slices.Sorted(mapKeys(keys)) {
+					for _, k := range slices.Sorted(maps.Keys(keys)) {
 						if rng.IntN(3) == 0 {
 							delta = append(delta, Entry{Key: []byte(k)})
 							delete(model, k)
@@ -66,22 +67,12 @@ func TestFileDeltasMatchModel(t *testing.T) {
 	}
 }
 
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
 func checkAgainstModel(t *testing.T, s *fileStore, model map[string]string, rng *rand.Rand, round int) {
 	t.Helper()
 	ctx := context.Background()
 	got := snapshotOf(t, s, "s")
 	var want []Entry
-	for _, k := range slices.Sorted(mapKeys(model)) {
+	for _, k := range slices.Sorted(maps.Keys(model)) {
 		want = append(want, Entry{Key: []byte(k), Row: []byte(model[k])})
 	}
 	if !equalEntries(got, want) {

@@ -80,10 +80,13 @@ func openSnapFile(ctx context.Context, path string) (*snapReader, error) {
 		f.Close()
 		return nil, err
 	}
+	r.f = f
 	return r, nil
 }
 
-func newSnapReader(ctx context.Context, path string, f *os.File) (*snapReader, error) {
+// newSnapReader reads a format 1 stream from f; the caller owns f (openSnapFile
+// hands it to the reader's Close).
+func newSnapReader(ctx context.Context, path string, f io.Reader) (*snapReader, error) {
 	var hdr [len(snapMagic) + 2]byte
 	if _, err := io.ReadFull(f, hdr[:]); err != nil {
 		return nil, fmt.Errorf("snapshot %s: read header: %w", path, err)
@@ -94,7 +97,7 @@ func newSnapReader(ctx context.Context, path string, f *os.File) (*snapReader, e
 	if v := hdr[len(snapMagic)]; v != snapVersion {
 		return nil, fmt.Errorf("snapshot %s: format version %d is not supported (want %d)", path, v, snapVersion)
 	}
-	r := &snapReader{ctx: ctx, path: path, f: f}
+	r := &snapReader{ctx: ctx, path: path}
 	var src io.Reader = f
 	switch codec := hdr[len(snapMagic)+1]; codec {
 	case codecNone:
@@ -210,6 +213,9 @@ func (r *snapReader) Close() error {
 	r.close = true
 	if r.dec != nil {
 		r.dec.Close()
+	}
+	if r.f == nil {
+		return nil
 	}
 	return r.f.Close()
 }

@@ -115,10 +115,8 @@ func (t *tableFile) close() error { return t.f.Close() }
 // scan reads every entry in order.
 func (t *tableFile) scan(ctx context.Context) (tableIter, error) {
 	if t.version == snapVersion {
-		if _, err := t.f.Seek(0, io.SeekStart); err != nil {
-			return nil, err
-		}
-		r, err := newSnapReader(ctx, t.path, t.f)
+		// its own section reader: no shared file offset between iterators
+		r, err := newSnapReader(ctx, t.path, io.NewSectionReader(t.f, 0, t.size))
 		if err != nil {
 			return nil, err
 		}

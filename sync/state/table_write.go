@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	stdsync "sync"
 
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
@@ -45,28 +46,64 @@ const defaultBlockSize = 4 << 10
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // tableWriter streams entries in ascending key order into a table file.
-// The index is spilled to its own temp file while blocks are written and
-// appended at the end, so memory stays flat however large the table.
+// Blocks are filled by the caller and compressed and written by a goroutine
+// of the writer's own, so that reading the entries (a merge, a changeset)
+// and compressing overlap, as a compressed stream's writer would. The index
+// is spilled to its own temp file while blocks are written and appended at
+// the end, so memory stays flat however large the table.
 type tableWriter struct {
-	out       *bufio.Writer
-	off       int64 // bytes written to out so far
-	idxF      *os.File
-	idx       *bufio.Writer
-	codec     byte
 	blockSize int
-	zenc      *zstd.Encoder
+	cur       *blockGroup // the group being filled
+	work      chan *blockGroup
+	free      chan *blockGroup
+	done      chan struct{}
+	closed    bool
+	n         int64 // entries
 
-	raw      []byte // the block being filled
-	comp     []byte
-	firstKey []byte
-	n        int64 // entries
-	blocks   int64
-	err      error
-	vbuf     []byte // index entry being built
+	// owned by the block goroutine until done is closed
+	out    *bufio.Writer
+	off    int64 // bytes written to out so far
+	idxF   *os.File
+	idx    *bufio.Writer
+	codec  byte
+	zenc   *zstd.Encoder
+	comp   []byte
+	ibuf   []byte // index entry being built
+	blocks int64
+
+	mu  stdsync.Mutex
+	err error // the first write error
 }
 
+// blockGroup is a run of blocks before compression, handed to the block
+// goroutine together: one handoff per block costs more than compressing it.
+type blockGroup struct {
+	raw     []byte // the blocks' entries, back to back
+	ends    []int  // where each closed block ends in raw
+	keys    []byte // each block's first key, back to back
+	keyEnds []int
+}
+
+func (g *blockGroup) reset() {
+	g.raw, g.ends, g.keys, g.keyEnds = g.raw[:0], g.ends[:0], g.keys[:0], g.keyEnds[:0]
+}
+
+// blockStart is where the open block starts in raw.
+func (g *blockGroup) blockStart() int {
+	if len(g.ends) == 0 {
+		return 0
+	}
+	return g.ends[len(g.ends)-1]
+}
+
+// Filled groups waiting for the block goroutine, and blocks per group.
+const (
+	groupsInFlight = 4
+	groupBlocks    = 32
+)
+
 // newTableWriter writes to f; idxF is an empty temp file it may use and the
-// caller removes afterwards.
+// caller removes afterwards. The caller must finish or close it.
 func newTableWriter(f io.Writer, idxF *os.File, codec byte, blockSize int) (*tableWriter, error) {
 	w := &tableWriter{out: bufio.NewWriterSize(f, tableWriterBufs), idxF: idxF, idx: bufio.NewWriterSize(idxF, indexBufSize),
 		codec: codec, blockSize: max(blockSize, 1)}
@@ -82,57 +119,103 @@ func newTableWriter(f io.Writer, idxF *os.File, codec byte, blockSize int) (*tab
 		return nil, fmt.Errorf("unknown snapshot codec %d", codec)
 	}
 	w.write(append([]byte(snapMagic), tableVersion, codec))
-	return w, w.err
+	if w.err != nil {
+		return nil, w.err
+	}
+	w.work, w.free, w.done = make(chan *blockGroup, groupsInFlight), make(chan *blockGroup, groupsInFlight+1), make(chan struct{})
+	for range groupsInFlight + 1 {
+		w.free <- &blockGroup{}
+	}
+	w.cur = <-w.free
+	go w.writeBlocks()
+	return w, nil
 }
 
-func (w *tableWriter) write(b []byte) {
-	if w.err != nil {
-		return
+// failed returns the first write error, so a long copy can stop early.
+func (w *tableWriter) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+func (w *tableWriter) fail(err error) {
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = err
 	}
+	w.mu.Unlock()
+}
+
+// write is used by the block goroutine (and before it starts).
+func (w *tableWriter) write(b []byte) {
 	n, err := w.out.Write(b)
 	w.off += int64(n)
-	w.err = err
+	if err != nil {
+		w.fail(err)
+	}
 }
 
 // add appends an entry; removed marks a delta's removal of key (row unused).
 func (w *tableWriter) add(key, row []byte, removed bool) {
-	if len(w.raw) == 0 {
-		w.firstKey = append(w.firstKey[:0], key...)
+	g := w.cur
+	at := g.blockStart()
+	if len(g.raw) == at {
+		g.keys = append(g.keys, key...)
+		g.keyEnds = append(g.keyEnds, len(g.keys))
 	}
-	w.raw = binary.AppendUvarint(w.raw, uint64(len(key)))
-	w.raw = append(w.raw, key...)
+	g.raw = binary.AppendUvarint(g.raw, uint64(len(key)))
+	g.raw = append(g.raw, key...)
 	if removed {
-		w.raw = binary.AppendUvarint(w.raw, tagRemoved)
+		g.raw = binary.AppendUvarint(g.raw, tagRemoved)
 	} else {
-		w.raw = binary.AppendUvarint(w.raw, uint64(len(row))+1)
-		w.raw = append(w.raw, row...)
+		g.raw = binary.AppendUvarint(g.raw, uint64(len(row))+1)
+		g.raw = append(g.raw, row...)
 	}
 	w.n++
-	if len(w.raw) >= w.blockSize {
-		w.flushBlock()
+	if len(g.raw)-at >= w.blockSize {
+		g.ends = append(g.ends, len(g.raw))
+		if len(g.ends) == groupBlocks {
+			w.work <- g
+			w.cur = <-w.free
+		}
 	}
 }
 
-func (w *tableWriter) flushBlock() {
-	if len(w.raw) == 0 || w.err != nil {
-		return
+// writeBlocks compresses and writes blocks in order until work is closed;
+// after an error it only recycles them, so add never blocks for good.
+func (w *tableWriter) writeBlocks() {
+	defer close(w.done)
+	for g := range w.work {
+		start, kstart := 0, 0
+		for i, end := range g.ends {
+			if w.failed() != nil {
+				break
+			}
+			w.writeBlock(g.raw[start:end], g.keys[kstart:g.keyEnds[i]])
+			start, kstart = end, g.keyEnds[i]
+		}
+		g.reset()
+		w.free <- g
 	}
+}
+
+func (w *tableWriter) writeBlock(raw, firstKey []byte) {
 	// the index entry first: it records where the block starts
-	e := binary.AppendUvarint(w.vbuf[:0], uint64(len(w.firstKey)))
-	e = append(e, w.firstKey...)
+	e := binary.AppendUvarint(w.ibuf[:0], uint64(len(firstKey)))
+	e = append(e, firstKey...)
 	e = binary.AppendUvarint(e, uint64(w.off))
-	w.vbuf = e
+	w.ibuf = e
 	if _, err := w.idx.Write(e); err != nil {
-		w.err = fmt.Errorf("spill index: %w", err)
+		w.fail(fmt.Errorf("spill index: %w", err))
 		return
 	}
-	data := w.raw
+	data := raw
 	switch w.codec {
 	case codecS2:
-		w.comp = s2.Encode(w.comp[:cap(w.comp)], w.raw)
+		w.comp = s2.Encode(w.comp[:cap(w.comp)], raw)
 		data = w.comp
 	case codecZstd:
-		w.comp = w.zenc.EncodeAll(w.raw, w.comp[:0])
+		w.comp = w.zenc.EncodeAll(raw, w.comp[:0])
 		data = w.comp
 	}
 	var hdr [blockHeaderMax]byte
@@ -141,15 +224,31 @@ func (w *tableWriter) flushBlock() {
 	w.write(h)
 	w.write(data)
 	w.blocks++
-	w.raw = w.raw[:0]
+}
+
+// stop hands over the last blocks and waits for the block goroutine.
+func (w *tableWriter) stop() {
+	if w.closed {
+		return
+	}
+	w.closed = true
+	g := w.cur
+	if len(g.raw) > g.blockStart() {
+		g.ends = append(g.ends, len(g.raw))
+	}
+	if len(g.ends) > 0 {
+		w.work <- g
+	}
+	close(w.work)
+	<-w.done
 }
 
 // finish writes the last block, the index and the footer, and flushes; the
 // caller still owns (fsyncs, closes) the file.
 func (w *tableWriter) finish() error {
-	w.flushBlock()
-	if w.err != nil {
-		return w.err
+	w.stop()
+	if err := w.failed(); err != nil {
+		return err
 	}
 	if err := w.idx.Flush(); err != nil {
 		return fmt.Errorf("spill index: %w", err)
@@ -169,14 +268,16 @@ func (w *tableWriter) finish() error {
 	binary.LittleEndian.PutUint64(foot[16:], uint64(w.blocks))
 	copy(foot[24:], tableEndMagic)
 	w.write(foot[:])
-	if w.err != nil {
-		return w.err
+	if err := w.failed(); err != nil {
+		return err
 	}
 	return w.out.Flush()
 }
 
-// close releases codec resources.
+// close stops the block goroutine (if finish did not) and releases codec
+// resources.
 func (w *tableWriter) close() {
+	w.stop()
 	if w.zenc != nil {
 		w.zenc.Close()
 	}
