@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	stdsync "sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -19,9 +20,35 @@ import (
 	"github.com/hoist-dev/hoist/sync/state"
 )
 
-// commitTimeout bounds the state commit that follows a cancelled run, so
-// that acknowledged batches are recorded even after Ctrl-C.
+// commitTimeout bounds the state commit once the run is cancelled: the
+// commit still records what was acknowledged after Ctrl-C, but not forever.
 const commitTimeout = 30 * time.Second
+
+// commitContext is the state commit's context. It outlives ctx's
+// cancellation by grace at most; while ctx is live it has no
+// deadline, since compacting a large snapshot may take longer than any fixed
+// bound, and a commit cut short would make the next run redo this one.
+func commitContext(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var (
+		mu    stdsync.Mutex
+		timer *time.Timer
+	)
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		timer = time.AfterFunc(grace, cancel)
+		mu.Unlock()
+	})
+	return cctx, func() {
+		stop()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel()
+	}
+}
 
 // Run executes one sync and returns its report; a failed sync has Status
 // "failed" and Error set.
@@ -210,7 +237,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 		if commit, loadErr, err = f.commit(ctx, loadErr); err != nil {
 			return errors.Join(loadErr, err)
 		}
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+		cctx, cancel := commitContext(ctx, commitTimeout)
 		defer cancel()
 		began := time.Now()
 		if err := r.Store.Commit(cctx, s.Name, commit); err != nil {

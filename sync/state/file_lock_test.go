@@ -49,7 +49,12 @@ func TestFileStoreHelperProcess(t *testing.T) {
 				os.Exit(7)
 			}
 		}
-		commitDelta(t, s, sync, kvEntries("a=new", "b=2")...)
+		if os.Getenv("HOIST_STATE_DELTA") != "" {
+			// a small change to a large snapshot: a delta table
+			commitDelta(t, s, sync, Entry{Key: custKey(nil, 5), Row: []byte("new")})
+		} else {
+			commitDelta(t, s, sync, kvEntries("a=new", "b=2")...)
+		}
 	}
 	os.Exit(0)
 }
@@ -254,6 +259,48 @@ func TestFileCrashBetweenRenames(t *testing.T) {
 	for _, f := range files {
 		if strings.HasPrefix(f, tempPrefix) || (strings.HasPrefix(f, snapshotPrefix) && f != "snapshot-2.bin") {
 			t.Fatalf("leftover %s after next commit (files %v)", f, files)
+		}
+	}
+}
+
+// TestFileCrashBetweenRenamesOfADelta: the same crash in a commit that
+// appends a delta table: readers keep seeing the old snapshot, and the next
+// commit deletes the orphan delta.
+func TestFileCrashBetweenRenamesOfADelta(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	s := openTestStore(t, root)
+	ctx := context.Background()
+	if err := s.Commit(ctx, "s", &Commit{Delta: custIter(1000, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshotOf(t, s, "s")
+	cmd := fileHelperCmd(t, "crash", root, "s")
+	cmd.Env = append(cmd.Env, "HOIST_STATE_DELTA=1")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 7 {
+		t.Fatalf("helper did not crash at the hook: %v\n%s", err, out)
+	}
+	dir, _ := s.syncDir("s")
+	if _, err := os.Stat(dir + "/delta-2.bin"); err != nil {
+		t.Fatalf("crash left no orphan delta, so the test proves nothing: %v", err)
+	}
+	if got := snapshotOf(t, s, "s"); !equalEntries(got, before) {
+		t.Fatalf("snapshot after crash has %d entries, changed from the old one", len(got))
+	}
+	commitDelta(t, s, "s", Entry{Key: custKey(nil, 7), Row: []byte("seven")})
+	st, _ := readState(dir, "s")
+	if len(st.Deltas) != 1 || st.Deltas[0].File != "delta-2.bin" || st.SnapshotRows != 1000 {
+		t.Fatalf("state after next commit: %+v", st)
+	}
+	got := snapshotOf(t, s, "s")
+	if string(got[5].Row) == "new" || string(got[7].Row) != "seven" {
+		t.Fatalf("snapshot after next commit: key 5 %q, key 7 %q", got[5].Row, got[7].Row)
+	}
+	for _, f := range snapshotFiles(t, dir) {
+		if strings.HasPrefix(f, tempPrefix) {
+			t.Fatalf("leftover %s after next commit", f)
 		}
 	}
 }

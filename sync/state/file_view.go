@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 )
 
 // fileView is one committed snapshot of a sync: the base table and the
@@ -61,25 +62,13 @@ func (s *fileStore) openCurrentView(ctx context.Context, sync string) (*fileView
 			return v, nil
 		}
 		names := st.tableNames()
-		if !errors.Is(err, fs.ErrNotExist) || equalNames(names, prev) {
+		if !errors.Is(err, fs.ErrNotExist) || slices.Equal(names, prev) {
 			// The same names twice: the file is really gone, not replaced.
 			return nil, err
 		}
 		prev = names
 	}
 	return nil, fmt.Errorf("it changed %d times while opening; try again", snapshotRetries)
-}
-
-func equalNames(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // scan merges the tables into one Iterator of live entries in key order.
