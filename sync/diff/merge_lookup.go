@@ -18,7 +18,7 @@ const (
 // MergeLookup classifies the sorted extract as Merge does without removals
 // (opt.Removes is ignored), reading from the snapshot only the extract's own
 // keys: chunk by chunk, it asks look for the keys it holds. An incremental
-// run thus reads a thousandth of a large snapshot, not all of it.
+// run thus reads in proportion to what it extracted, not to the snapshot.
 func MergeLookup(ctx context.Context, ex *SortedIter, look state.Lookup, opt MergeOptions, fn func(Event) error) error {
 	f := &folder{ex: ex, lastWins: opt.LastWins}
 	var c lookupChunk
