@@ -30,6 +30,7 @@ type pgStore struct {
 	schema string // as given
 	q      string // quoted schema, with a trailing dot
 	url    string // redacted, for messages
+	locks  heldLocks
 }
 
 var _ Store = (*pgStore)(nil)
@@ -260,8 +261,12 @@ func (s *pgStore) CommitTx(ctx context.Context, tx pgx.Tx, sync string, c *Commi
 	return nil
 }
 
-// commitIn applies delta, cursor and run record inside tx.
+// commitIn applies delta, cursor and run record inside tx, if this run
+// still holds the sync's lock.
 func (s *pgStore) commitIn(ctx context.Context, tx pgx.Tx, sync string, c *Commit) error {
+	if err := s.checkLockHeld(ctx, tx, sync); err != nil {
+		return err
+	}
 	if c.Delta != nil {
 		if err := s.applyDelta(ctx, tx, sync, c.Delta); err != nil {
 			return err

@@ -21,12 +21,76 @@ const pgLockPoll = 100 * time.Millisecond
 // runner dies, its session ends and the server drops the lock: no stale
 // locks, and the locks row it leaves is overwritten by the next holder.
 type pgLock struct {
-	once  stdsync.Once
-	store *pgStore
-	conn  *pgx.Conn
-	key   int64
-	sync  string
-	err   error
+	once    stdsync.Once
+	store   *pgStore
+	conn    *pgx.Conn
+	key     int64
+	sync    string
+	backend int32 // the server pid of conn's session, which holds the lock
+	err     error
+}
+
+// ErrLockLost fails a commit whose run no longer holds its sync's lock: the
+// lock's connection ended (a server restart, a dropped network, an admin's
+// pg_terminate_backend) and with it the session lock, so another runner
+// may be working on the sync. Committing then could move the cursor or the
+// snapshot under that runner; the rows already sent are sent again by the
+// next run, which every keyed mode tolerates.
+var ErrLockLost = errors.New("this run lost its lock on the sync (its state store connection ended); it commits no state")
+
+// heldLocks remembers, per sync, the backend holding this store's lock, so
+// a commit can check that the lock is still held.
+type heldLocks struct {
+	mu stdsync.Mutex
+	by map[string]int32
+}
+
+func (h *heldLocks) set(sync string, backend int32) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.by == nil {
+		h.by = map[string]int32{}
+	}
+	h.by[sync] = backend
+}
+
+func (h *heldLocks) clear(sync string, backend int32) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.by[sync] == backend {
+		delete(h.by, sync)
+	}
+}
+
+func (h *heldLocks) get(sync string) (int32, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	b, ok := h.by[sync]
+	return b, ok
+}
+
+// checkLockHeld fails with ErrLockLost, inside the commit's transaction, if
+// this store locked sync and that lock's session no longer holds it. A
+// store that did not lock sync (a test, state reset) skips the check.
+func (s *pgStore) checkLockHeld(ctx context.Context, tx pgx.Tx, sync string) error {
+	backend, ok := s.locks.get(sync)
+	if !ok {
+		return nil
+	}
+	key := s.lockKey(sync)
+	var held bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks
+		WHERE locktype = 'advisory' AND granted AND pid = $4
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = $3)`,
+		int64(uint64(key)>>32), int64(uint64(key)&0xffffffff), 1, backend).Scan(&held)
+	if err != nil {
+		return fmt.Errorf("check the run lock: %w", err)
+	}
+	if !held {
+		return ErrLockLost
+	}
+	return nil
 }
 
 // Lock implements Store: it tries pg_try_advisory_lock every pgLockPoll
@@ -41,6 +105,7 @@ func (s *pgStore) Lock(ctx context.Context, sync string, wait time.Duration) (Lo
 	for {
 		err := l.try(ctx)
 		if err == nil {
+			s.locks.set(sync, l.backend)
 			return l, nil
 		}
 		if !errors.Is(err, errNotAcquired) {
@@ -66,7 +131,7 @@ func (s *pgStore) Lock(ctx context.Context, sync string, wait time.Duration) (Lo
 // try takes the lock and records this process as its holder.
 func (l *pgLock) try(ctx context.Context) error {
 	var ok bool
-	if err := l.conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", l.key).Scan(&ok); err != nil {
+	if err := l.conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1), pg_backend_pid()", l.key).Scan(&ok, &l.backend); err != nil {
 		return err
 	}
 	if !ok {
@@ -113,6 +178,7 @@ func (s *pgStore) holder(ctx context.Context, conn *pgx.Conn, key int64, sync st
 // also free it; unlocking first makes the hand-over immediate).
 func (l *pgLock) Release() error {
 	l.once.Do(func() {
+		l.store.locks.clear(l.sync, l.backend)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_, err := l.conn.Exec(ctx, "DELETE FROM "+l.store.q+"locks WHERE sync = $1 AND backend_pid = pg_backend_pid()", l.sync)
