@@ -33,7 +33,8 @@ type DB struct {
 
 var unsafe = regexp.MustCompile(`[^a-z0-9_]+`)
 
-// New creates a uniquely named schema and drops it when the test ends.
+// New creates a uniquely named schema and drops it when the test ends,
+// with any schema named after it plus "_…" (a state store's, say).
 func New(t testing.TB) *DB {
 	t.Helper()
 	base := os.Getenv("HOIST_TEST_POSTGRES_URL")
@@ -82,8 +83,22 @@ func New(t testing.TB) *DB {
 			return
 		}
 		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
+		// the test's schema and its companions named <schema>_… (a state
+		// store's schema, say), which the code under test creates
+		rows, err := c.Query(ctx, `SELECT nspname FROM pg_namespace WHERE nspname = $1 OR starts_with(nspname, $1 || '_')`, schema)
+		if err != nil {
+			t.Errorf("list schemas of %s: %v", schema, err)
+			return
+		}
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Errorf("list schemas of %s: %v", schema, err)
+			return
+		}
+		for _, name := range names {
+			if _, err := c.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
+				t.Errorf("drop schema %s: %v", name, err)
+			}
 		}
 	})
 	return db
