@@ -110,7 +110,6 @@ func Merge(ex *SortedIter, snap state.Iterator, opt MergeOptions, fn func(Event)
 		err              error
 		f                = &folder{ex: ex, lastWins: opt.LastWins}
 	)
-	nextEx := f.next
 	nextSnap := func() (bool, error) {
 		if snap == nil || !snap.Next() {
 			if snap == nil {
@@ -120,7 +119,7 @@ func Merge(ex *SortedIter, snap state.Iterator, opt MergeOptions, fn func(Event)
 		}
 		return true, nil
 	}
-	if haveEx, err = nextEx(); err != nil {
+	if haveEx, err = f.next(); err != nil {
 		return err
 	}
 	if haveSnap, err = nextSnap(); err != nil {
@@ -156,7 +155,7 @@ func Merge(ex *SortedIter, snap state.Iterator, opt MergeOptions, fn func(Event)
 			return err
 		}
 		if c <= 0 {
-			if haveEx, err = nextEx(); err != nil {
+			if haveEx, err = f.next(); err != nil {
 				return err
 			}
 		}

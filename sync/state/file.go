@@ -48,7 +48,7 @@ type fileStore struct {
 	root      string
 	codec     byte
 	blockSize int
-	// compaction policy (see compactNow); tests lower them
+	// compaction policy (see compaction); tests lower them
 	maxDeltas  int
 	deltaShare int64
 }

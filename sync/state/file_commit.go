@@ -333,10 +333,10 @@ func copyEntries(ctx context.Context, it Iterator, w *tableWriter, dropRemoved b
 // strictly ascending: that is a bug upstream that would silently corrupt
 // the snapshot, so it stops the commit.
 type orderedIter struct {
-	it    Iterator
-	prev  []byte
-	first bool
-	err   error
+	it       Iterator
+	prev     []byte
+	havePrev bool
+	err      error
 }
 
 func (o *orderedIter) Next() bool {
@@ -344,11 +344,11 @@ func (o *orderedIter) Next() bool {
 		return false
 	}
 	k := o.it.Entry().Key
-	if o.first && bytes.Compare(k, o.prev) <= 0 {
+	if o.havePrev && bytes.Compare(k, o.prev) <= 0 {
 		o.err = fmt.Errorf("delta keys out of order: %q after %q", k, o.prev)
 		return false
 	}
-	o.prev, o.first = append(o.prev[:0], k...), true
+	o.prev, o.havePrev = append(o.prev[:0], k...), true
 	return true
 }
 

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
@@ -55,37 +54,20 @@ var errSnapTruncated = errors.New("truncated (no end marker)")
 // snapReader iterates a snapshot file. It holds the file open, so a commit
 // that deletes the file meanwhile does not disturb it (on Unix).
 type snapReader struct {
-	ctx   context.Context
-	path  string
-	f     *os.File
-	dec   *zstd.Decoder // for Close; nil unless codecZstd
-	br    *bufio.Reader
-	key   []byte
-	row   []byte
-	n     int64
-	done  bool
-	err   error
-	close bool
+	ctx  context.Context
+	path string
+	dec  *zstd.Decoder // for Close; nil unless codecZstd
+	br   *bufio.Reader
+	key  []byte
+	row  []byte
+	n    int64
+	done bool
+	err  error
 }
 
 var _ Iterator = (*snapReader)(nil)
 
-func openSnapFile(ctx context.Context, path string) (*snapReader, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	r, err := newSnapReader(ctx, path, f)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	r.f = f
-	return r, nil
-}
-
-// newSnapReader reads a format 1 stream from f; the caller owns f (openSnapFile
-// hands it to the reader's Close).
+// newSnapReader reads a format 1 stream from f, which the caller owns.
 func newSnapReader(ctx context.Context, path string, f io.Reader) (*snapReader, error) {
 	var hdr [len(snapMagic) + 2]byte
 	if _, err := io.ReadFull(f, hdr[:]); err != nil {
@@ -202,20 +184,12 @@ func (r *snapReader) Entry() Entry { return Entry{Key: r.key, Row: r.row} }
 // Err implements Iterator.
 func (r *snapReader) Err() error { return r.err }
 
-// Count is the number of entries read so far.
-func (r *snapReader) Count() int64 { return r.n }
-
-// Close implements Iterator.
+// Close implements Iterator: it releases the decoder (the caller owns the
+// file).
 func (r *snapReader) Close() error {
-	if r.close {
-		return nil
-	}
-	r.close = true
 	if r.dec != nil {
 		r.dec.Close()
+		r.dec = nil
 	}
-	if r.f == nil {
-		return nil
-	}
-	return r.f.Close()
+	return nil
 }

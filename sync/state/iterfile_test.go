@@ -87,15 +87,21 @@ func TestSnapFileUncompressedTruncation(t *testing.T) {
 	}
 }
 
+// readAllSnap reads a format 1 file the way the store does: openTable, scan.
 func readAllSnap(path string) (int, error) {
-	r, err := openSnapFile(context.Background(), path)
+	tf, err := openTable(path)
 	if err != nil {
 		return 0, err
 	}
-	defer r.Close()
+	defer tf.close()
+	it, err := tf.scan(context.Background())
+	if err != nil {
+		return 0, err
+	}
+	defer it.close()
 	n := 0
-	for r.Next() {
+	for it.next() {
 		n++
 	}
-	return n, r.Err()
+	return n, it.err()
 }

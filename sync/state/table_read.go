@@ -123,7 +123,7 @@ func (t *tableFile) scan(ctx context.Context) (tableIter, error) {
 		return &legacyIter{r: r}, nil
 	}
 	sr := io.NewSectionReader(t.f, int64(tableHeaderLen), t.indexOff-int64(tableHeaderLen))
-	it := &blockScan{t: t, ctx: ctx, br: bufio.NewReaderSize(sr, snapBufSize)}
+	it := &blockScan{t: t, ctx: ctx, br: bufio.NewReaderSize(sr, snapBufSize), next0: int64(tableHeaderLen)}
 	it.b.t = t
 	return it, nil
 }
@@ -276,9 +276,6 @@ func (s *blockScan) readBlock() bool {
 			return false
 		}
 	}
-	if s.next0 == 0 {
-		s.next0 = int64(tableHeaderLen)
-	}
 	s.at = s.next0
 	n, err := binary.ReadUvarint(s.br)
 	if err == io.EOF {
@@ -314,21 +311,6 @@ func (s *blockScan) finish() {
 		return
 	}
 	s.done = true
-}
-
-func (s *blockScan) seekGE(k []byte) bool {
-	if s.done || s.e != nil {
-		return false
-	}
-	if s.n > 0 && bytes.Compare(s.b.k, k) >= 0 {
-		return true
-	}
-	for s.next() {
-		if bytes.Compare(s.b.k, k) >= 0 {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *blockScan) key() []byte   { return s.b.k }
@@ -530,9 +512,4 @@ func (l *legacyIter) key() []byte   { return l.r.key }
 func (l *legacyIter) row() []byte   { return l.r.row }
 func (l *legacyIter) removed() bool { return false }
 func (l *legacyIter) err() error    { return l.r.Err() }
-func (l *legacyIter) close() error {
-	if l.r.dec != nil {
-		l.r.dec.Close()
-	}
-	return nil // the tableFile owns the file
-}
+func (l *legacyIter) close() error  { return l.r.Close() }
