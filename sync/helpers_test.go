@@ -22,7 +22,7 @@ func loadSpecAndStore(t *testing.T, dir, specText string) (*spec.File, state.Sto
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := state.Open(context.Background(), "file://"+filepath.Join(dir, ".hoist"), dir)
+	store, err := state.Open(context.Background(), "file://"+filepath.Join(dir, ".hoist"), "")
 	if err != nil {
 		t.Fatal(err)
 	}

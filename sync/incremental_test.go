@@ -43,7 +43,7 @@ syncs:
 	ctx := context.Background()
 	if stateURL != "" {
 		var err error
-		if store, err = state.Open(ctx, stateURL, dir); err != nil {
+		if store, err = state.Open(ctx, stateURL, ""); err != nil {
 			t.Fatal(err)
 		}
 		defer store.Close()

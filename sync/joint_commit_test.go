@@ -52,7 +52,7 @@ syncs:
 	writeCSV(t, filepath.Join(dir, "people.csv"), map[int]row{1: {"a", 1, 1}, 2: {"b", 2, 2}, 3: {"c", 3, 3}, 4: {"d", 4, 4},
 		5: {"e", 5, 5}, 6: {"f", 6, 6}, 7: {"g", 7, 7}, 8: {"h", 8, 8}, 9: {"i", 9, 9}, 10: {"j", 10, 10}})
 	ctx := context.Background()
-	store, err := state.Open(ctx, f.State, dir)
+	store, err := state.Open(ctx, f.State, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,7 +59,7 @@ syncs:
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := state.Open(context.Background(), "file://"+filepath.Join(dir, ".hoist"), dir)
+	store, err := state.Open(context.Background(), "file://"+filepath.Join(dir, ".hoist"), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ syncs:
 		if err != nil {
 			t.Fatal(err)
 		}
-		store, err := state.Open(ctx, "file://"+filepath.Join(dir, ".hoist"), dir)
+		store, err := state.Open(ctx, "file://"+filepath.Join(dir, ".hoist"), "")
 		if err != nil {
 			t.Fatal(err)
 		}

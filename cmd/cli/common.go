@@ -3,7 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
-	"path/filepath"
+	"os"
 	"strings"
 
 	"github.com/hoist-dev/hoist/sync/spec"
@@ -21,7 +21,14 @@ func loadSpec(path string, g *GlobalOptions) (*spec.File, []*spec.Sync, error) {
 		return nil, nil, err
 	}
 	if g.State != "" {
-		f.State = g.State
+		// A path typed on the command line is relative to the working
+		// directory, as every shell argument is.
+		cwd, err := os.Getwd()
+		if err != nil {
+			return nil, nil, fmt.Errorf("--state: %w", err)
+		}
+		f.State = spec.ResolveState(g.State, cwd)
+		f.DefaultState = false
 	}
 	if len(g.Syncs) == 0 {
 		return f, f.Syncs, nil
@@ -46,14 +53,10 @@ func loadSpec(path string, g *GlobalOptions) (*spec.File, []*spec.Sync, error) {
 	return f, out, nil
 }
 
-// openStore opens the state store; relative file:// paths resolve against
-// the spec's folder.
+// openStore opens the state store; spec.Load and loadSpec have made its URL
+// absolute already.
 func openStore(ctx context.Context, f *spec.File) (state.Store, error) {
-	url := f.State
-	if p, ok := strings.CutPrefix(url, "file://"); ok && !filepath.IsAbs(p) {
-		url = "file://" + filepath.Join(f.Dir, p)
-	}
-	return state.Open(ctx, url, f.Dir)
+	return state.Open(ctx, f.State, f.LegacyStateDir())
 }
 
 // openSpec loads the spec, picks the syncs and opens the state store; the

@@ -58,7 +58,14 @@ func Parse(path string, data []byte, env Env) (*File, error) {
 	if len(root.Content) == 0 {
 		return nil, &Problem{File: path, Msg: "spec is empty"}
 	}
-	f := &File{Path: path, Dir: filepath.Dir(path), pos: map[string]int{}}
+	// Every relative path in a spec (state folder, files, databases, the
+	// rejected-rows file) is resolved once, against the spec's own folder,
+	// so a spec behaves the same from any working directory.
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, &Problem{File: path, Msg: "resolve the spec's folder: " + err.Error()}
+	}
+	f := &File{Path: path, Dir: dir, pos: map[string]int{}}
 	var probs []error
 	add := func(line int, field, msg string) {
 		probs = append(probs, &Problem{File: path, Line: line, Field: field, Msg: msg})
@@ -102,6 +109,26 @@ func Parse(path string, data []byte, env Env) (*File, error) {
 	return f, nil
 }
 
+// ResolveState makes a relative file:// state URL absolute against dir; other
+// URLs are returned as they are.
+func ResolveState(url, dir string) string {
+	p, ok := strings.CutPrefix(url, "file://")
+	if !ok || filepath.IsAbs(p) || p == "" {
+		return url
+	}
+	return "file://" + filepath.Join(dir, p)
+}
+
+// LegacyStateDir is where a hoist before state identity kept the default
+// state (.hoist/ beside the spec, one folder per sync), or "" when the
+// spec's state is not the default.
+func (f *File) LegacyStateDir() string {
+	if !f.DefaultState {
+		return ""
+	}
+	return filepath.Join(f.Dir, ".hoist")
+}
+
 // Line returns the line of a field path, falling back to its closest parent.
 func (f *File) Line(path string) int {
 	for path != "" {
@@ -124,7 +151,12 @@ func (f *File) Problem(field, format string, args ...any) *Problem {
 
 func (f *File) applyDefaults() {
 	if f.State == "" {
-		f.State = "file://" + filepath.Join(f.Dir, ".hoist")
+		// The default state is keyed by spec file and sync: two specs in one
+		// folder with a sync of the same name never share state.
+		f.State = "file://" + filepath.Join(f.Dir, ".hoist", filepath.Base(f.Path))
+		f.DefaultState = true
+	} else {
+		f.State = ResolveState(f.State, f.Dir)
 	}
 	for _, s := range f.Syncs {
 		if s.BatchSize == 0 {

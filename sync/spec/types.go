@@ -32,9 +32,13 @@ const (
 
 // File is one parsed spec file.
 type File struct {
-	// Path is the spec file as given on the command line; Dir is its folder.
+	// Path is the spec file as given on the command line; Dir is its folder,
+	// absolute: relative paths in the spec resolve against it.
 	Path string `yaml:"-"`
 	Dir  string `yaml:"-"`
+	// DefaultState is set when the spec names no state store, and State
+	// was set to .hoist/<spec file name>/ beside the spec.
+	DefaultState bool `yaml:"-"`
 
 	Version     int                    `yaml:"version"`
 	State       string                 `yaml:"state"`

@@ -45,7 +45,9 @@ func init() { Register("file", openFile) }
 
 // fileStore implements Store on a local folder.
 type fileStore struct {
-	root      string
+	root string
+	// legacy is the folder an older hoist kept this spec's state in, or "".
+	legacy    string
 	codec     byte
 	blockSize int
 	// compaction policy (see compaction); tests lower them
@@ -60,25 +62,23 @@ const (
 
 var _ Store = (*fileStore)(nil)
 
-// openFile opens file://DIR; a relative DIR is taken relative to dir (the
-// spec's folder). Nothing is created until a run locks or commits, so plan
-// and state show leave no trace.
-func openFile(_ context.Context, url, dir string) (Store, error) {
+// openFile opens file://DIR; DIR is absolute (the spec resolved it against
+// its folder) or taken relative to the working directory. legacy, if set, is
+// where an older hoist kept this spec's state (see file_legacy.go). Nothing
+// is created until a run locks or commits, so plan and state show leave no
+// trace.
+func openFile(_ context.Context, url, legacy string) (Store, error) {
 	_, p, _ := strings.Cut(url, "://")
 	if p == "" {
 		return nil, errors.New("want file://DIR")
-	}
-	if !filepath.IsAbs(p) {
-		if dir == "" {
-			dir = "."
-		}
-		p = filepath.Join(dir, p)
 	}
 	abs, err := filepath.Abs(p)
 	if err != nil {
 		return nil, fmt.Errorf("resolve state folder %s: %w", p, err)
 	}
-	return newFileStore(abs), nil
+	s := newFileStore(abs)
+	s.legacy = legacy
+	return s, nil
 }
 
 func newFileStore(root string) *fileStore {
@@ -185,6 +185,9 @@ func readState(dir, sync string) (*fileState, error) {
 			return nil, fmt.Errorf("state file %s is corrupt: snapshot %q is not a file name", path, name)
 		}
 	}
+	if st.Sync != "" && st.Sync != sync {
+		return nil, fmt.Errorf("state file %s belongs to sync %q, not %q: it was copied or moved here; remove it (or `hoist state reset`) to start this sync over", path, st.Sync, sync)
+	}
 	st.Sync = sync
 	return &st, nil
 }
@@ -203,7 +206,7 @@ func (s *fileStore) Get(ctx context.Context, sync string) (*SyncState, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	dir, err := s.syncDir(sync)
+	dir, err := s.readDir(sync)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +222,7 @@ func (s *fileStore) History(ctx context.Context, sync string, n int) ([]Run, err
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	dir, err := s.syncDir(sync)
+	dir, err := s.readDir(sync)
 	if err != nil {
 		return nil, err
 	}

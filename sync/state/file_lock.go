@@ -72,6 +72,11 @@ func (s *fileStore) Lock(ctx context.Context, sync string, wait time.Duration) (
 		f.Close()
 		return nil, fmt.Errorf("lock sync %s: write holder to %s: %w", sync, path, err)
 	}
+	if err := s.adoptLegacy(ctx, sync, dir, wait); err != nil {
+		unlockFile(f)
+		f.Close()
+		return nil, fmt.Errorf("lock sync %s: %w", sync, err)
+	}
 	return &fileLock{f: f}, nil
 }
 

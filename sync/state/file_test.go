@@ -20,17 +20,25 @@ import (
 func TestFileOpenResolvesFolder(t *testing.T) {
 	t.Parallel()
 	abs := t.TempDir()
+	cwd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The spec resolves its relative state folder against its own folder
+	// before opening (spec.ResolveState); the store only makes a path it is
+	// handed absolute, against the working directory, and never joins a
+	// second folder onto it.
 	tests := []struct {
-		url, dir, want, err string
+		url, legacy, want, err string
 	}{
-		{url: "file://.hoist", dir: abs, want: filepath.Join(abs, ".hoist")},
-		{url: "file://state/x", dir: abs, want: filepath.Join(abs, "state", "x")},
-		{url: "file://" + abs + "/s", dir: "/elsewhere", want: filepath.Join(abs, "s")},
-		{url: "file://", dir: abs, err: "want file://DIR"},
+		{url: "file://.hoist", want: filepath.Join(cwd, ".hoist")},
+		{url: "file://state/x", legacy: abs, want: filepath.Join(cwd, "state", "x")},
+		{url: "file://" + abs + "/s", legacy: "/elsewhere", want: filepath.Join(abs, "s")},
+		{url: "file://", err: "want file://DIR"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.url, func(t *testing.T) {
-			s, err := Open(context.Background(), tc.url, tc.dir)
+			s, err := Open(context.Background(), tc.url, tc.legacy)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want it to contain %q", err, tc.err)

@@ -44,7 +44,7 @@ func (v *fileView) close() {
 // commit swapped the files in between (they are immutable once named, so
 // an open file is never changed under a reader).
 func (s *fileStore) openCurrentView(ctx context.Context, sync string) (*fileView, error) {
-	dir, err := s.syncDir(sync)
+	dir, err := s.readDir(sync)
 	if err != nil {
 		return nil, err
 	}

@@ -104,8 +104,10 @@ type Store interface {
 	Close() error
 }
 
-// Opener opens a store from its URL; dir is the spec file's folder.
-type Opener func(ctx context.Context, url, dir string) (Store, error)
+// Opener opens a store from its URL. legacy is the folder where a hoist
+// before state identity kept the spec's default state ("" if none): the
+// file store reads a sync's state there until a run moves it in.
+type Opener func(ctx context.Context, url, legacy string) (Store, error)
 
 var (
 	mu      stdsync.RWMutex
@@ -119,8 +121,9 @@ func Register(scheme string, o Opener) {
 	openers[scheme] = o
 }
 
-// Open opens the store at url (file://DIR or postgres://…).
-func Open(ctx context.Context, url, dir string) (Store, error) {
+// Open opens the store at url (file://DIR or postgres://…); see Opener for
+// legacy.
+func Open(ctx context.Context, url, legacy string) (Store, error) {
 	scheme, _, ok := strings.Cut(url, "://")
 	if !ok {
 		return nil, fmt.Errorf("state %q: want file://DIR or postgres://URL", redactURL(url))
@@ -134,7 +137,7 @@ func Open(ctx context.Context, url, dir string) (Store, error) {
 	if !found {
 		return nil, fmt.Errorf("state: unsupported scheme %q", scheme)
 	}
-	s, err := o(ctx, url, dir)
+	s, err := o(ctx, url, legacy)
 	if err != nil {
 		return nil, fmt.Errorf("open state %s: %w", redactURL(url), err)
 	}
