@@ -87,13 +87,37 @@ func (s *pgStore) migrate(ctx context.Context) error {
 			"CREATE INDEX IF NOT EXISTS runs_sync_id ON " + s.q + "runs (sync, id)",
 			"CREATE TABLE IF NOT EXISTS " + s.q + `locks (sync text PRIMARY KEY, host text NOT NULL,
 				pid integer NOT NULL, backend_pid integer NOT NULL, started_at timestamptz NOT NULL)`,
+			// Fencing tokens (see checkLockHeld).
+			"CREATE SEQUENCE IF NOT EXISTS " + s.q + "lock_tokens",
 		} {
 			if _, err := tx.Exec(ctx, ddl); err != nil {
 				return err
 			}
 		}
-		return nil
+		return s.addColumns(ctx, tx)
 	})
+}
+
+// addColumns adds the columns a store made by an earlier hoist lacks. Each
+// is looked up first: ALTER TABLE takes an exclusive lock even when IF NOT
+// EXISTS makes it a no-op, and would wait for every commit in flight.
+func (s *pgStore) addColumns(ctx context.Context, tx pgx.Tx) error {
+	for _, c := range []struct{ table, column, def string }{
+		{"locks", "token", "bigint NOT NULL DEFAULT 0"},
+	} {
+		var found bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+			WHERE table_schema = $1 AND table_name = $2 AND column_name = $3)`, s.schema, c.table, c.column).Scan(&found); err != nil {
+			return err
+		}
+		if found {
+			continue
+		}
+		if _, err := tx.Exec(ctx, "ALTER TABLE "+s.q+c.table+" ADD COLUMN IF NOT EXISTS "+c.column+" "+c.def); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *pgStore) Close() error {

@@ -27,7 +27,10 @@ type pgLock struct {
 	key     int64
 	sync    string
 	backend int32 // the server pid of conn's session, which holds the lock
-	err     error
+	// token fences this holding of the lock: taken from a sequence when
+	// the lock is acquired and checked by every commit (see fence).
+	token int64
+	err   error
 }
 
 // ErrLockLost fails a commit whose run no longer holds its sync's lock: the
@@ -38,56 +41,79 @@ type pgLock struct {
 // next run, which every keyed mode tolerates.
 var ErrLockLost = errors.New("this run lost its lock on the sync (its state store connection ended); it commits no state")
 
-// heldLocks remembers, per sync, the backend holding this store's lock, so
-// a commit can check that the lock is still held.
+// heldLocks remembers, per sync, the lock this store holds, so a commit can
+// check that it still holds it.
 type heldLocks struct {
 	mu stdsync.Mutex
-	by map[string]int32
+	by map[string]held
 }
 
-func (h *heldLocks) set(sync string, backend int32) {
+// held is one holding of a sync's lock: the backend whose session holds the
+// advisory lock, and the fencing token recorded in the locks table.
+type held struct {
+	backend int32
+	token   int64
+}
+
+func (h *heldLocks) set(sync string, l held) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.by == nil {
-		h.by = map[string]int32{}
+		h.by = map[string]held{}
 	}
-	h.by[sync] = backend
+	h.by[sync] = l
 }
 
-func (h *heldLocks) clear(sync string, backend int32) {
+func (h *heldLocks) clear(sync string, l held) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.by[sync] == backend {
+	if h.by[sync] == l {
 		delete(h.by, sync)
 	}
 }
 
-func (h *heldLocks) get(sync string) (int32, bool) {
+func (h *heldLocks) get(sync string) (held, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	b, ok := h.by[sync]
-	return b, ok
+	l, ok := h.by[sync]
+	return l, ok
 }
 
 // checkLockHeld fails with ErrLockLost, inside the commit's transaction, if
-// this store locked sync and that lock's session no longer holds it. A
-// store that did not lock sync (a test, state reset) skips the check.
+// this store locked sync and no longer holds that lock. A store that did not
+// lock sync (a test, state reset) skips the check.
+//
+// Two checks: the fence, then the session. The fence is a compare-and-swap
+// on the locks row's token, which every new holder replaces with a fresh one
+// from a sequence when it takes the lock. Updating the row holds its row
+// lock until this transaction ends, so a runner that takes the advisory lock
+// meanwhile (the lock's connection died mid-commit) blocks on recording its
+// token until this commit is over: a commit can land only while no other
+// runner has started, however long it takes. The session check then catches
+// a lock lost with nobody else holding it yet.
 func (s *pgStore) checkLockHeld(ctx context.Context, tx pgx.Tx, sync string) error {
-	backend, ok := s.locks.get(sync)
+	l, ok := s.locks.get(sync)
 	if !ok {
 		return nil
 	}
-	key := s.lockKey(sync)
-	var held bool
-	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks
-		WHERE locktype = 'advisory' AND granted AND pid = $4
-			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-			AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = $3)`,
-		int64(uint64(key)>>32), int64(uint64(key)&0xffffffff), 1, backend).Scan(&held)
+	tag, err := tx.Exec(ctx, "UPDATE "+s.q+"locks SET token = token WHERE sync = $1 AND token = $2", sync, l.token)
 	if err != nil {
 		return fmt.Errorf("check the run lock: %w", err)
 	}
-	if !held {
+	if tag.RowsAffected() != 1 {
+		return ErrLockLost
+	}
+	key := s.lockKey(sync)
+	var alive bool
+	err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks
+		WHERE locktype = 'advisory' AND granted AND pid = $4
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = $3)`,
+		int64(uint64(key)>>32), int64(uint64(key)&0xffffffff), 1, l.backend).Scan(&alive)
+	if err != nil {
+		return fmt.Errorf("check the run lock: %w", err)
+	}
+	if !alive {
 		return ErrLockLost
 	}
 	return nil
@@ -105,7 +131,7 @@ func (s *pgStore) Lock(ctx context.Context, sync string, wait time.Duration) (Lo
 	for {
 		err := l.try(ctx)
 		if err == nil {
-			s.locks.set(sync, l.backend)
+			s.locks.set(sync, held{l.backend, l.token})
 			return l, nil
 		}
 		if !errors.Is(err, errNotAcquired) {
@@ -138,10 +164,13 @@ func (l *pgLock) try(ctx context.Context) error {
 		return errNotAcquired
 	}
 	host, _ := os.Hostname()
-	_, err := l.conn.Exec(ctx, "INSERT INTO "+l.store.q+`locks (sync, host, pid, backend_pid, started_at)
-		VALUES ($1, $2, $3, pg_backend_pid(), now())
+	// A new token from the sequence, never one a stale holder could still
+	// have; this waits for the row lock of a commit still in flight.
+	err := l.conn.QueryRow(ctx, "INSERT INTO "+l.store.q+`locks (sync, host, pid, backend_pid, started_at, token)
+		VALUES ($1, $2, $3, pg_backend_pid(), now(), nextval($4::regclass))
 		ON CONFLICT (sync) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid,
-			backend_pid = EXCLUDED.backend_pid, started_at = EXCLUDED.started_at`, l.sync, host, os.Getpid())
+			backend_pid = EXCLUDED.backend_pid, started_at = EXCLUDED.started_at, token = EXCLUDED.token
+		RETURNING token`, l.sync, host, os.Getpid(), l.store.q+"lock_tokens").Scan(&l.token)
 	if err != nil {
 		_, _ = l.conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", l.key)
 		return fmt.Errorf("record lock holder: %w", err)
@@ -178,10 +207,10 @@ func (s *pgStore) holder(ctx context.Context, conn *pgx.Conn, key int64, sync st
 // also free it; unlocking first makes the hand-over immediate).
 func (l *pgLock) Release() error {
 	l.once.Do(func() {
-		l.store.locks.clear(l.sync, l.backend)
+		l.store.locks.clear(l.sync, held{l.backend, l.token})
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_, err := l.conn.Exec(ctx, "DELETE FROM "+l.store.q+"locks WHERE sync = $1 AND backend_pid = pg_backend_pid()", l.sync)
+		_, err := l.conn.Exec(ctx, "DELETE FROM "+l.store.q+"locks WHERE sync = $1 AND token = $2", l.sync, l.token)
 		if _, uerr := l.conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", l.key); uerr != nil {
 			err = errors.Join(err, uerr)
 		}
