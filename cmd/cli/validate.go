@@ -28,7 +28,7 @@ func NewCmdValidate(streams *IO, g *GlobalOptions, runF func(context.Context, *V
 	opts := &ValidateOptions{IO: streams, Global: g}
 	cmd := &cobra.Command{
 		Use:   "validate SPEC",
-		Short: "Check a spec: types, references, modes, env vars (--connect also opens every connection)",
+		Short: "Check a spec: types, references, modes, env vars (--connect also checks every connection)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Spec = args[0]
@@ -38,7 +38,7 @@ func NewCmdValidate(streams *IO, g *GlobalOptions, runF func(context.Context, *V
 			return runValidate(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&opts.Connect, "connect", false, "also open every connection the spec uses")
+	cmd.Flags().BoolVar(&opts.Connect, "connect", false, "also check every connection the syncs use and the state store, writing nothing")
 	return cmd
 }
 
