@@ -2,7 +2,7 @@
 // load in parallel batches, then commit state for what was acknowledged.
 package sync
 
-// Run statuses (SPEC.md, "Reports").
+// Run statuses (docs/spec.md, "Reports").
 const (
 	StatusOK      = "ok"
 	StatusPartial = "partial"

@@ -15,8 +15,9 @@ import (
 )
 
 // loadSpec reads and validates the spec and picks the syncs --sync names.
+// With --sync, an unset variable that only other syncs need is no error.
 func loadSpec(path string, g *GlobalOptions) (*spec.File, []*spec.Sync, error) {
-	f, err := spec.Load(path)
+	f, err := spec.LoadSyncs(path, g.Syncs)
 	if err != nil {
 		return nil, nil, err
 	}

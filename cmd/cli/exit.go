@@ -10,7 +10,7 @@ import (
 	"syscall"
 )
 
-// Exit codes (SPEC.md, "Exit codes").
+// Exit codes (docs/spec.md, "Exit codes").
 const (
 	ExitOK       = 0
 	ExitError    = 1

@@ -31,7 +31,7 @@ func (s *IO) outIsTerminal() bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// GlobalOptions are the flags every command takes (SPEC.md, "Commands").
+// GlobalOptions are the flags every command takes (docs/spec.md, "Commands").
 type GlobalOptions struct {
 	Syncs     []string
 	Output    string

@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 
 	"github.com/spf13/cobra"
@@ -26,7 +28,7 @@ func NewCmdValidate(streams *IO, g *GlobalOptions, runF func(context.Context, *V
 	opts := &ValidateOptions{IO: streams, Global: g}
 	cmd := &cobra.Command{
 		Use:   "validate SPEC",
-		Short: "Check a spec: types, references, modes, env vars (--connect also opens every connection)",
+		Short: "Check a spec: types, references, modes, env vars (--connect also checks every connection)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Spec = args[0]
@@ -36,7 +38,7 @@ func NewCmdValidate(streams *IO, g *GlobalOptions, runF func(context.Context, *V
 			return runValidate(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&opts.Connect, "connect", false, "also open every connection the spec uses")
+	cmd.Flags().BoolVar(&opts.Connect, "connect", false, "also check every connection the syncs use and the state store, writing nothing")
 	return cmd
 }
 
@@ -45,50 +47,71 @@ func runValidate(ctx context.Context, o *ValidateOptions) error {
 	if err != nil {
 		return err
 	}
+	warnings := f.Warnings
 	if o.Connect {
-		if err := connectAll(ctx, f, syncs); err != nil {
+		notices, err := connectAll(ctx, f, syncs)
+		warnings = append(warnings, notices...)
+		if err != nil {
+			printWarnings(o.IO.Err, warnings)
 			return err
 		}
 	}
+	printWarnings(o.IO.Err, warnings)
 	if o.Global.Output == "json" {
-		fmt.Fprintf(o.IO.Out, "{\"spec\":%q,\"valid\":true,\"syncs\":%d}\n", o.Spec, len(syncs))
-		return nil
+		rep := struct {
+			Spec     string   `json:"spec"`
+			Valid    bool     `json:"valid"`
+			Syncs    int      `json:"syncs"`
+			Warnings []string `json:"warnings"`
+		}{o.Spec, true, len(syncs), []string{}}
+		for _, w := range warnings {
+			rep.Warnings = append(rep.Warnings, w.Error())
+		}
+		return json.NewEncoder(o.IO.Out).Encode(rep)
 	}
 	fmt.Fprintf(o.IO.Out, "%s is valid: %d sync(s), %d connection(s)\n", o.Spec, len(syncs), len(f.Connections))
 	return nil
 }
 
-// connectAll opens every connection the syncs use, as source or destination,
-// and reports every failure.
-func connectAll(ctx context.Context, f *spec.File, syncs []*spec.Sync) error {
+// printWarnings prints doubts that do not fail the command, one a line.
+func printWarnings(w io.Writer, warnings []*spec.Problem) {
+	for _, p := range warnings {
+		fmt.Fprintln(w, "warning:", p)
+	}
+}
+
+// connectAll checks every connection the syncs use, as source or
+// destination, without writing anything, and reports every failure; the
+// notices are what the user should know that is not an error.
+func connectAll(ctx context.Context, f *spec.File, syncs []*spec.Sync) ([]*spec.Problem, error) {
 	srcs, dsts := map[string]bool{}, map[string]bool{}
 	for _, s := range syncs {
 		srcs[s.Source.Connection] = true
 		dsts[s.Destination.Connection] = true
 	}
 	var errs []error
+	var notices []*spec.Problem
 	for _, name := range sortedKeys(srcs) {
-		src, err := extract.Open(ctx, f.Connections[name], f.Dir)
-		if err != nil {
+		if err := extract.Check(ctx, f.Connections[name], f.Dir); err != nil {
 			errs = append(errs, f.Problem("connections."+name, "%v", err))
-			continue
 		}
-		src.Close()
 	}
 	for _, name := range sortedKeys(dsts) {
-		d, err := load.Open(ctx, f.Connections[name], f.Dir)
+		notice, err := load.Check(ctx, f.Connections[name], f.Dir)
 		if err != nil {
 			errs = append(errs, f.Problem("connections."+name, "%v", err))
 			continue
 		}
-		d.Close()
+		if notice != "" {
+			notices = append(notices, f.Problem("connections."+name, "%s", notice))
+		}
 	}
 	if s, err := openStore(ctx, f); err != nil {
 		errs = append(errs, f.Problem("state", "%v", err))
 	} else {
 		s.Close()
 	}
-	return errors.Join(errs...)
+	return notices, errors.Join(errs...)
 }
 
 func sortedKeys(m map[string]bool) []string {

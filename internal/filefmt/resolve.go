@@ -11,7 +11,7 @@ import (
 // Resolve lists the files a files source reads, in order.
 //
 // connPath is the connection's path and srcPath the source's optional path,
-// both as written in the spec; dir is the spec's folder. Following SPEC.md, a
+// both as written in the spec; dir is the spec's folder. Following docs/spec.md, a
 // relative connPath resolves against dir, and a relative srcPath against
 // connPath when that is a folder (else against dir). The result may name a
 // file, a folder (every file of format in it, sorted; hidden files skipped) or

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -41,15 +42,27 @@ type Env func(string) (string, bool)
 // Load reads, expands and validates the spec at path. The error, if any,
 // joins every problem found (each a *Problem), not just the first.
 func Load(path string) (*File, error) {
+	return LoadSyncs(path, nil)
+}
+
+// LoadSyncs is Load for a run of the named syncs only (nil: all of them): an
+// environment variable that is unset in a connection or sync none of them
+// uses is not a problem for this run. Every other problem still is.
+func LoadSyncs(path string, names []string) (*File, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read spec: %w", err)
 	}
-	return Parse(path, data, os.LookupEnv)
+	return ParseSyncs(path, data, os.LookupEnv, names)
 }
 
 // Parse is Load on bytes with an injectable environment.
 func Parse(path string, data []byte, env Env) (*File, error) {
+	return ParseSyncs(path, data, env, nil)
+}
+
+// ParseSyncs is LoadSyncs on bytes with an injectable environment.
+func ParseSyncs(path string, data []byte, env Env, names []string) (*File, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
@@ -65,23 +78,33 @@ func Parse(path string, data []byte, env Env) (*File, error) {
 	if err != nil {
 		return nil, &Problem{File: path, Msg: "resolve the spec's folder: " + err.Error()}
 	}
-	f := &File{Path: path, Dir: dir, pos: map[string]int{}}
-	var probs []error
+	f := &File{Path: path, Dir: dir, pos: map[string]int{}, skip: map[string]bool{}}
+	var probs []*Problem
 	add := func(line int, field, msg string) {
 		probs = append(probs, &Problem{File: path, Line: line, Field: field, Msg: msg})
 	}
-	doc := root.Content[0]
-	walk(doc, reflect.TypeOf(File{}), "", f.pos, env, add)
-	if len(probs) > 0 {
-		return nil, errors.Join(probs...)
+	// A second document would be silently ignored: say so instead.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		add(extra.Line, "", "the spec holds more than one YAML document (a second one starts here); hoist reads one: remove the extra ---")
+	} else if !errors.Is(err, io.EOF) {
+		add(yamlErrLine(err), "", "invalid YAML: "+trimYAMLErr(err))
 	}
+	doc := root.Content[0]
+	w := &walker{pos: f.pos, skip: f.skip, env: env, add: add}
+	w.walk(doc, reflect.TypeOf(File{}), "")
+	if f.skip[""] {
+		return nil, joinProblems(probs)
+	}
+	// walk made every value decodable (or null), so a type error here is a
+	// case it missed: report it rather than guess.
 	if err := doc.Decode(f); err != nil {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
 			for _, m := range te.Errors {
 				add(yamlErrLine(errors.New(m)), "", trimYAMLErr(errors.New(m)))
 			}
-			return nil, errors.Join(probs...)
+			return nil, joinProblems(probs)
 		}
 		return nil, &Problem{File: path, Msg: trimYAMLErr(err)}
 	}
@@ -99,12 +122,17 @@ func Parse(path string, data []byte, env Env) (*File, error) {
 		}
 		s.Index = i
 	}
-	if len(probs) > 0 {
-		return nil, errors.Join(probs...)
-	}
 	f.applyDefaults()
 	if err := f.Validate(); err != nil {
-		return nil, err
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+			if p, ok := e.(*Problem); ok {
+				probs = append(probs, p)
+			}
+		}
+	}
+	probs = append(probs, f.envProblems(w.envProbs, names)...)
+	if len(probs) > 0 {
+		return nil, joinProblems(probs)
 	}
 	return f, nil
 }
@@ -127,6 +155,17 @@ func (f *File) LegacyStateDir() string {
 		return ""
 	}
 	return filepath.Join(f.Dir, ".hoist")
+}
+
+// joinProblems joins problems in file order, so that the report reads from
+// the top of the spec down whatever check found them.
+func joinProblems(probs []*Problem) error {
+	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
+	errs := make([]error, len(probs))
+	for i, p := range probs {
+		errs[i] = p
+	}
+	return errors.Join(errs...)
 }
 
 // Line returns the line of a field path, falling back to its closest parent.
@@ -159,6 +198,9 @@ func (f *File) applyDefaults() {
 		f.State = ResolveState(f.State, f.Dir)
 	}
 	for _, s := range f.Syncs {
+		if s == nil {
+			continue
+		}
 		if s.BatchSize == 0 {
 			s.BatchSize = DefaultBatchSize
 		}
@@ -175,23 +217,48 @@ func (f *File) applyDefaults() {
 	}
 }
 
-// walk records the line of every field, expands ${VAR} in scalars and rejects
-// keys the target type does not have.
-func walk(n *yaml.Node, t reflect.Type, path string, pos map[string]int, env Env, add func(int, string, string)) {
+// walker records the line of every field, expands ${VAR} in scalars and
+// rejects keys the target type does not have and values of the wrong shape.
+// A value it rejects is replaced by null and its path marked in skip, so
+// that decoding goes on and Validate does not report it a second time.
+type walker struct {
+	pos  map[string]int
+	skip map[string]bool
+	env  Env
+	add  func(int, string, string)
+	// envProbs are unset or malformed ${VAR}s, kept apart because whether
+	// they matter depends on the syncs a command runs.
+	envProbs []*Problem
+}
+
+func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 	if path != "" {
-		pos[path] = n.Line
+		w.pos[path] = n.Line
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	reject := func(msg string) {
+		w.add(n.Line, path, msg)
+		w.skip[path] = true
+		*n = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: n.Line, Column: n.Column}
 	}
 	switch n.Kind {
 	case yaml.ScalarNode:
 		if n.Tag == "!!null" {
 			return
 		}
-		v, err := Expand(n.Value, env)
+		v, err := Expand(n.Value, w.env)
 		if err != nil {
-			add(n.Line, path, err.Error())
+			w.envProbs = append(w.envProbs, &Problem{Line: n.Line, Field: path, Msg: err.Error()})
+			w.skip[path] = true
+			// Keep the text where text is expected, so "required" checks
+			// pass; a number or flag becomes unset.
+			if t.Kind() == reflect.String {
+				n.Tag, n.Style = "!!str", 0
+			} else {
+				*n = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: n.Line, Column: n.Column}
+			}
 			return
 		}
 		if v != n.Value {
@@ -204,6 +271,15 @@ func walk(n *yaml.Node, t reflect.Type, path string, pos map[string]int, env Env
 				n.Tag = ""
 			}
 		}
+		switch t.Kind() {
+		case reflect.Struct, reflect.Map, reflect.Slice:
+			reject("expected a " + kindName(t) + ", got " + fmt.Sprintf("%q", n.Value))
+		case reflect.String:
+		default:
+			if err := n.Decode(reflect.New(t).Interface()); err != nil {
+				reject(scalarError(t, n.Value, err))
+			}
+		}
 	case yaml.MappingNode:
 		switch t.Kind() {
 		case reflect.Struct:
@@ -213,30 +289,44 @@ func walk(n *yaml.Node, t reflect.Type, path string, pos map[string]int, env Env
 				ft, ok := fields[k.Value]
 				child := join(path, k.Value)
 				if !ok {
-					add(k.Line, child, "unknown key"+suggest(k.Value, fields))
+					w.add(k.Line, child, "unknown key"+suggest(k.Value, fields))
 					continue
 				}
-				walk(v, ft, child, pos, env, add)
+				w.walk(v, ft, child)
 			}
 		case reflect.Map:
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
-				walk(v, t.Elem(), join(path, k.Value), pos, env, add)
+				w.walk(v, t.Elem(), join(path, k.Value))
 			}
 		default:
-			add(n.Line, path, "expected a "+kindName(t)+", got a mapping")
+			reject("expected a " + kindName(t) + ", got a mapping")
 		}
 	case yaml.SequenceNode:
 		if t.Kind() != reflect.Slice {
-			add(n.Line, path, "expected a "+kindName(t)+", got a list")
+			reject("expected a " + kindName(t) + ", got a list")
 			return
 		}
 		for i, c := range n.Content {
-			walk(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), pos, env, add)
+			w.walk(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
 		}
 	case yaml.AliasNode:
-		add(n.Line, path, "YAML aliases are not supported")
+		reject("YAML aliases are not supported")
 	}
+}
+
+// scalarError says what a scalar of the wrong type should have been.
+func scalarError(t reflect.Type, v string, err error) string {
+	if t == reflect.TypeOf(Duration(0)) {
+		return fmt.Sprintf("invalid duration %q (use 30s, 5m)", v)
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return fmt.Sprintf("expected true or false, got %q", v)
+	case reflect.Int, reflect.Int64, reflect.Float64:
+		return fmt.Sprintf("expected a %s, got %q", map[bool]string{true: "whole number", false: "number"}[t.Kind() != reflect.Float64], v)
+	}
+	return trimYAMLErr(err)
 }
 
 func join(path, key string) string {

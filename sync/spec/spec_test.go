@@ -142,6 +142,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("version: 1\nsyncs: [{name: x}]\n"))
 	f.Add([]byte("connections: {a: [1,2]}\n"))
 	f.Add([]byte("&a x: *a\n"))
+	f.Add([]byte(twoConns + "  - {name: a, source: {connection: src, path: a.csv}, destination: {connection: api, mode: mirror, operations: {upsert: {path: '/{{.Row.id'}}}, concurrency: x}\n---\nx: 1\n"))
+	f.Add([]byte("version: 1\nconnections: {a: , b: {type: sqlite, path: ${P}}}\nsyncs: [~, {name: s, source: {connection: a}, destination: {connection: b}}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, err := Parse("f.yaml", data, env(map[string]string{"WH_URL": "postgres://h/db"}))
 		if err != nil && !strings.HasPrefix(err.Error(), "f.yaml") {

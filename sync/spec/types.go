@@ -1,4 +1,4 @@
-// Package spec defines hoist's declarative sync spec (version 1, see SPEC.md),
+// Package spec defines hoist's declarative sync spec (version 1, see docs/spec.md),
 // loads it from YAML with line numbers kept for every field, and validates it.
 package spec
 
@@ -47,6 +47,11 @@ type File struct {
 
 	// pos maps a field path such as "syncs[1].destination.mode" to its line.
 	pos map[string]int
+	// skip holds the paths whose value Load could not read (wrong shape,
+	// unset ${VAR}): already reported, so Validate does not judge them.
+	skip map[string]bool
+	// Warnings are doubts that do not make the spec invalid.
+	Warnings []*Problem `yaml:"-"`
 }
 
 // Connection holds the keys of every connection type; Validate checks that

@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -25,7 +26,9 @@ var modes = []string{ModeInsert, ModeUpdate, ModeUpsert, ModeMirror, ModeAppend,
 func (f *File) Validate() error {
 	var probs []error
 	bad := func(field, format string, args ...any) {
-		probs = append(probs, f.Problem(field, format, args...))
+		if !f.skipped(field) {
+			probs = append(probs, f.Problem(field, format, args...))
+		}
 	}
 	if f.Version != 1 {
 		bad("version", "version must be 1 (got %d)", f.Version)
@@ -39,13 +42,18 @@ func (f *File) Validate() error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		f.validateConnection(f.Connections[n], bad)
+		if c := f.Connections[n]; c != nil {
+			f.validateConnection(c, bad)
+		}
 	}
 	if len(f.Syncs) == 0 {
 		bad("syncs", "no syncs defined")
 	}
 	seen := map[string]bool{}
 	for _, s := range f.Syncs {
+		if s == nil {
+			continue
+		}
 		p := fmt.Sprintf("syncs[%d]", s.Index)
 		if s.Name == "" {
 			bad(p+".name", "name is required")
@@ -55,6 +63,7 @@ func (f *File) Validate() error {
 		seen[s.Name] = true
 		f.validateSync(s, p, bad)
 	}
+	f.Warnings = f.sharedObjects()
 	return errors.Join(probs...)
 }
 
@@ -89,6 +98,8 @@ func (f *File) validateConnection(c *Connection, bad func(string, string, ...any
 		}
 		if c.DownloadConcurrency < 0 {
 			bad(p+".download_concurrency", "must be positive")
+		} else if c.DownloadConcurrency > MaxConcurrency {
+			bad(p+".download_concurrency", "must be at most %d (got %d)", MaxConcurrency, c.DownloadConcurrency)
 		}
 	case TypeSQLite:
 		if c.Path == "" {
@@ -116,6 +127,9 @@ func (f *File) validateConnection(c *Connection, bad func(string, string, ...any
 		if c.MaxRetries != nil && *c.MaxRetries < 0 {
 			bad(p+".max_retries", "must not be negative")
 		}
+		if c.MaxConcurrency < 0 || c.MaxConcurrency > MaxConcurrency {
+			bad(p+".max_concurrency", "must be between 0 (no cap) and %d (got %d)", MaxConcurrency, c.MaxConcurrency)
+		}
 	}
 }
 
@@ -123,10 +137,12 @@ var typeOfConnection = reflectTypeOf(Connection{})
 
 func (f *File) validateSync(s *Sync, p string, bad func(string, string, ...any)) {
 	src, dst := s.Source, s.Destination
-	sc := f.Connections[src.Connection]
+	sc, scDefined := f.Connections[src.Connection]
 	switch {
 	case src.Connection == "":
 		bad(p+".source.connection", "connection is required")
+	case scDefined && sc == nil:
+		// reported where the connection is defined
 	case sc == nil:
 		bad(p+".source.connection", "unknown connection %q%s", src.Connection, f.knownConnections())
 	default:
@@ -151,10 +167,12 @@ func (f *File) validateSync(s *Sync, p string, bad func(string, string, ...any))
 			}
 		}
 	}
-	dc := f.Connections[dst.Connection]
+	dc, dcDefined := f.Connections[dst.Connection]
 	switch {
 	case dst.Connection == "":
 		bad(p+".destination.connection", "connection is required")
+	case dcDefined && dc == nil:
+		// reported where the connection is defined
 	case dc == nil:
 		bad(p+".destination.connection", "unknown connection %q%s", dst.Connection, f.knownConnections())
 	case dc.Type == TypeSnowflake:
@@ -166,18 +184,11 @@ func (f *File) validateSync(s *Sync, p string, bad func(string, string, ...any))
 		if dst.Format == "" && dc.Format == "" && !strings.Contains(dst.Object, ".") {
 			bad(p+".destination.format", "format is required (on the destination, its connection, or as the object's extension)")
 		}
+		if dst.Object != "" && !filepath.IsLocal(dst.Object) {
+			bad(p+".destination.object", "object %q must be a file name inside the connection's folder (no .. or absolute path)", dst.Object)
+		}
 	case dc.Type == TypeHTTP:
-		if len(dst.Operations) == 0 {
-			bad(p+".destination.operations", "an http destination needs operations (upsert, insert, update, delete)")
-		}
-		for op, o := range dst.Operations {
-			if !contains([]string{"upsert", "insert", "update", "delete"}, op) {
-				bad(p+".destination.operations."+op, "unknown operation %q (want upsert, insert, update or delete)", op)
-			}
-			if o == nil || o.Path == "" {
-				bad(p+".destination.operations."+op+".path", "path is required")
-			}
-		}
+		validateHTTPDest(&dst, p+".destination", bad)
 	}
 	if dst.Object == "" && dc != nil && dc.Type != TypeHTTP {
 		bad(p+".destination.object", "object is required")
@@ -190,6 +201,7 @@ func (f *File) validateSync(s *Sync, p string, bad func(string, string, ...any))
 	case KeyNeeded(dst.Mode) && len(dst.PrimaryKey) == 0:
 		bad(p+".destination.primary_key", "mode %s needs a primary_key", dst.Mode)
 	}
+	validatePrimaryKey(dst.PrimaryKey, p+".destination.primary_key", bad)
 	if dst.Mode == ModeMirror && src.Cursor != "" {
 		bad(p+".source.cursor", "mode mirror cannot use a cursor: it must read the whole source to find deletes")
 	}
@@ -228,6 +240,8 @@ func (f *File) validateSync(s *Sync, p string, bad func(string, string, ...any))
 	}
 	if s.Concurrency < 1 {
 		bad(p+".concurrency", "must be at least 1")
+	} else if s.Concurrency > MaxConcurrency {
+		bad(p+".concurrency", "must be at most %d (got %d)", MaxConcurrency, s.Concurrency)
 	}
 	if s.OnDuplicate != "error" && s.OnDuplicate != "last" {
 		bad(p+".on_duplicate", "must be error or last")
@@ -277,7 +291,7 @@ func ValidCast(t string) bool {
 // SyncByName returns the named sync, or nil.
 func (f *File) SyncByName(name string) *Sync {
 	for _, s := range f.Syncs {
-		if s.Name == name {
+		if s != nil && s.Name == name {
 			return s
 		}
 	}

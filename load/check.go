@@ -1,0 +1,80 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/hoist-dev/hoist/internal/sqlitedb"
+	"github.com/hoist-dev/hoist/sync/spec"
+)
+
+// Checker tests that a destination connection is usable without changing
+// anything (validate --connect). A notice is something the user should know
+// that is not an error, such as a file run will create.
+type Checker func(ctx context.Context, conn *spec.Connection, dir string) (notice string, err error)
+
+var checkers = map[string]Checker{
+	spec.TypeSQLite: checkSQLite,
+	spec.TypeHTTP:   checkHTTP,
+}
+
+// Check tests the destination for conn: with its type's Checker when it has
+// one, else by opening and closing it (which must then have no side effect).
+func Check(ctx context.Context, conn *spec.Connection, dir string) (string, error) {
+	c, ok := checkers[conn.Type]
+	if !ok {
+		d, err := Open(ctx, conn, dir)
+		if err != nil {
+			return "", err
+		}
+		return "", d.Close()
+	}
+	notice, err := c(ctx, conn, dir)
+	if err != nil {
+		return "", fmt.Errorf("destination %s: %w", conn.Name, err)
+	}
+	return notice, nil
+}
+
+// checkSQLite opens an existing database read-only; opening it for writing,
+// as run does, would create the file, and validate writes nothing.
+func checkSQLite(ctx context.Context, conn *spec.Connection, dir string) (string, error) {
+	path := sqlitedb.Resolve(conn.Path, dir)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return fmt.Sprintf("sqlite database %s does not exist yet; run will create it", path), nil
+	}
+	db, err := sqlitedb.OpenRead(ctx, path)
+	if err != nil {
+		return "", err
+	}
+	return "", db.Close()
+}
+
+func checkHTTP(ctx context.Context, conn *spec.Connection, _ string) (string, error) {
+	c, err := NewHTTPClient(conn)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	return "", c.Probe(ctx)
+}
+
+// Probe sends one GET to base_url with the connection's headers and timeout,
+// without retries. Any HTTP answer, an error status included, shows that
+// the server is there; only a failure to get one is an error.
+func (c *HTTPClient) Probe(ctx context.Context) error {
+	where := http.MethodGet + " " + RedactURL(c.base.String())
+	_, err := c.attempt(ctx, HTTPRequest{Method: http.MethodGet, URL: c.base})
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("%s: %w", where, ctx.Err())
+	case isTimeout(err):
+		return fmt.Errorf("%s: no answer within %s (the connection's timeout)", where, c.timeout)
+	}
+	return c.scrubErr(fmt.Errorf("%s: %w", where, unwrapURLError(err)))
+}
