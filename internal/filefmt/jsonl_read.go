@@ -187,7 +187,10 @@ func (s *jsonlRows) read() (jsonLine, error) {
 		}
 		l := jsonLine{line: s.line}
 		if err := flattenObject(b, "", &l.fields); err != nil {
-			return jsonLine{}, fmt.Errorf("%s: line %d: %w", s.name, s.line, err)
+			// %v, not %w: a decoder's io.EOF inside a truncated record must
+			// not read as the end of the file to the callers, which would
+			// drop the row (and mirror mode delete it downstream).
+			return jsonLine{}, fmt.Errorf("%s: line %d: %v", s.name, s.line, badJSON(err))
 		}
 		return l, nil
 	}
@@ -251,6 +254,16 @@ func flattenObject(data []byte, prefix string, out *[]jsonField) error {
 		}
 	}
 	return nil
+}
+
+// badJSON names a record that ends before its object closes: the decoder
+// says only "EOF" or "unexpected EOF" for a line cut short (a file copied
+// while still being written, a disk that filled).
+func badJSON(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("truncated record, the line ends before its json object closes (%v)", err)
+	}
+	return err
 }
 
 func describe(tok json.Token) string {
