@@ -46,6 +46,9 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 		return nil, err
 	}
 	defer x.close()
+	if warn := r.planDestination(ctx, s, x); warn != "" {
+		pr.Warnings = append(pr.Warnings, warn)
+	}
 
 	if !spec.KeyNeeded(s.Destination.Mode) {
 		for {
