@@ -140,7 +140,7 @@ func (w *pgWriter) finishOpen(ctx context.Context, t Target, cols map[string]pgC
 	for _, f := range t.Schema.Fields() {
 		c, ok := cols[f.Name]
 		if cols == nil {
-			typ, err := pgTypeFor(f.Type)
+			typ, err := columnType(f)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("column %q: %w", f.Name, err))
 				continue

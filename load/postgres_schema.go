@@ -103,6 +103,9 @@ func createTableSQL(table string, s *arrow.Schema, key []string) (string, error)
 // Postgres type it was read from when the source tagged it, else the one for
 // its Arrow type.
 func columnType(f arrow.Field) (string, error) {
+	if err := untypedColumn(f); err != nil {
+		return "", err
+	}
 	if src, ok := sourcePGType(f); ok {
 		return src, nil
 	}

@@ -49,3 +49,31 @@ syncs:
 		t.Fatalf("table %q", got)
 	}
 }
+
+// TestIntegrationPostgresHeaderOnlyCSV: create_table from a header-only CSV
+// file fails naming the column and file (plan says so first) and creates no
+// all-text table.
+func TestIntegrationPostgresHeaderOnlyCSV(t *testing.T) {
+	db := pgtest.New(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "people.csv"), []byte("id,name\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "hoist.yaml"), []byte(fmt.Sprintf(`version: 1
+connections:
+  src: {type: files, path: ., format: csv}
+  pg: {type: postgres, url: "%s"}
+syncs:
+  - name: people
+    source: {connection: src, path: people.csv}
+    destination: {connection: pg, object: %s.people, mode: upsert, primary_key: [id], create_table: true}
+`, db.URL, db.Schema)), 0o644)
+	want := `column "id": no type to create it with (people.csv has no data rows`
+	if res := hoist(t, dir, nil, "plan", "hoist.yaml"); !strings.Contains(res.stdout, "run would fail") || !strings.Contains(res.stdout, want) {
+		t.Fatalf("plan: exit %d\n%s%s\nwant %q", res.code, res.stdout, res.stderr, want)
+	}
+	if res := hoist(t, dir, nil, "run", "hoist.yaml"); res.code != 1 || !strings.Contains(res.stderr, strings.ReplaceAll(want, `"`, `\"`)) {
+		t.Fatalf("run: exit %d\n%s", res.code, res.stderr)
+	}
+	if n := db.Strings(t, "SELECT count(*)::text FROM pg_tables WHERE schemaname = $1", db.Schema); n[0] != "0" {
+		t.Fatalf("a table was created")
+	}
+}
