@@ -54,7 +54,7 @@ func newPGReader(ctx context.Context, req *Request, conn *pgxpool.Conn, tx pgx.T
 			return nil, fmt.Errorf("column %q appears twice in the result (alias one of them)", fd.Name)
 		}
 		seen[fd.Name] = true
-		fields[i] = arrow.Field{Name: fd.Name, Type: dt, Nullable: true, Metadata: pgTypeMetadata(fd.DataTypeOID)}
+		fields[i] = arrow.Field{Name: fd.Name, Type: dt, Nullable: true, Metadata: pgTypeMetadata(fd.DataTypeOID, fd.TypeModifier, dt)}
 	}
 	r := &pgReader{ctx: ctx, sync: req.Sync, conn: conn, tx: tx, rows: rows, batch: req.Rows()}
 	r.refs.Store(1)
@@ -184,13 +184,22 @@ func (r *pgReader) finish() {
 }
 
 // PGTypeKey is the Arrow field metadata key naming the Postgres type a text
-// column came from (json, jsonb, uuid), so that a Postgres destination's
-// create_table can give it back its type instead of text.
+// column came from (json, jsonb, uuid, and numeric read as exact text: one
+// without a precision or with more than 38 digits), so that a Postgres
+// destination's create_table can give it back its type instead of text.
 const PGTypeKey = "hoist.pg_type"
 
-func pgTypeMetadata(oid uint32) arrow.Metadata {
+func pgTypeMetadata(oid uint32, typmod int32, dt arrow.DataType) arrow.Metadata {
 	var name string
 	switch oid {
+	case pgtype.NumericOID:
+		if dt.ID() != arrow.STRING {
+			return arrow.Metadata{} // decimal128 carries its precision itself
+		}
+		name = "numeric"
+		if p, s, ok := pgwire.TypmodPrecision(typmod); ok && p >= 1 && s >= 0 && s <= p {
+			name = fmt.Sprintf("numeric(%d,%d)", p, s)
+		}
 	case pgtype.JSONOID:
 		name = "json"
 	case pgtype.JSONBOID:

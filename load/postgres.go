@@ -88,7 +88,49 @@ func (d *postgresDest) open(ctx context.Context, t Target) (Writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if exists && t.Dest.CreateTable {
+		if cols, err = d.addColumns(ctx, t, table, cols); err != nil {
+			return nil, err
+		}
+	}
 	return w.finishOpen(ctx, t, cols)
+}
+
+// addColumns gives the table a nullable column for every mapped field it
+// lacks (a column added to the query), as the SQLite destination does:
+// create_table manages the table. A dry run adds nothing and returns the
+// columns the run would add as if they existed.
+func (d *postgresDest) addColumns(ctx context.Context, t Target, table string, cols map[string]pgColumn) (map[string]pgColumn, error) {
+	added := false
+	var errs []error
+	for _, f := range t.Schema.Fields() {
+		if _, ok := cols[f.Name]; ok {
+			continue
+		}
+		typ, err := columnType(f)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("column %q: %w", f.Name, err))
+			continue
+		}
+		if t.DryRun {
+			cols[f.Name] = pgColumn{name: f.Name, oid: oidForCreated(f.Type), typ: typ}
+			continue
+		}
+		// IF NOT EXISTS: another runner may have added it since we looked.
+		stmt := "ALTER TABLE " + pgconn.Ident(table) + " ADD COLUMN IF NOT EXISTS " + pgconn.Col(f.Name) + " " + typ
+		if _, err := d.pool.Exec(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("add column %q: %w", f.Name, err)
+		}
+		t.Log().Info("added column", "sync", t.Sync, "table", table, "column", f.Name, "type", typ)
+		added = true
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if !added {
+		return cols, nil
+	}
+	return tableColumns(ctx, d.pool, table)
 }
 
 // finishOpen binds every mapped field to its column (cols nil: a dry run
@@ -98,7 +140,7 @@ func (w *pgWriter) finishOpen(ctx context.Context, t Target, cols map[string]pgC
 	for _, f := range t.Schema.Fields() {
 		c, ok := cols[f.Name]
 		if cols == nil {
-			typ, err := pgTypeFor(f.Type)
+			typ, err := columnType(f)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("column %q: %w", f.Name, err))
 				continue

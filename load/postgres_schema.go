@@ -79,10 +79,7 @@ func createTableSQL(table string, s *arrow.Schema, key []string) (string, error)
 	b.WriteString("CREATE TABLE IF NOT EXISTS " + pgconn.Ident(table) + " (")
 	var errs []error
 	for i, f := range s.Fields() {
-		typ, err := pgTypeFor(f.Type)
-		if src, ok := sourcePGType(f); ok {
-			typ, err = src, nil
-		}
+		typ, err := columnType(f)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("column %q: %w", f.Name, err))
 			continue
@@ -100,6 +97,19 @@ func createTableSQL(table string, s *arrow.Schema, key []string) (string, error)
 	}
 	b.WriteString(")")
 	return b.String(), errors.Join(errs...)
+}
+
+// columnType is the column type create_table gives a mapped field: the
+// Postgres type it was read from when the source tagged it, else the one for
+// its Arrow type.
+func columnType(f arrow.Field) (string, error) {
+	if err := untypedColumn(f); err != nil {
+		return "", err
+	}
+	if src, ok := sourcePGType(f); ok {
+		return src, nil
+	}
+	return pgTypeFor(f.Type)
 }
 
 // pgTypeFor is the column type create_table gives an Arrow type.
@@ -180,8 +190,14 @@ func sourcePGType(f arrow.Field) (string, bool) {
 		return "", false
 	}
 	switch v := f.Metadata.Values()[i]; v {
-	case "json", "jsonb", "uuid":
+	case "json", "jsonb", "uuid", "numeric":
 		return v, true
+	default:
+		// numeric(p,s) with p past decimal128's 38 digits, read as text
+		var p, s int
+		if n, _ := fmt.Sscanf(v, "numeric(%d,%d)", &p, &s); n == 2 && fmt.Sprintf("numeric(%d,%d)", p, s) == v && p >= 1 && p <= 1000 && s >= 0 && s <= p {
+			return v, true
+		}
 	}
 	return "", false
 }

@@ -64,6 +64,11 @@ func (d *sqliteDest) open(ctx context.Context, t Target) (Writer, error) {
 		if !t.Dest.CreateTable {
 			return nil, fmt.Errorf("table %s does not exist (create it, or set create_table: true)", table)
 		}
+		for _, f := range t.Schema.Fields() {
+			if err := untypedColumn(f); err != nil {
+				return nil, fmt.Errorf("create table %s: field %q: %w", table, f.Name, err)
+			}
+		}
 		if t.DryRun {
 			// validate --connect: the table would be created at run time.
 			return sqliteDryWriter{}, nil
@@ -285,6 +290,9 @@ func sqliteAddColumns(ctx context.Context, db *sql.DB, t sqlitedb.Table, cols []
 	for _, f := range tg.Schema.Fields() {
 		if have[strings.ToLower(f.Name)] {
 			continue
+		}
+		if err := untypedColumn(f); err != nil {
+			return nil, fmt.Errorf("add column to %s: field %q: %w", t, f.Name, err)
 		}
 		decl, err := sqlitedb.DeclFor(f.Type)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -140,15 +141,7 @@ func (m *Mapper) column(ctx context.Context, f field, rec arrow.Record, n int) (
 		src.Retain()
 		return src, nil
 	}
-	if dt, ok := f.cast.(*arrow.Decimal128Type); ok && isText(src) {
-		// arrow's compute kernels cannot cast text to decimal
-		return textToDecimal(src, dt, m.mem, f.label)
-	}
-	out, err := compute.CastArray(ctx, src, compute.SafeCastOptions(f.cast))
-	if err != nil {
-		return nil, fmt.Errorf("%s: cast %s to %s: %w%s", f.label, src.DataType(), f.cast, err, firstBadRow(ctx, src, f.cast))
-	}
-	return out, nil
+	return castArray(ctx, src, f.cast, m.mem, f.label)
 }
 
 // firstBadRow finds the first row that fails the cast, so the message can
@@ -171,9 +164,16 @@ func toJSON(src arrow.Array, mem memory.Allocator, label string) (arrow.Array, e
 	defer b.Release()
 	b.Reserve(src.Len())
 	_, isString := src.(*array.String)
+	ts, isTimestamp := src.(*array.Timestamp)
 	for i := 0; i < src.Len(); i++ {
 		if src.IsNull(i) {
 			b.AppendNull()
+			continue
+		}
+		if isTimestamp {
+			// arrow's JSON form is "2023-05-01 11:00:00.000000Z"; hoist's is RFC 3339
+			unit := ts.DataType().(*arrow.TimestampType).Unit
+			b.Append(strconv.Quote(FormatTimestamp(ts.Value(i), unit)))
 			continue
 		}
 		if isString {
@@ -213,6 +213,9 @@ func CastType(t string) (arrow.DataType, error) {
 	}
 	var p, s int32
 	if n, _ := fmt.Sscanf(t, "decimal(%d,%d)", &p, &s); n == 2 {
+		if p < 1 || p > 38 || s < 0 || s > p {
+			return nil, fmt.Errorf("type %q: want decimal(p,s) with 1 ≤ p ≤ 38 and 0 ≤ s ≤ p", t)
+		}
 		return &arrow.Decimal128Type{Precision: p, Scale: s}, nil
 	}
 	return nil, fmt.Errorf("unknown type %q", t)

@@ -20,8 +20,9 @@ import (
 const DefaultPlanLimit = 10
 
 // Plan computes what Run would send, writing nothing anywhere: no
-// destination is opened and no state lock is taken (the snapshot is read as
-// a consistent view).
+// destination is written (a Postgres one is opened dry to check its
+// columns, see planDestination) and no state lock is taken (the snapshot is
+// read as a consistent view).
 func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	limit := r.Opt.Limit
 	if limit <= 0 {
@@ -46,6 +47,9 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 		return nil, err
 	}
 	defer x.close()
+	if warn := r.planDestination(ctx, s, x); warn != "" {
+		pr.Warnings = append(pr.Warnings, warn)
+	}
 
 	if !spec.KeyNeeded(s.Destination.Mode) {
 		for {

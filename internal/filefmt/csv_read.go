@@ -117,8 +117,26 @@ func (s *csvRows) infer(n int) (*arrow.Schema, error) {
 	fields := make([]arrow.Field, len(s.names))
 	for i, n := range s.names {
 		fields[i] = arrow.Field{Name: n, Type: guesses[i].typ(), Nullable: true}
+		if len(s.pending) == 0 {
+			// A header-only file says nothing of its columns' types: text is
+			// a placeholder, which create_table must not make a table of.
+			fields[i].Metadata = arrow.NewMetadata([]string{UntypedKey}, []string{s.name + " has no data rows"})
+		}
 	}
 	return arrow.NewSchema(fields, nil), nil
+}
+
+// UntypedKey is the Arrow field metadata key a reader sets on a column whose
+// type it could not infer (a header-only CSV file); the value says why.
+// Destinations refuse to create a column from it rather than guess text.
+const UntypedKey = "hoist.untyped"
+
+// Untyped returns why f's type is only a placeholder, or "".
+func Untyped(f arrow.Field) string {
+	if i := f.Metadata.FindKey(UntypedKey); i >= 0 {
+		return f.Metadata.Values()[i]
+	}
+	return ""
 }
 
 // read reads and checks the next record; rowNum is its data row number.

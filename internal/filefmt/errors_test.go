@@ -72,6 +72,15 @@ func TestJSONLErrors(t *testing.T) {
 			`events.jsonl: line 3: field "extra" is not in the schema (inferred from the first 2 lines)`},
 		{"value past inference does not fit", "{\"id\":1}\n{\"id\":\"x\"}\n", 1,
 			`events.jsonl: line 2: field id: cannot parse "x" as int64`},
+		// A record cut short (a file copied while still being written) must
+		// fail, not read as the end of the file: the decoder says io.EOF.
+		{"truncated last record", "{\"id\":1}\n{\"id\":2,\"name\":\"x", 0, "events.jsonl: line 2: truncated record"},
+		{"truncated after a comma", "{\"id\":1}\n{\"id\":2,", 0, "events.jsonl: line 2: truncated record"},
+		{"truncated before a value", "{\"id\":1}\n{\"id\":", 0, "events.jsonl: line 2: truncated record"},
+		{"truncated open brace", "{\"id\":1}\n{", 0, "events.jsonl: line 2: truncated record"},
+		{"truncated nested", "{\"id\":1}\n{\"a\":{\"b\":1", 0, "events.jsonl: line 2: truncated record"},
+		{"truncated past inference", "{\"id\":1}\n{\"id\":2}\n{\"id\":3", 1, "events.jsonl: line 3: truncated record"},
+		{"truncated mid-file", "{\"id\":1}\n{\"id\":2\n{\"id\":3}\n", 0, "events.jsonl: line 2: truncated record"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,11 +18,14 @@ var (
 
 // textGuess narrows a column's type as values are seen. Each flag says the
 // type is still possible; the first still possible in the order int64,
-// float64, bool, date, timestamp wins, and text is the fallback.
+// float64, bool, date, timestamp wins, and text is the fallback. Numbers
+// with more digits than a float64 keeps infer decimal128 (or text past 38
+// digits) instead of float64, so no digit is lost.
 type textGuess struct {
 	seen                           bool
 	isInt, isFloat, isBool, isDate bool
 	isTime, nanos                  bool
+	num                            numGuess // whether a float column needs decimal128
 }
 
 func newTextGuess() textGuess {
@@ -42,6 +45,9 @@ func (g *textGuess) add(s string) {
 		_, err := strconv.ParseFloat(s, 64)
 		// "NaN" and "Inf" parse as floats but are far likelier to be words.
 		g.isFloat = err == nil && !strings.ContainsAny(s, "nNiI")
+		if g.isFloat {
+			g.num.add(s)
+		}
 	}
 	if g.isBool {
 		g.isBool = strings.EqualFold(s, "true") || strings.EqualFold(s, "false")
@@ -66,6 +72,9 @@ func (g *textGuess) typ() arrow.DataType {
 	case g.isInt:
 		return arrow.PrimitiveTypes.Int64
 	case g.isFloat:
+		if dt := g.num.decimal(); dt != nil {
+			return dt // more digits than a float64 keeps
+		}
 		return arrow.PrimitiveTypes.Float64
 	case g.isBool:
 		return arrow.FixedWidthTypes.Boolean

@@ -2,9 +2,14 @@ package filefmt
 
 import (
 	"context"
+	"math"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 )
 
 func TestCSVInference(t *testing.T) {
@@ -27,6 +32,14 @@ func TestCSVInference(t *testing.T) {
 		{"all empty", []string{"", ""}, arrow.BinaryTypes.String},
 		{"leading zeros kept as int", []string{"007"}, arrow.PrimitiveTypes.Int64},
 		{"text", []string{"1", "x"}, arrow.BinaryTypes.String},
+		// More digits than a float64 keeps: exact decimal, or text past 38.
+		{"38-digit decimal", []string{"12345678901234567890.123456789012345678", "1.5"}, &arrow.Decimal128Type{Precision: 38, Scale: 18}},
+		{"20-digit integer", []string{"12345678901234567890", "-1"}, &arrow.Decimal128Type{Precision: 20, Scale: 0}},
+		{"16 significant digits", []string{"0.1234567890123456"}, &arrow.Decimal128Type{Precision: 16, Scale: 16}},
+		{"15 digits stay float", []string{"123456789.012345", "0.5"}, arrow.PrimitiveTypes.Float64},
+		{"trailing zeros are not significant", []string{"1.50000000000000000000"}, arrow.PrimitiveTypes.Float64},
+		{"long digits with an exponent stay float", []string{"1.2345678901234567890", "1e3"}, arrow.PrimitiveTypes.Float64},
+		{"past 38 digits stays text", []string{"123456789012345678901234567890.1234567890"}, arrow.BinaryTypes.String},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,4 +125,108 @@ func TestJSONLInference(t *testing.T) {
 	if got := rows[2][4]; got != "2024-01-31T23:00:00Z" {
 		t.Errorf("when = %s, want it in UTC", got)
 	}
+}
+
+// TestLongNumbersReadExactly reads numbers with more digits than a float64
+// keeps, from CSV and JSON Lines, and checks every digit comes back.
+func TestLongNumbersReadExactly(t *testing.T) {
+	t.Parallel()
+	vals := []string{"12345678901234567890.123456789012345678", "-0.000000000000000001", "99999999999999999999.999999999999999999"}
+	for _, format := range []string{CSV, JSONL} {
+		t.Run(format, func(t *testing.T) {
+			t.Parallel()
+			content := "amount\n"
+			for _, v := range vals {
+				content += v + "\n"
+			}
+			if format == JSONL {
+				content = ""
+				for _, v := range vals {
+					content += `{"amount":` + v + "}\n"
+				}
+			}
+			mem := checked(t)
+			path := writeFile(t, t.TempDir(), "x"+Ext(format), content)
+			rr, err := Open(context.Background(), path, format, ReadOptions{Alloc: mem})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rr.Release()
+			want := &arrow.Decimal128Type{Precision: 38, Scale: 18}
+			if got := rr.Schema().Field(0).Type; !arrow.TypeEqual(got, want) {
+				t.Fatalf("type = %s, want %s", got, want)
+			}
+			if !rr.Next() {
+				t.Fatalf("no record: %v", rr.Err())
+			}
+			col := rr.RecordBatch().Column(0).(*array.Decimal128)
+			for i, v := range vals {
+				if got := col.Value(i).ToString(18); got != v {
+					t.Errorf("row %d = %s, want %s", i, got, v)
+				}
+			}
+		})
+	}
+}
+
+// TestJSONLFloatSpecialsRoundTrip: NaN and ±Inf, which JSON numbers cannot
+// be, are written as strings and read back into a float column, not null.
+func TestJSONLFloatSpecialsRoundTrip(t *testing.T) {
+	t.Parallel()
+	mem := checked(t)
+	schema := arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.PrimitiveTypes.Float64, Nullable: true}}, nil)
+	b := array.NewRecordBuilder(mem, schema)
+	b.Field(0).(*array.Float64Builder).AppendValues([]float64{1.5, math.NaN(), math.Inf(1), math.Inf(-1), 0}, []bool{true, true, true, true, false})
+	rec := b.NewRecordBatch()
+	b.Release()
+	path := filepath.Join(t.TempDir(), "f.jsonl")
+	encodeFile(t, path, JSONL, schema, rec)
+	rec.Release()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "{\"x\":1.5}\n{\"x\":\"NaN\"}\n{\"x\":\"Infinity\"}\n{\"x\":\"-Infinity\"}\n{\"x\":null}\n"; string(data) != want {
+		t.Fatalf("file:\n%s\nwant:\n%s", data, want)
+	}
+	rr, err := Open(context.Background(), path, JSONL, ReadOptions{Alloc: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Release()
+	if got := rr.Schema().Field(0).Type; !arrow.TypeEqual(got, arrow.PrimitiveTypes.Float64) {
+		t.Fatalf("read back as %s, want float64", got)
+	}
+	if !rr.Next() {
+		t.Fatalf("no record: %v", rr.Err())
+	}
+	col := rr.RecordBatch().Column(0).(*array.Float64)
+	if !(col.Value(0) == 1.5 && math.IsNaN(col.Value(1)) && math.IsInf(col.Value(2), 1) && math.IsInf(col.Value(3), -1) && col.IsNull(4)) {
+		t.Fatalf("read back %v", col)
+	}
+}
+
+// FuzzNumberInference: whatever a lone number is, when inference picks
+// decimal128 for it the value parses into that type and prints back with the
+// same digits (no value inferred decimal can fail to read or change).
+func FuzzNumberInference(f *testing.F) {
+	for _, s := range []string{"12345678901234567890.123456789012345678", "-0.0000000000000000012", "+1234567890123456.5", "00001234567890123456789", ".1234567890123456789", "1234567890123456789.", "1e30", "-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		g := newTextGuess()
+		g.add(s)
+		dt, ok := g.typ().(*arrow.Decimal128Type)
+		if !ok {
+			return
+		}
+		n, err := decimal128.FromString(s, dt.Precision, dt.Scale)
+		if err != nil {
+			t.Fatalf("%q inferred %s but does not parse: %v", s, dt, err)
+		}
+		back, err := decimal128.FromString(n.ToString(dt.Scale), dt.Precision, dt.Scale)
+		if err != nil || back != n {
+			t.Fatalf("%q as %s prints %s, which reads back as %v (%v)", s, dt, n.ToString(dt.Scale), back, err)
+		}
+	})
 }

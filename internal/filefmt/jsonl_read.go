@@ -99,7 +99,9 @@ func openJSONL(ctx context.Context, path string, opts ReadOptions) (array.Record
 // jsonGuess narrows a column's type over the inference window.
 type jsonGuess struct {
 	bools, ints, floats, strs, raws int
+	specials                        int       // "NaN", "Infinity", "-Infinity" strings
 	text                            textGuess // over the string values
+	num                             numGuess  // over the number literals
 }
 
 func (s *jsonlRows) infer(n int) (*arrow.Schema, error) {
@@ -124,6 +126,7 @@ func (s *jsonlRows) infer(n int) (*arrow.Schema, error) {
 			case jBool:
 				g.bools++
 			case jNumber:
+				g.num.add(f.val.text)
 				if _, err := strconv.ParseInt(f.val.text, 10, 64); err == nil {
 					g.ints++
 				} else {
@@ -131,6 +134,9 @@ func (s *jsonlRows) infer(n int) (*arrow.Schema, error) {
 				}
 			case jString:
 				g.strs++
+				if isFloatSpecial(f.val.text) {
+					g.specials++
+				}
 				if f.val.text != "" {
 					g.text.add(f.val.text)
 				}
@@ -157,6 +163,13 @@ func (g *jsonGuess) typ() arrow.DataType {
 	case g.ints == total:
 		return arrow.PrimitiveTypes.Int64
 	case g.ints+g.floats == total:
+		if dt := g.num.decimal(); dt != nil {
+			return dt
+		}
+		return arrow.PrimitiveTypes.Float64
+	case g.ints+g.floats > 0 && g.ints+g.floats+g.specials == total:
+		// numbers and the strings hoist writes for NaN and ±Inf: a float
+		// column written by hoist reads back as one
 		return arrow.PrimitiveTypes.Float64
 	case g.strs == total && g.text.seen && !g.text.isInt && !g.text.isFloat && !g.text.isBool:
 		// Only dates and timestamps are read out of JSON strings: "123" in
@@ -187,7 +200,10 @@ func (s *jsonlRows) read() (jsonLine, error) {
 		}
 		l := jsonLine{line: s.line}
 		if err := flattenObject(b, "", &l.fields); err != nil {
-			return jsonLine{}, fmt.Errorf("%s: line %d: %w", s.name, s.line, err)
+			// %v, not %w: a decoder's io.EOF inside a truncated record must
+			// not read as the end of the file to the callers, which would
+			// drop the row (and mirror mode delete it downstream).
+			return jsonLine{}, fmt.Errorf("%s: line %d: %v", s.name, s.line, badJSON(err))
 		}
 		return l, nil
 	}
@@ -251,6 +267,16 @@ func flattenObject(data []byte, prefix string, out *[]jsonField) error {
 		}
 	}
 	return nil
+}
+
+// badJSON names a record that ends before its object closes: the decoder
+// says only "EOF" or "unexpected EOF" for a line cut short (a file copied
+// while still being written, a disk that filled).
+func badJSON(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("truncated record, the line ends before its json object closes (%v)", err)
+	}
+	return err
 }
 
 func describe(tok json.Token) string {
@@ -324,6 +350,12 @@ func appendJSON(b array.Builder, v jsonVal) error {
 		return nil
 	}
 	return appendText(b, v.text)
+}
+
+// isFloatSpecial reports the strings the JSON Lines writer writes for NaN
+// and ±Inf.
+func isFloatSpecial(s string) bool {
+	return s == "NaN" || s == "Infinity" || s == "-Infinity"
 }
 
 func (s *jsonlRows) close() error { return s.f.Close() }

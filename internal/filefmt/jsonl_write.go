@@ -19,7 +19,8 @@ import (
 // ("properties.full_name" → {"properties":{"full_name":…}}), in schema order.
 // Timestamps are RFC 3339 strings in UTC, dates YYYY-MM-DD, decimals exact
 // strings (a JSON number would go through a float in most readers), binary
-// base64, NaN and ±Inf null (JSON has no such numbers), nested Arrow types
+// base64, NaN and ±Inf the strings "NaN", "Infinity", "-Infinity" (JSON has
+// no such numbers), nested Arrow types
 // arrow's own JSON form.
 type jsonlEncoder struct {
 	w      io.Writer
@@ -160,9 +161,18 @@ func appendJSONValue(b []byte, col arrow.Array, i int) []byte {
 	return append(b, v...)
 }
 
+// appendFloat writes NaN and ±Inf, which JSON numbers cannot be, as the
+// strings "NaN", "Infinity" and "-Infinity" (what PostgreSQL and
+// JavaScript's Number() read back): null would lose them silently. The JSON
+// Lines reader reads these strings back into a float column.
 func appendFloat(b []byte, f float64, bits int) []byte {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return append(b, "null"...)
+	switch {
+	case math.IsNaN(f):
+		return append(b, `"NaN"`...)
+	case math.IsInf(f, 1):
+		return append(b, `"Infinity"`...)
+	case math.IsInf(f, -1):
+		return append(b, `"-Infinity"`...)
 	}
 	return strconv.AppendFloat(b, f, 'g', -1, bits)
 }

@@ -14,13 +14,15 @@ import (
 
 // parquetReader streams a Parquet file through pqarrow's record reader, which
 // decodes one batch of rows at a time from one row group at a time: memory is
-// bounded by the batch and a row group's column chunks, never the file.
+// bounded by the batch and a row group's column chunks, never the file. The
+// batch is also bounded in bytes, and one value in size (parquet_bounds.go).
 type parquetReader struct {
 	refs atomic.Int64
 	ctx  context.Context
 	name string
 	f    *file.Reader
 	rr   pqarrow.RecordReader
+	read int64 // rows handed out so far, for errors
 	err  error
 }
 
@@ -37,7 +39,12 @@ func openParquet(ctx context.Context, path string, opts ReadOptions) (array.Reco
 	if err != nil {
 		return nil, fmt.Errorf("%s: open parquet: %w", opts.Name, err)
 	}
-	fr, err := pqarrow.NewFileReader(f, pqarrow.ArrowReadProperties{BatchSize: int64(opts.rows())}, opts.alloc())
+	rows, err := parquetBatchRows(opts.Name, f.MetaData(), opts.rows())
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	fr, err := pqarrow.NewFileReader(f, pqarrow.ArrowReadProperties{BatchSize: int64(rows)}, opts.alloc())
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: read parquet schema: %w", opts.Name, err)
@@ -65,7 +72,16 @@ func (r *parquetReader) Next() bool {
 		r.err = err
 		return false
 	}
-	return r.rr.Next()
+	if !r.rr.Next() {
+		return false
+	}
+	rec := r.rr.RecordBatch()
+	if err := checkValueSizes(r.name, rec, r.read); err != nil {
+		r.err = err
+		return false
+	}
+	r.read += rec.NumRows()
+	return true
 }
 
 func (r *parquetReader) Err() error {
