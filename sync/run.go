@@ -90,6 +90,9 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 		after = st.Cursor
 	}
 	x, err := r.openExtraction(ctx, s, after)
+	if errors.Is(err, errNothingNew) {
+		return r.commitQuiet(ctx, s, st, rep, start)
+	}
 	if err != nil {
 		return err
 	}
@@ -250,6 +253,21 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 		rep.CursorAfter = rep.CursorBefore
 	}
 	return loadErr
+}
+
+// commitQuiet records a run that found nothing to read: no destination is
+// opened (there is no schema to open it with) and the cursor stays.
+func (r *Runner) commitQuiet(ctx context.Context, s *spec.Sync, st *state.SyncState, rep *Report, start time.Time) error {
+	r.log().Info("the source returned no rows since the cursor", "sync", s.Name, "cursor", rep.CursorBefore)
+	rep.CursorAfter = rep.CursorBefore
+	cctx, cancel := commitContext(ctx, commitTimeout)
+	defer cancel()
+	c := &state.Commit{Run: state.Run{Mode: s.Destination.Mode, StartedAt: start.UTC(), DurationMS: time.Since(start).Milliseconds(),
+		Status: StatusOK, CursorBefore: st.Cursor, CursorAfter: st.Cursor}}
+	if err := r.Store.Commit(cctx, s.Name, c); err != nil {
+		return fmt.Errorf("commit state: %w", err)
+	}
+	return nil
 }
 
 // jointCommit reports whether the state can commit in the transaction of
