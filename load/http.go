@@ -207,43 +207,55 @@ func (w *httpWriter) Write(ctx context.Context, b Batch) (Result, error) {
 	} else {
 		failed, err = w.sendEach(ctx, b, r, rows)
 	}
+	if errors.Is(err, errRejectLimit) {
+		err = &RejectLimitError{Failed: failed}
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("write batch %d (%s, %d rows): %w", b.Seq, b.Op, len(rows), err)
 	}
 	return Result{Failed: failed}, nil
 }
 
+// errRejectLimit unwinds a batch's requests once Batch.Reject says stop; the
+// rejections found so far travel with it and Write turns it into a
+// *RejectLimitError.
+var errRejectLimit = errors.New("past on_reject.max_rejected")
+
+// stopRejecting books n rejected rows with the pipeline and reports whether
+// the run is past max_rejected.
+func stopRejecting(b Batch, n int) bool { return b.Reject != nil && b.Reject(n) }
+
 // sendEach sends one request per row, as many at once as the gate allows.
+// Past max_rejected it sends no more and returns the rejections found.
 func (w *httpWriter) sendEach(ctx context.Context, b Batch, r *opRequest, rows []map[string]any) ([]RowError, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(int(w.gate.max))
 	failed := make([]*RowError, len(rows))
 	for i, row := range rows {
 		g.Go(func() error {
-			fe, err := w.sendRows(gctx, b, r, []map[string]any{row}, []int{i})
-			if err != nil {
-				return err
+			if stopRejecting(b, 0) {
+				return errRejectLimit
 			}
+			fe, err := w.sendRows(gctx, b, r, []map[string]any{row}, []int{i})
 			if len(fe) > 0 {
 				failed[i] = &fe[0]
 			}
-			return nil
+			return err
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
+	err := g.Wait()
 	var out []RowError
 	for _, f := range failed {
 		if f != nil {
 			out = append(out, *f)
 		}
 	}
-	return out, nil
+	return out, err
 }
 
 // sendRows sends rows (indices idx in the batch record) in one request and
 // splits on a row-level rejection until the offending rows are isolated.
+// With errRejectLimit it also returns the rejections found so far.
 func (w *httpWriter) sendRows(ctx context.Context, b Batch, r *opRequest, rows []map[string]any, idx []int) ([]RowError, error) {
 	req, err := w.buildRequest(b, r, rows)
 	if err != nil {
@@ -259,25 +271,33 @@ func (w *httpWriter) sendRows(ctx context.Context, b Batch, r *opRequest, rows [
 		if r.errorsPath == nil {
 			return nil, nil
 		}
-		return w.rowErrors(resp, r.errorsPath, idx)
+		fe, err := w.rowErrors(resp, r.errorsPath, idx)
+		if err == nil && len(fe) > 0 && stopRejecting(b, len(fe)) {
+			err = errRejectLimit
+		}
+		return fe, err
 	case b.Op == OpInsert && s == http.StatusConflict,
 		(b.Op == OpUpdate || b.Op == OpDelete) && s == http.StatusNotFound && !r.batch:
 		return nil, nil
 	case s == http.StatusBadRequest || s == http.StatusConflict || s == http.StatusRequestEntityTooLarge || s == http.StatusUnprocessableEntity:
 		if len(rows) == 1 {
 			body := w.client.Scrubber().Body(resp.Body)
-			return []RowError{{Row: idx[0], Status: s, Msg: errorMessage(resp.Body, s, w.client.Scrubber()), Body: body}}, nil
+			fe := []RowError{{Row: idx[0], Status: s, Msg: errorMessage(resp.Body, s, w.client.Scrubber()), Body: body}}
+			if stopRejecting(b, 1) {
+				return fe, errRejectLimit
+			}
+			return fe, nil
 		}
 		half := len(rows) / 2
 		left, err := w.sendRows(ctx, b, r, rows[:half], idx[:half])
+		if err == nil && stopRejecting(b, 0) {
+			err = errRejectLimit
+		}
 		if err != nil {
-			return nil, err
+			return left, err
 		}
 		right, err := w.sendRows(ctx, b, r, rows[half:], idx[half:])
-		if err != nil {
-			return nil, err
-		}
-		return append(left, right...), nil
+		return append(left, right...), err
 	}
 	return nil, &StatusError{Method: req.Method, URL: RedactURL(req.URL.String()), Status: s,
 		Body: w.client.Scrubber().Body(resp.Body), Attempts: resp.Attempts}
@@ -321,7 +341,9 @@ func (w *httpWriter) buildRequest(b Batch, r *opRequest, rows []map[string]any) 
 	}
 	h := http.Header{}
 	h.Set("Idempotency-Key", idempotencyKey(w.target.Sync, r.name, r.method, u.String(), body))
-	return HTTPRequest{Method: r.method, URL: u, Body: body, Header: h, Gate: w.gate}, nil
+	// Without errors_path nothing reads a 2xx body: do not hold megabytes of
+	// it per request in flight.
+	return HTTPRequest{Method: r.method, URL: u, Body: body, Header: h, Gate: w.gate, DiscardSuccessBody: r.errorsPath == nil}, nil
 }
 
 // idempotencyKey is the same for every retry of one request and differs for

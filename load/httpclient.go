@@ -29,6 +29,9 @@ const (
 	// maxErrorBody is how much of a response body goes into errors and
 	// rejected rows.
 	maxErrorBody = 512
+	// maxErrorRead is how much of a non-2xx body is kept: enough to find
+	// the message in a JSON error, never a whole echoed request.
+	maxErrorRead = 1 << 20
 )
 
 // HTTPClient sends requests to one http connection through the connection's
@@ -162,6 +165,9 @@ type HTTPRequest struct {
 	Body   []byte
 	Header http.Header
 	Gate   Gate
+	// DiscardSuccessBody drains a 2xx body without keeping it (the
+	// response's Body is then empty): for callers that only need the status.
+	DiscardSuccessBody bool
 }
 
 // HTTPResponse is the final answer to a request: a 2xx, or a status that is
@@ -323,12 +329,28 @@ func (c *HTTPClient) attempt(ctx context.Context, req HTTPRequest) (resp *HTTPRe
 		return nil, err
 	}
 	defer r.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(r.Body, maxResponseBody+1))
+	ok := r.StatusCode >= 200 && r.StatusCode <= 299
+	if ok && req.DiscardSuccessBody {
+		// Read to the end (up to the bound) so the connection is reused.
+		if _, err := io.CopyN(io.Discard, r.Body, maxResponseBody); err != nil && err != io.EOF {
+			return nil, err
+		}
+		return &HTTPResponse{Status: r.StatusCode, Header: r.Header}, nil
+	}
+	limit := int64(maxResponseBody)
+	if !ok {
+		limit = maxErrorRead
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxResponseBody {
-		return nil, fmt.Errorf("response body larger than %d MiB", maxResponseBody>>20)
+	if int64(len(data)) > limit {
+		if ok {
+			return nil, fmt.Errorf("response body larger than %d MiB", maxResponseBody>>20)
+		}
+		data = data[:limit]
+		_, _ = io.CopyN(io.Discard, r.Body, maxResponseBody) // for connection reuse; the head is what we report
 	}
 	return &HTTPResponse{Status: r.StatusCode, Header: r.Header, Body: data}, nil
 }

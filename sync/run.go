@@ -181,6 +181,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 			}
 		}
 		nullKey = int64(len(res.nullKeys))
+		stage.nullKeys = nullKey
 		if !r.Opt.AllowMassDelete {
 			if err := massDelete(s, res.removed, st.SnapshotRows); err != nil {
 				w.Abort(context.WithoutCancel(ctx))
@@ -304,8 +305,10 @@ func (f *finisher) commit(ctx context.Context, loadErr error) (*state.Commit, er
 		rep.RejectedFile = stage.rejects.path
 	}
 	rep.Delivered = stage.acks.rows
-	if f.nullKey > 0 && stage.maxReject >= 0 && rep.Rejected > stage.maxReject && loadErr == nil {
-		loadErr = fmt.Errorf("%d rows rejected, more than on_reject.max_rejected %d", rep.Rejected, stage.maxReject)
+	// Past max_rejected the message gives the run's final count: loaders
+	// still busy when the first one stopped may have found more.
+	if stage.maxReject >= 0 && rep.Rejected > stage.maxReject && (loadErr == nil || errors.Is(loadErr, errTooManyRejected)) {
+		loadErr = fmt.Errorf("%w: %d rows rejected, more than on_reject.max_rejected %d", errTooManyRejected, rep.Rejected, stage.maxReject)
 	}
 	complete := loadErr == nil && ctx.Err() == nil
 	var cursorAfter *extract.Cursor
