@@ -258,6 +258,14 @@ func (w *httpWriter) sendEach(ctx context.Context, b Batch, r *opRequest, rows [
 // With errRejectLimit it also returns the rejections found so far.
 func (w *httpWriter) sendRows(ctx context.Context, b Batch, r *opRequest, rows []map[string]any, idx []int) ([]RowError, error) {
 	req, err := w.buildRequest(b, r, rows)
+	var pv *pathValueError
+	if errors.As(err, &pv) && len(rows) == 1 {
+		fe := []RowError{{Row: idx[0], Msg: pv.Error()}}
+		if stopRejecting(b, 1) {
+			return fe, errRejectLimit
+		}
+		return fe, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -311,10 +319,13 @@ func (w *httpWriter) buildRequest(b Batch, r *opRequest, rows []map[string]any) 
 	var path strings.Builder
 	pathData := data
 	if data.Row != nil {
-		pathData.Row = escapeRow(data.Row)
+		pathData.Row = escapeRow(data.Row, "")
 	}
 	if err := r.path.Execute(&path, pathData); err != nil {
 		return HTTPRequest{}, fmt.Errorf("render path of operation %s: %w", r.name, err)
+	}
+	if err := pathValue(path.String()); err != nil {
+		return HTTPRequest{}, err
 	}
 	u, err := w.client.Resolve(path.String())
 	if err != nil {
@@ -359,21 +370,60 @@ func idempotencyKey(sync, op, method, u string, body []byte) string {
 }
 
 // escapeRow returns a copy of row whose scalar values are path-escaped.
-func escapeRow(row map[string]any) map[string]any {
+// "." and ".." are percent-encoded too: raw, they are dot segments, and
+// DELETE /contacts/.. would address the collection. A null or empty value
+// becomes a marker naming its field, for pathValue to find.
+func escapeRow(row map[string]any, prefix string) map[string]any {
 	out := make(map[string]any, len(row))
 	for k, v := range row {
 		switch x := v.(type) {
 		case map[string]any:
-			out[k] = escapeRow(x)
+			out[k] = escapeRow(x, prefix+k+".")
 		case nil:
-			out[k] = ""
+			out[k] = pathMark + prefix + k + pathMark
 		case string:
-			out[k] = url.PathEscape(x)
+			out[k] = escapeSegment(x)
+			if x == "" {
+				out[k] = pathMark + prefix + k + pathMark
+			}
 		default:
-			out[k] = url.PathEscape(fmt.Sprint(x))
+			out[k] = escapeSegment(fmt.Sprint(x))
 		}
 	}
 	return out
+}
+
+func escapeSegment(s string) string {
+	switch s {
+	case ".":
+		return "%2E"
+	case "..":
+		return "%2E%2E"
+	}
+	return url.PathEscape(s)
+}
+
+// pathMark brackets the name of a null or empty field in a rendered path;
+// NUL cannot come from an escaped value.
+const pathMark = "\x00"
+
+// pathValueError is a row whose path would take a null or empty value: the
+// request would address another resource (PUT /contacts/ is the collection),
+// so the row is rejected, as a null key is, and never sent.
+type pathValueError struct{ field string }
+
+func (e *pathValueError) Error() string {
+	return fmt.Sprintf("field %s is null or empty, and the operation's path needs it: the request would address another resource", e.field)
+}
+
+// pathValue finds a marker left by escapeRow in a rendered path.
+func pathValue(path string) error {
+	i := strings.Index(path, pathMark)
+	if i < 0 {
+		return nil
+	}
+	field, _, _ := strings.Cut(path[i+len(pathMark):], pathMark)
+	return &pathValueError{field: field}
 }
 
 // rowErrors reads per-row errors from a 2xx body: at errorsPath either an
