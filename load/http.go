@@ -526,7 +526,7 @@ func errorMessage(body []byte, status int, scrub *Scrubber) string {
 	if json.Unmarshal(body, &doc) == nil {
 		for _, k := range []string{"message", "error", "detail", "title"} {
 			if s, ok := doc[k].(string); ok && s != "" {
-				return scrub.String(truncate(s, maxErrorBody))
+				return scrub.Text(s, maxErrorBody)
 			}
 		}
 	}
