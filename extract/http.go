@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sort"
+	"strings"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -21,8 +24,9 @@ import (
 //
 // Columns are the declared columns (dotted names reach into nested objects)
 // or, without them, the top-level fields of the first page with inferred
-// types; an API with no records and no declared columns yields an empty
-// schema. With cursor_param, an incremental run sends the last committed
+// types (a later page with other fields fails the read: see lateFields); an
+// API with no records and no declared columns yields an empty schema, which
+// an incremental run takes as nothing new. With cursor_param, an incremental run sends the last committed
 // cursor value as that query parameter; the pipeline filters again, so an
 // API that ignores it only costs transfer.
 
@@ -71,6 +75,10 @@ func (s *httpSource) Read(ctx context.Context, req Request) (array.RecordReader,
 	}
 	if r.cols == nil {
 		r.cols = inferColumns(r.first)
+		r.inferred = map[string]bool{}
+		for _, c := range r.cols {
+			r.inferred[c.name] = true
+		}
 		if len(r.cols) == 0 {
 			req.Log().Warn("http source returned no records and declares no columns; the schema is empty", "sync", req.Sync)
 		}
@@ -93,6 +101,11 @@ type httpReader struct {
 	pager  *pager
 	schema *arrow.Schema
 	cols   []column
+
+	// inferred holds the column names taken from the first page when none
+	// are declared: a later record with another field fails the read rather
+	// than losing that field silently.
+	inferred map[string]bool
 
 	first   []json.RawMessage
 	page    []map[string]any
@@ -124,10 +137,10 @@ func (r *httpReader) Err() error { return r.err }
 
 func (r *httpReader) fetch() error {
 	raw, err := r.pager.next(r.ctx)
-	if err != nil {
-		return err
-	}
 	r.pageNum++
+	if err != nil {
+		return fmt.Errorf("page %d: %w", r.pageNum, err)
+	}
 	if r.pageNum == 1 {
 		r.first = raw // for schema inference, which needs the fields' order
 	}
@@ -137,7 +150,35 @@ func (r *httpReader) fetch() error {
 			return fmt.Errorf("page %d record %d: %w", r.pageNum, i, err)
 		}
 	}
+	if r.pageNum > 1 && r.inferred != nil {
+		if err := r.lateFields(); err != nil {
+			return fmt.Errorf("page %d %w", r.pageNum, err)
+		}
+	}
 	return nil
+}
+
+// lateFields fails a page whose records have fields the first page's did
+// not: the schema was fixed by then, and dropping them would lose data.
+func (r *httpReader) lateFields() error {
+	var late []string
+	at := -1
+	for i, rec := range r.page {
+		for k := range rec {
+			if !r.inferred[k] && !slices.Contains(late, k) {
+				late = append(late, k)
+				if at < 0 {
+					at = i
+				}
+			}
+		}
+	}
+	if len(late) == 0 {
+		return nil
+	}
+	sort.Strings(late)
+	return fmt.Errorf("record %d has field(s) %s that no record of the first page has, and the columns were inferred from the first page; declare the source's columns (source.columns) to read them",
+		at, strings.Join(late, ", "))
 }
 
 func (r *httpReader) Next() bool {
@@ -161,7 +202,7 @@ func (r *httpReader) Next() bool {
 				break
 			}
 			if err := r.fetch(); err != nil {
-				r.err = fmt.Errorf("http source page %d: %w", r.pageNum+1, err)
+				r.err = fmt.Errorf("http source %w", err)
 				return false
 			}
 			continue

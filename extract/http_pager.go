@@ -3,6 +3,7 @@ package extract
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -22,13 +23,19 @@ const (
 	pageByLink   = "link"   // follow the Link: <…>; rel="next" header
 
 	defaultNextPath = "next_cursor"
+	// defaultMaxPages caps one read's pages when pagination sets no
+	// max_pages: far more than a sane API needs, few enough that the pages'
+	// fingerprints (two hashes a page) stay a few MB.
+	defaultMaxPages = 100_000
 )
 
 // pager walks an API's pages. A short or empty page ends page and offset
 // pagination (a short page only when the page size is known); a missing or
 // empty next cursor ends cursor pagination; a missing Link ends link
-// pagination. A next page identical to the last one is an error, not an
-// endless loop.
+// pagination. An API that answers in a cycle (page 3 leads back to page 1)
+// or ignores the page parameter (every page the same) would otherwise be
+// read forever, each copy spilled: a page whose records, next cursor or next
+// URL repeat an earlier page's is an error, and so is a page past max_pages.
 type pager struct {
 	client      *load.HTTPClient
 	kind        string
@@ -37,11 +44,18 @@ type pager struct {
 	nextPath    []string
 	recordsPath []string
 
-	u       *url.URL // next request
-	n       int      // page number or offset
-	last    string   // previous cursor or URL, to catch loops
-	done    bool
-	fetched int
+	u        *url.URL // next request
+	n        int      // page number or offset
+	done     bool
+	fetched  int
+	maxPages int
+	pages    map[[16]byte]int // records fingerprint → page number
+	links    map[[16]byte]int // next cursor or URL fingerprint → page that gave it
+}
+
+func fingerprint(b []byte) [16]byte {
+	sum := sha256.Sum256(b)
+	return [16]byte(sum[:16])
 }
 
 func newPager(client *load.HTTPClient, src *spec.Source, after *Cursor) (*pager, error) {
@@ -63,7 +77,7 @@ func newPager(client *load.HTTPClient, src *spec.Source, after *Cursor) (*pager,
 	if after != nil && src.CursorParam != "" {
 		q.Set(src.CursorParam, after.Value)
 	}
-	p := &pager{client: client, u: u}
+	p := &pager{client: client, u: u, maxPages: defaultMaxPages, pages: map[[16]byte]int{}, links: map[[16]byte]int{}}
 	if src.RecordsPath != "" {
 		p.recordsPath = strings.Split(src.RecordsPath, ".")
 	}
@@ -73,6 +87,9 @@ func newPager(client *load.HTTPClient, src *spec.Source, after *Cursor) (*pager,
 		return p, nil
 	}
 	p.kind, p.param, p.size = pg.Type, pg.Param, pg.PageSize
+	if pg.MaxPages > 0 {
+		p.maxPages = pg.MaxPages
+	}
 	if pg.SizeParam != "" && p.size == 0 {
 		p.size = 100
 	}
@@ -126,6 +143,9 @@ func (p *pager) next(ctx context.Context) ([]json.RawMessage, error) {
 		return nil, fmt.Errorf("GET %s: %w", load.RedactURL(p.u.String()), err)
 	}
 	p.fetched++
+	if err := p.repeated(recs); err != nil {
+		return nil, err
+	}
 	short := len(recs) == 0 || p.size > 0 && len(recs) < p.size
 	q := p.u.Query()
 	switch p.kind {
@@ -144,13 +164,13 @@ func (p *pager) next(ctx context.Context) ([]json.RawMessage, error) {
 		if err != nil {
 			return nil, err
 		}
-		switch {
-		case cur == "" || len(recs) == 0:
+		if cur == "" || len(recs) == 0 {
 			p.done = true
-		case cur == p.last:
-			return nil, fmt.Errorf("the API returned the same next cursor twice (%s)", strings.Join(p.nextPath, "."))
+			break
 		}
-		p.last = cur
+		if first, ok := p.seenLink(cur); ok {
+			return nil, fmt.Errorf("the next cursor (%s) is the one page %d gave: the API's pages form a cycle", strings.Join(p.nextPath, "."), first)
+		}
 		q.Set(p.param, cur)
 	case pageByLink:
 		next := nextLink(resp.Header)
@@ -168,11 +188,56 @@ func (p *pager) next(ctx context.Context) ([]json.RawMessage, error) {
 		if u.String() == p.u.String() {
 			return nil, fmt.Errorf("the Link rel=next header points at the page just read")
 		}
+		if first, ok := p.seenLink(u.String()); ok {
+			return nil, fmt.Errorf("the Link rel=next URL is the one page %d gave: the API's pages form a cycle", first)
+		}
 		p.u = u
-		return recs, nil
 	}
-	p.u.RawQuery = q.Encode()
+	if p.kind != pageByLink {
+		p.u.RawQuery = q.Encode()
+	}
+	if !p.done && p.fetched >= p.maxPages {
+		return nil, fmt.Errorf("read %d pages and the API still has a next one: more than pagination.max_pages %d; raise max_pages if the source really is that large", p.fetched, p.maxPages)
+	}
 	return recs, nil
+}
+
+// repeated fails a page whose records are exactly an earlier page's: an API
+// ignoring the page parameter, or walking a cycle. Empty pages end paging
+// and are not compared.
+func (p *pager) repeated(recs []json.RawMessage) error {
+	if len(recs) == 0 || p.kind == "" {
+		return nil
+	}
+	h := sha256.New()
+	for _, r := range recs {
+		h.Write(r)
+		h.Write([]byte{0})
+	}
+	fp := [16]byte(h.Sum(nil)[:16])
+	if first, ok := p.pages[fp]; ok {
+		return fmt.Errorf("the same %d records as page %d: the API ignores the %s parameter or its pages form a cycle", len(recs), first, p.pagingParam())
+	}
+	p.pages[fp] = p.fetched
+	return nil
+}
+
+// seenLink records a next cursor or URL, reporting the page that gave it
+// before if one did.
+func (p *pager) seenLink(next string) (int, bool) {
+	fp := fingerprint([]byte(next))
+	if first, ok := p.links[fp]; ok {
+		return first, true
+	}
+	p.links[fp] = p.fetched
+	return 0, false
+}
+
+func (p *pager) pagingParam() string {
+	if p.kind == pageByLink {
+		return "Link header"
+	}
+	return p.param
 }
 
 // recordsAt returns the array at a dotted path of a JSON body, decoding

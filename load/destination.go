@@ -76,6 +76,23 @@ type Batch struct {
 	Seq    int
 	Op     Op
 	Record arrow.Record
+	// Reject, when set, counts n rows a writer found rejected while still
+	// working on the batch, and reports whether the run is now past
+	// on_reject.max_rejected (n = 0 only asks). A writer that isolates bad
+	// rows by splitting requests asks it before each further request and,
+	// once it says stop, returns a *RejectLimitError instead of spending
+	// thousands of requests on a run that has already failed.
+	Reject func(n int) (stop bool)
+}
+
+// RejectLimitError is a Write stopped early by Batch.Reject. Failed holds the
+// rows found rejected so far; none of the batch counts as delivered.
+type RejectLimitError struct {
+	Failed []RowError
+}
+
+func (e *RejectLimitError) Error() string {
+	return fmt.Sprintf("stopped after %d rejected row(s): the run is past on_reject.max_rejected", len(e.Failed))
 }
 
 // RowError is one row the destination rejected; the rest of its batch counts

@@ -86,6 +86,9 @@ func (d *filesDest) Open(ctx context.Context, t Target) (Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("files destination %s: %w", d.conn.Name, err)
 	}
+	if err := d.inside(path); err != nil {
+		return nil, fmt.Errorf("files destination %s: %w", d.conn.Name, err)
+	}
 	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("files destination %s: %s exists and is not a file", d.conn.Name, path)
 	}
@@ -130,6 +133,46 @@ func filesAlloc(t Target) memory.Allocator {
 		return t.Alloc
 	}
 	return memory.DefaultAllocator
+}
+
+// inside refuses an object path that a symbolic link (the object itself or
+// a folder on the way) leads out of the connection's folder: every mode
+// writes, renames or appends there, and would do so wherever the link
+// points. Links that stay inside are followed.
+func (d *filesDest) inside(path string) error {
+	root, err := filepath.EvalSymlinks(d.dir)
+	if os.IsNotExist(err) {
+		return nil // created by Open: nothing in it can be a link yet
+	}
+	if err != nil {
+		return fmt.Errorf("folder %s: %w", d.dir, err)
+	}
+	rel, err := filepath.Rel(d.dir, path)
+	if err != nil {
+		return err
+	}
+	cur := d.dir
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		cur = filepath.Join(cur, part)
+		fi, err := os.Lstat(cur)
+		if os.IsNotExist(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode()&os.ModeSymlink == 0 {
+			continue
+		}
+		target, err := filepath.EvalSymlinks(cur)
+		if err != nil {
+			return fmt.Errorf("%s is a symbolic link that does not resolve: %w", cur, err)
+		}
+		if r, err := filepath.Rel(root, target); err != nil || !filepath.IsLocal(r) {
+			return fmt.Errorf("%s is a symbolic link to %s, outside the connection's folder; the files destination writes only inside it", cur, target)
+		}
+	}
+	return nil
 }
 
 // filesDryRun is what hoist validate --connect opens: it checks the object

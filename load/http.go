@@ -207,45 +207,65 @@ func (w *httpWriter) Write(ctx context.Context, b Batch) (Result, error) {
 	} else {
 		failed, err = w.sendEach(ctx, b, r, rows)
 	}
+	if errors.Is(err, errRejectLimit) {
+		err = &RejectLimitError{Failed: failed}
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("write batch %d (%s, %d rows): %w", b.Seq, b.Op, len(rows), err)
 	}
 	return Result{Failed: failed}, nil
 }
 
+// errRejectLimit unwinds a batch's requests once Batch.Reject says stop; the
+// rejections found so far travel with it and Write turns it into a
+// *RejectLimitError.
+var errRejectLimit = errors.New("past on_reject.max_rejected")
+
+// stopRejecting books n rejected rows with the pipeline and reports whether
+// the run is past max_rejected.
+func stopRejecting(b Batch, n int) bool { return b.Reject != nil && b.Reject(n) }
+
 // sendEach sends one request per row, as many at once as the gate allows.
+// Past max_rejected it sends no more and returns the rejections found.
 func (w *httpWriter) sendEach(ctx context.Context, b Batch, r *opRequest, rows []map[string]any) ([]RowError, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(int(w.gate.max))
 	failed := make([]*RowError, len(rows))
 	for i, row := range rows {
 		g.Go(func() error {
-			fe, err := w.sendRows(gctx, b, r, []map[string]any{row}, []int{i})
-			if err != nil {
-				return err
+			if stopRejecting(b, 0) {
+				return errRejectLimit
 			}
+			fe, err := w.sendRows(gctx, b, r, []map[string]any{row}, []int{i})
 			if len(fe) > 0 {
 				failed[i] = &fe[0]
 			}
-			return nil
+			return err
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
+	err := g.Wait()
 	var out []RowError
 	for _, f := range failed {
 		if f != nil {
 			out = append(out, *f)
 		}
 	}
-	return out, nil
+	return out, err
 }
 
 // sendRows sends rows (indices idx in the batch record) in one request and
 // splits on a row-level rejection until the offending rows are isolated.
+// With errRejectLimit it also returns the rejections found so far.
 func (w *httpWriter) sendRows(ctx context.Context, b Batch, r *opRequest, rows []map[string]any, idx []int) ([]RowError, error) {
 	req, err := w.buildRequest(b, r, rows)
+	var pv *pathValueError
+	if errors.As(err, &pv) && len(rows) == 1 {
+		fe := []RowError{{Row: idx[0], Msg: pv.Error()}}
+		if stopRejecting(b, 1) {
+			return fe, errRejectLimit
+		}
+		return fe, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -259,25 +279,33 @@ func (w *httpWriter) sendRows(ctx context.Context, b Batch, r *opRequest, rows [
 		if r.errorsPath == nil {
 			return nil, nil
 		}
-		return w.rowErrors(resp, r.errorsPath, idx)
+		fe, err := w.rowErrors(resp, r.errorsPath, idx)
+		if err == nil && len(fe) > 0 && stopRejecting(b, len(fe)) {
+			err = errRejectLimit
+		}
+		return fe, err
 	case b.Op == OpInsert && s == http.StatusConflict,
 		(b.Op == OpUpdate || b.Op == OpDelete) && s == http.StatusNotFound && !r.batch:
 		return nil, nil
 	case s == http.StatusBadRequest || s == http.StatusConflict || s == http.StatusRequestEntityTooLarge || s == http.StatusUnprocessableEntity:
 		if len(rows) == 1 {
 			body := w.client.Scrubber().Body(resp.Body)
-			return []RowError{{Row: idx[0], Status: s, Msg: errorMessage(resp.Body, s, w.client.Scrubber()), Body: body}}, nil
+			fe := []RowError{{Row: idx[0], Status: s, Msg: errorMessage(resp.Body, s, w.client.Scrubber()), Body: body}}
+			if stopRejecting(b, 1) {
+				return fe, errRejectLimit
+			}
+			return fe, nil
 		}
 		half := len(rows) / 2
 		left, err := w.sendRows(ctx, b, r, rows[:half], idx[:half])
+		if err == nil && stopRejecting(b, 0) {
+			err = errRejectLimit
+		}
 		if err != nil {
-			return nil, err
+			return left, err
 		}
 		right, err := w.sendRows(ctx, b, r, rows[half:], idx[half:])
-		if err != nil {
-			return nil, err
-		}
-		return append(left, right...), nil
+		return append(left, right...), err
 	}
 	return nil, &StatusError{Method: req.Method, URL: RedactURL(req.URL.String()), Status: s,
 		Body: w.client.Scrubber().Body(resp.Body), Attempts: resp.Attempts}
@@ -291,10 +319,13 @@ func (w *httpWriter) buildRequest(b Batch, r *opRequest, rows []map[string]any) 
 	var path strings.Builder
 	pathData := data
 	if data.Row != nil {
-		pathData.Row = escapeRow(data.Row)
+		pathData.Row = escapeRow(data.Row, "")
 	}
 	if err := r.path.Execute(&path, pathData); err != nil {
 		return HTTPRequest{}, fmt.Errorf("render path of operation %s: %w", r.name, err)
+	}
+	if err := pathValue(path.String()); err != nil {
+		return HTTPRequest{}, err
 	}
 	u, err := w.client.Resolve(path.String())
 	if err != nil {
@@ -321,7 +352,9 @@ func (w *httpWriter) buildRequest(b Batch, r *opRequest, rows []map[string]any) 
 	}
 	h := http.Header{}
 	h.Set("Idempotency-Key", idempotencyKey(w.target.Sync, r.name, r.method, u.String(), body))
-	return HTTPRequest{Method: r.method, URL: u, Body: body, Header: h, Gate: w.gate}, nil
+	// Without errors_path nothing reads a 2xx body: do not hold megabytes of
+	// it per request in flight.
+	return HTTPRequest{Method: r.method, URL: u, Body: body, Header: h, Gate: w.gate, DiscardSuccessBody: r.errorsPath == nil}, nil
 }
 
 // idempotencyKey is the same for every retry of one request and differs for
@@ -337,21 +370,60 @@ func idempotencyKey(sync, op, method, u string, body []byte) string {
 }
 
 // escapeRow returns a copy of row whose scalar values are path-escaped.
-func escapeRow(row map[string]any) map[string]any {
+// "." and ".." are percent-encoded too: raw, they are dot segments, and
+// DELETE /contacts/.. would address the collection. A null or empty value
+// becomes a marker naming its field, for pathValue to find.
+func escapeRow(row map[string]any, prefix string) map[string]any {
 	out := make(map[string]any, len(row))
 	for k, v := range row {
 		switch x := v.(type) {
 		case map[string]any:
-			out[k] = escapeRow(x)
+			out[k] = escapeRow(x, prefix+k+".")
 		case nil:
-			out[k] = ""
+			out[k] = pathMark + prefix + k + pathMark
 		case string:
-			out[k] = url.PathEscape(x)
+			out[k] = escapeSegment(x)
+			if x == "" {
+				out[k] = pathMark + prefix + k + pathMark
+			}
 		default:
-			out[k] = url.PathEscape(fmt.Sprint(x))
+			out[k] = escapeSegment(fmt.Sprint(x))
 		}
 	}
 	return out
+}
+
+func escapeSegment(s string) string {
+	switch s {
+	case ".":
+		return "%2E"
+	case "..":
+		return "%2E%2E"
+	}
+	return url.PathEscape(s)
+}
+
+// pathMark brackets the name of a null or empty field in a rendered path;
+// NUL cannot come from an escaped value.
+const pathMark = "\x00"
+
+// pathValueError is a row whose path would take a null or empty value: the
+// request would address another resource (PUT /contacts/ is the collection),
+// so the row is rejected, as a null key is, and never sent.
+type pathValueError struct{ field string }
+
+func (e *pathValueError) Error() string {
+	return fmt.Sprintf("field %s is null or empty, and the operation's path needs it: the request would address another resource", e.field)
+}
+
+// pathValue finds a marker left by escapeRow in a rendered path.
+func pathValue(path string) error {
+	i := strings.Index(path, pathMark)
+	if i < 0 {
+		return nil
+	}
+	field, _, _ := strings.Cut(path[i+len(pathMark):], pathMark)
+	return &pathValueError{field: field}
 }
 
 // rowErrors reads per-row errors from a 2xx body: at errorsPath either an
@@ -454,7 +526,7 @@ func errorMessage(body []byte, status int, scrub *Scrubber) string {
 	if json.Unmarshal(body, &doc) == nil {
 		for _, k := range []string{"message", "error", "detail", "title"} {
 			if s, ok := doc[k].(string); ok && s != "" {
-				return scrub.String(truncate(s, maxErrorBody))
+				return scrub.Text(s, maxErrorBody)
 			}
 		}
 	}

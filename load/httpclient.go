@@ -3,6 +3,8 @@ package load
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +31,9 @@ const (
 	// maxErrorBody is how much of a response body goes into errors and
 	// rejected rows.
 	maxErrorBody = 512
+	// maxErrorRead is how much of a non-2xx body is kept: enough to find
+	// the message in a JSON error, never a whole echoed request.
+	maxErrorRead = 1 << 20
 )
 
 // HTTPClient sends requests to one http connection through the connection's
@@ -162,6 +167,9 @@ type HTTPRequest struct {
 	Body   []byte
 	Header http.Header
 	Gate   Gate
+	// DiscardSuccessBody drains a 2xx body without keeping it (the
+	// response's Body is then empty): for callers that only need the status.
+	DiscardSuccessBody bool
 }
 
 // HTTPResponse is the final answer to a request: a 2xx, or a status that is
@@ -323,12 +331,28 @@ func (c *HTTPClient) attempt(ctx context.Context, req HTTPRequest) (resp *HTTPRe
 		return nil, err
 	}
 	defer r.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(r.Body, maxResponseBody+1))
+	ok := r.StatusCode >= 200 && r.StatusCode <= 299
+	if ok && req.DiscardSuccessBody {
+		// Read to the end (up to the bound) so the connection is reused.
+		if _, err := io.CopyN(io.Discard, r.Body, maxResponseBody); err != nil && err != io.EOF {
+			return nil, err
+		}
+		return &HTTPResponse{Status: r.StatusCode, Header: r.Header}, nil
+	}
+	limit := int64(maxResponseBody)
+	if !ok {
+		limit = maxErrorRead
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxResponseBody {
-		return nil, fmt.Errorf("response body larger than %d MiB", maxResponseBody>>20)
+	if int64(len(data)) > limit {
+		if ok {
+			return nil, fmt.Errorf("response body larger than %d MiB", maxResponseBody>>20)
+		}
+		data = data[:limit]
+		_, _ = io.CopyN(io.Discard, r.Body, maxResponseBody) // for connection reuse; the head is what we report
 	}
 	return &HTTPResponse{Status: r.StatusCode, Header: r.Header, Body: data}, nil
 }
@@ -395,61 +419,172 @@ func secretLike(key string) bool {
 
 // Scrubber removes a connection's header values from text a server or a
 // library produced: servers echo Authorization headers in error bodies more
-// often than one would hope.
-type Scrubber struct{ secrets []string }
+// often than one would hope, and not always verbatim.
+type Scrubber struct {
+	secrets []string
+	longest int
+}
 
-// NewScrubber collects the header values of conn: the whole value, its words
-// (the token of "Bearer <token>") and their URL-encoded forms.
+// NewScrubber collects the header values of conn: the whole value and its
+// words (the token of "Bearer <token>"), each also URL-escaped (query and
+// path), JSON-escaped and base64-encoded, and what a base64 word decodes to
+// (the user:password of Basic). Matching ignores ASCII case, so a lower- or
+// upper-cased echo, or %2f for %2F, is caught too.
 func NewScrubber(conn *spec.Connection) *Scrubber {
 	seen := map[string]bool{}
 	add := func(s string) {
-		if len(s) >= 4 && !seen[s] {
+		if len(s) >= 4 {
 			seen[s] = true
 		}
 	}
 	for _, v := range conn.Headers {
 		val := v.Reveal()
-		add(val)
-		add(url.QueryEscape(val))
+		for _, form := range secretForms(val) {
+			add(form)
+		}
 		for _, w := range strings.Fields(val) {
-			if len(w) >= 8 {
-				add(w)
-				add(url.QueryEscape(w))
+			if len(w) < 8 {
+				continue
+			}
+			for _, form := range secretForms(w) {
+				add(form)
+			}
+			if dec, err := base64.StdEncoding.DecodeString(w); err == nil && len(dec) >= 8 && printable(dec) {
+				add(string(dec))
+				for _, part := range strings.Split(string(dec), ":") {
+					if len(part) >= 8 {
+						for _, form := range secretForms(part) {
+							add(form)
+						}
+					}
+				}
 			}
 		}
 	}
 	s := &Scrubber{}
 	for v := range seen {
 		s.secrets = append(s.secrets, v)
+		s.longest = max(s.longest, len(v))
 	}
 	// Longest first, so a whole value is replaced before its parts.
 	sort.Slice(s.secrets, func(i, j int) bool { return len(s.secrets[i]) > len(s.secrets[j]) })
 	return s
 }
 
-// String replaces every secret in text by ****.
+// secretForms is v as it may appear in a body or an error: raw, URL-escaped,
+// JSON-escaped, and base64 at each of the three alignments it can have
+// inside a longer encoded string (standard and URL alphabets).
+func secretForms(v string) []string {
+	forms := []string{v, url.QueryEscape(v), url.PathEscape(v)}
+	var js bytes.Buffer
+	enc := json.NewEncoder(&js)
+	for _, html := range []bool{true, false} {
+		js.Reset()
+		enc.SetEscapeHTML(html)
+		if enc.Encode(v) == nil {
+			q := strings.TrimSuffix(js.String(), "\n")
+			q = q[1 : len(q)-1]
+			forms = append(forms, q, strings.ReplaceAll(q, "/", `\/`))
+		}
+	}
+	for _, e := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+		for k := 0; k < 3; k++ {
+			// k bytes before v shift its bits; keep the characters made
+			// of v's bits alone.
+			b64 := e.EncodeToString(append(make([]byte, k), v...))
+			from, to := (8*k+5)/6, 8*(k+len(v))/6
+			if to-from >= 8 {
+				forms = append(forms, b64[from:to])
+			}
+		}
+	}
+	return forms
+}
+
+func printable(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// String replaces every secret in text by ****, ignoring ASCII case.
 func (s *Scrubber) String(text string) string {
 	if s == nil {
 		return text
 	}
 	for _, v := range s.secrets {
-		text = strings.ReplaceAll(text, v, "****")
+		text = replaceFold(text, v, "****")
 	}
 	return text
+}
+
+// replaceFold is strings.ReplaceAll matching old without regard to ASCII
+// case.
+func replaceFold(text, old, repl string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i+len(old) <= len(text); {
+		if asciiEqualFold(text[i:i+len(old)], old) {
+			b.WriteString(text[last:i])
+			b.WriteString(repl)
+			i += len(old)
+			last = i
+			continue
+		}
+		i++
+	}
+	if last == 0 {
+		return text
+	}
+	b.WriteString(text[last:])
+	return b.String()
+}
+
+func asciiEqualFold(a, b string) bool {
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // Body scrubs a response body and truncates it to 512 bytes (at a rune
 // boundary), for errors and rejected rows.
 func (s *Scrubber) Body(b []byte) string {
-	text := s.String(string(b))
-	if len(text) <= maxErrorBody {
-		return text
+	return s.Text(string(b), maxErrorBody)
+}
+
+// Text scrubs text and truncates it to n bytes at a rune boundary. Only the
+// head that can reach the result is scrubbed (a body may be megabytes), and
+// it is scrubbed before the cut, so no part of a secret straddling it stays.
+func (s *Scrubber) Text(text string, n int) string {
+	cut := len(text) > n+s.margin()
+	if cut {
+		text = text[:n+s.margin()]
 	}
-	cut := maxErrorBody
-	for cut > 0 && !utf8RuneStart(text[cut]) {
-		cut--
+	text = s.String(text)
+	if cut {
+		text = strings.ToValidUTF8(text, "") // the cut may have split a rune
 	}
-	return text[:cut]
+	return truncate(text, n)
+}
+
+func (s *Scrubber) margin() int {
+	if s == nil {
+		return 0
+	}
+	return s.longest
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

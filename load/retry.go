@@ -168,8 +168,8 @@ func RetryableStatus(code int) bool {
 }
 
 // RetryableError reports whether a transport error is transient: a timeout
-// of the attempt (not of the caller's ctx), a connection reset or a server
-// that closed the connection mid-exchange.
+// of the attempt (not of the caller's ctx), a connection reset or refused, or
+// a server that closed the connection mid-exchange.
 func RetryableError(ctx context.Context, err error) bool {
 	if err == nil || ctx.Err() != nil {
 		return false
@@ -179,6 +179,9 @@ func RetryableError(ctx context.Context, err error) bool {
 	case errors.Is(err, context.DeadlineExceeded),
 		errors.As(err, &ne) && ne.Timeout(),
 		errors.Is(err, syscall.ECONNRESET),
+		// refused: nothing was sent, and a server restarting or a load
+		// balancer between backends refuses for a moment
+		errors.Is(err, syscall.ECONNREFUSED),
 		errors.Is(err, syscall.ECONNABORTED),
 		errors.Is(err, syscall.EPIPE),
 		errors.Is(err, io.EOF),
@@ -187,7 +190,7 @@ func RetryableError(ctx context.Context, err error) bool {
 	}
 	// net/http reports some closed-connection cases with unwrapped text.
 	msg := err.Error()
-	for _, s := range []string{"connection reset", "broken pipe", "EOF", "server closed", "connection was forcibly closed"} {
+	for _, s := range []string{"connection reset", "connection refused", "broken pipe", "EOF", "server closed", "connection was forcibly closed"} {
 		if strings.Contains(msg, s) {
 			return true
 		}

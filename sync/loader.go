@@ -84,6 +84,13 @@ type loadStage struct {
 	// producer still hands every batch over, so no change goes unaccounted
 	// (the cursor must stay below every undelivered row).
 	stopping atomic.Bool
+	// nullKeys is the rows the diff rejected before loading: they count
+	// towards max_rejected too.
+	nullKeys int64
+	// found counts rows writers report rejected while still working on a
+	// batch (load.Batch.Reject), so that a run past max_rejected stops
+	// splitting requests at once rather than after the batch.
+	found atomic.Int64
 }
 
 // run calls produce, which sends batches with send, and loads them. It
@@ -103,6 +110,8 @@ func (l *loadStage) run(ctx context.Context, produce func(ctx context.Context, s
 			}
 		})
 	})
+	var loops stdsync.WaitGroup
+	loops.Add(l.workers)
 	for i := 0; i < l.workers; i++ {
 		g.Go(func() error {
 			var failed error
@@ -117,6 +126,14 @@ func (l *loadStage) run(ctx context.Context, produce func(ctx context.Context, s
 				if failed != nil {
 					l.stopping.Store(true)
 				}
+			}
+			loops.Done()
+			if errors.Is(failed, errTooManyRejected) {
+				// The other loaders' writes in flight stop at their next
+				// request by themselves (load.Batch.Reject); cancelling
+				// them would lose the rejections they found, and the
+				// count would no longer match the rejected rows file.
+				loops.Wait()
 			}
 			// returned only once the producer has handed everything over:
 			// an earlier return would cancel it mid-changeset
@@ -136,12 +153,60 @@ func (l *loadStage) unacked(b *outBatch) {
 
 func (l *loadStage) write(ctx context.Context, b *outBatch) error {
 	start := time.Now()
-	res, err := l.w.Write(ctx, b.Batch)
+	batch := b.Batch
+	if l.maxReject >= 0 {
+		batch.Reject = func(n int) bool { return l.nullKeys+l.found.Add(int64(n)) > l.maxReject }
+	}
+	res, err := l.w.Write(ctx, batch)
+	var limit *load.RejectLimitError
+	if errors.As(err, &limit) {
+		// The rejections found are real: book them. The rest of the batch
+		// is not known delivered, so the batch stays unacknowledged.
+		l.unacked(b)
+		if err := l.bookRejects(b, limit.Failed); err != nil {
+			return err
+		}
+		return l.tooMany()
+	}
 	if err != nil {
 		l.unacked(b)
 		return fmt.Errorf("load batch %d (%s, %d rows): %w", b.Seq, b.Op, b.Record.NumRows(), err)
 	}
 	return l.record(b, res, start)
+}
+
+// bookRejects writes the rejected rows of a batch stopped past
+// max_rejected to the file and the count.
+func (l *loadStage) bookRejects(b *outBatch, failed []load.RowError) error {
+	n := int(b.Record.NumRows())
+	for _, f := range failed {
+		if f.Row < 0 || f.Row >= n {
+			return fmt.Errorf("load batch %d: destination rejected row %d of %d", b.Seq, f.Row, n)
+		}
+		if err := l.rejects.write(l.rejectLine(b, f)); err != nil {
+			return err
+		}
+	}
+	l.acks.mu.Lock()
+	l.acks.rejects += int64(len(failed))
+	l.acks.mu.Unlock()
+	return nil
+}
+
+func (l *loadStage) rejectLine(b *outBatch, f load.RowError) rejectLine {
+	line := rejectLine{Sync: l.sync, Key: keyOf(b.Record, f.Row, b.keyIdx), Row: rowMap(b.Record, f.Row, nil), Error: f.Msg, Status: f.Status, Body: f.Body}
+	if b.Op == load.OpDelete {
+		line.Row = nil
+	}
+	return line
+}
+
+// tooMany is the max_rejected failure; the finisher restates it with the
+// run's final count, the one the report shows.
+func (l *loadStage) tooMany() error {
+	l.acks.mu.Lock()
+	defer l.acks.mu.Unlock()
+	return fmt.Errorf("%w: %d rows rejected, more than on_reject.max_rejected %d", errTooManyRejected, l.nullKeys+l.acks.rejects, l.maxReject)
 }
 
 // record books a batch's answer: rejected rows to the file, the rest as
@@ -154,11 +219,7 @@ func (l *loadStage) record(b *outBatch, res load.Result, start time.Time) error 
 			return fmt.Errorf("load batch %d: destination rejected row %d of %d", b.Seq, f.Row, n)
 		}
 		failed[f.Row] = true
-		line := rejectLine{Sync: l.sync, Key: keyOf(b.Record, f.Row, b.keyIdx), Row: rowMap(b.Record, f.Row, nil), Error: f.Msg, Status: f.Status, Body: f.Body}
-		if b.Op == load.OpDelete {
-			line.Row = nil
-		}
-		if err := l.rejects.write(line); err != nil {
+		if err := l.rejects.write(l.rejectLine(b, f)); err != nil {
 			return err
 		}
 	}
@@ -191,8 +252,8 @@ func (l *loadStage) record(b *outBatch, res load.Result, start time.Time) error 
 		l.progress.Add(n)
 	}
 	l.log.Debug("batch loaded", "sync", l.sync, "batch", b.Seq, "op", b.Op.String(), "rows", n, "rejected", len(failed), "duration", time.Since(start))
-	if l.maxReject >= 0 && l.acks.rejects > l.maxReject {
-		return fmt.Errorf("%w: %d rows rejected, more than on_reject.max_rejected %d", errTooManyRejected, l.acks.rejects, l.maxReject)
+	if l.maxReject >= 0 && l.nullKeys+l.acks.rejects > l.maxReject {
+		return fmt.Errorf("%w: %d rows rejected, more than on_reject.max_rejected %d", errTooManyRejected, l.nullKeys+l.acks.rejects, l.maxReject)
 	}
 	return nil
 }

@@ -104,6 +104,11 @@ func (x *extraction) keySchema() *arrow.Schema {
 	return arrow.NewSchema(fs, nil)
 }
 
+// errNothingNew is openExtraction's answer when an incremental source has
+// nothing to read and not even columns (an http source inferring them from
+// records that are not there): the run succeeds with no rows.
+var errNothingNew = errors.New("the source returned no rows and no columns")
+
 func (r *Runner) openExtraction(ctx context.Context, s *spec.Sync, after *extract.Cursor) (*extraction, error) {
 	conn := r.File.Connections[s.Source.Connection]
 	src, err := extract.Open(ctx, conn, r.File.Dir)
@@ -120,6 +125,12 @@ func (r *Runner) openExtraction(ctx context.Context, s *spec.Sync, after *extrac
 		return nil, fmt.Errorf("read %s: %w", s.Source.Connection, err)
 	}
 	in := x.rdr.Schema()
+	if in.NumFields() == 0 && s.Source.Cursor != "" {
+		// An http source with no records and no declared columns since the
+		// cursor: a quiet incremental run, not a misconfigured cursor.
+		x.close()
+		return nil, errNothingNew
+	}
 	if s.Source.Cursor != "" {
 		idx := in.FieldIndices(s.Source.Cursor)
 		if len(idx) == 0 {

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -43,6 +44,9 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 		after = st.Cursor
 	}
 	x, err := r.openExtraction(ctx, s, after)
+	if errors.Is(err, errNothingNew) {
+		return pr, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -90,6 +90,9 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 		after = st.Cursor
 	}
 	x, err := r.openExtraction(ctx, s, after)
+	if errors.Is(err, errNothingNew) {
+		return r.commitQuiet(ctx, s, st, rep, start)
+	}
 	if err != nil {
 		return err
 	}
@@ -178,6 +181,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 			}
 		}
 		nullKey = int64(len(res.nullKeys))
+		stage.nullKeys = nullKey
 		if !r.Opt.AllowMassDelete {
 			if err := massDelete(s, res.removed, st.SnapshotRows); err != nil {
 				w.Abort(context.WithoutCancel(ctx))
@@ -252,6 +256,21 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 	return loadErr
 }
 
+// commitQuiet records a run that found nothing to read: no destination is
+// opened (there is no schema to open it with) and the cursor stays.
+func (r *Runner) commitQuiet(ctx context.Context, s *spec.Sync, st *state.SyncState, rep *Report, start time.Time) error {
+	r.log().Info("the source returned no rows since the cursor", "sync", s.Name, "cursor", rep.CursorBefore)
+	rep.CursorAfter = rep.CursorBefore
+	cctx, cancel := commitContext(ctx, commitTimeout)
+	defer cancel()
+	c := &state.Commit{Run: state.Run{Mode: s.Destination.Mode, StartedAt: start.UTC(), DurationMS: time.Since(start).Milliseconds(),
+		Status: StatusOK, CursorBefore: st.Cursor, CursorAfter: st.Cursor}}
+	if err := r.Store.Commit(cctx, s.Name, c); err != nil {
+		return fmt.Errorf("commit state: %w", err)
+	}
+	return nil
+}
+
 // jointCommit reports whether the state can commit in the transaction of
 // the run's last batch: a Postgres destination (not replace, which commits
 // at the end anyway) in the database that holds the state store.
@@ -286,8 +305,10 @@ func (f *finisher) commit(ctx context.Context, loadErr error) (*state.Commit, er
 		rep.RejectedFile = stage.rejects.path
 	}
 	rep.Delivered = stage.acks.rows
-	if f.nullKey > 0 && stage.maxReject >= 0 && rep.Rejected > stage.maxReject && loadErr == nil {
-		loadErr = fmt.Errorf("%d rows rejected, more than on_reject.max_rejected %d", rep.Rejected, stage.maxReject)
+	// Past max_rejected the message gives the run's final count: loaders
+	// still busy when the first one stopped may have found more.
+	if stage.maxReject >= 0 && rep.Rejected > stage.maxReject && (loadErr == nil || errors.Is(loadErr, errTooManyRejected)) {
+		loadErr = fmt.Errorf("%w: %d rows rejected, more than on_reject.max_rejected %d", errTooManyRejected, rep.Rejected, stage.maxReject)
 	}
 	complete := loadErr == nil && ctx.Err() == nil
 	var cursorAfter *extract.Cursor

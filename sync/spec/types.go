@@ -149,6 +149,9 @@ type HTTPPagination struct {
 	NextPath string `yaml:"next_path"`
 	// StartAt is the first page number or offset (default 1 for page, 0 for offset).
 	StartAt *int `yaml:"start_at"`
+	// MaxPages caps the pages one read fetches (0: the default, 100000); a
+	// source with more fails instead of paging on forever.
+	MaxPages int `yaml:"max_pages"`
 }
 
 // Column declares a source column and its type (http sources).

@@ -161,6 +161,9 @@ func (f *File) validateSync(s *Sync, p string, bad func(string, string, ...any))
 			if src.Endpoint == "" && src.Path == "" {
 				bad(p+".source.endpoint", "endpoint is required for an http source")
 			}
+			if pg := src.Pagination; pg != nil && pg.MaxPages < 0 {
+				bad(p+".source.pagination.max_pages", "max_pages must be positive (got %d)", pg.MaxPages)
+			}
 		default:
 			if (src.Query == "") == (src.Table == "") {
 				bad(p+".source", "set exactly one of query or table")
