@@ -11,7 +11,29 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/sync/spec"
 )
+
+// extractAfter is the cursor a run or plan extracts past: the committed one,
+// moved back by the source's cursor_lookback; nil reads the whole source.
+// Only extraction looks back: the diff drops re-read rows already delivered,
+// and the committed cursor never moves backwards (cursorTracker.commit).
+func (r *Runner) extractAfter(s *spec.Sync, committed *extract.Cursor) (*extract.Cursor, error) {
+	if s.Source.Cursor == "" || r.Opt.FullRefresh || committed == nil {
+		return nil, nil
+	}
+	if s.Source.CursorLookback == "" {
+		return committed, nil
+	}
+	d, isDur, err := spec.ParseLookback(s.Source.CursorLookback)
+	if err == nil {
+		var after *extract.Cursor
+		if after, err = committed.Back(d, isDur, s.Source.CursorLookback); err == nil {
+			return after, nil
+		}
+	}
+	return nil, fmt.Errorf("source.cursor_lookback: %w", err)
+}
 
 // lessFn returns a typed "row i < row j" for a cursor column; NULLs sort
 // first. The fast paths avoid formatting every value as text.

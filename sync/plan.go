@@ -12,7 +12,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
-	"github.com/hoist-dev/hoist/extract"
 	"github.com/hoist-dev/hoist/sync/diff"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
@@ -39,9 +38,9 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
-	var after *extract.Cursor
-	if s.Source.Cursor != "" && !r.Opt.FullRefresh {
-		after = st.Cursor
+	after, err := r.extractAfter(s, st.Cursor)
+	if err != nil {
+		return nil, err
 	}
 	x, err := r.openExtraction(ctx, s, after)
 	if errors.Is(err, errNothingNew) {

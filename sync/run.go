@@ -85,9 +85,9 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 		return fmt.Errorf("read state: %w", err)
 	}
 	rep.CursorBefore = st.Cursor.String()
-	var after *extract.Cursor
-	if s.Source.Cursor != "" && !r.Opt.FullRefresh {
-		after = st.Cursor
+	after, err := r.extractAfter(s, st.Cursor)
+	if err != nil {
+		return err
 	}
 	x, err := r.openExtraction(ctx, s, after)
 	if errors.Is(err, errNothingNew) {

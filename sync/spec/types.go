@@ -124,6 +124,11 @@ type Source struct {
 	Table      string `yaml:"table"`
 	Path       string `yaml:"path"`
 	Cursor     string `yaml:"cursor"`
+	// CursorLookback re-reads this window before the committed cursor (a
+	// duration for time cursors, a number for numeric ones), so rows that
+	// committed late, with a cursor value below one already passed, are
+	// still picked up; the diff drops what was already delivered.
+	CursorLookback string `yaml:"cursor_lookback"`
 	// Format overrides the files connection's format for this source.
 	Format string `yaml:"format"`
 

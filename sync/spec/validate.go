@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // connKeys lists the keys each connection type accepts, besides type.
@@ -208,6 +210,18 @@ func (f *File) validateSync(s *Sync, p string, bad func(string, string, ...any))
 	if dst.Mode == ModeMirror && src.Cursor != "" {
 		bad(p+".source.cursor", "mode mirror cannot use a cursor: it must read the whole source to find deletes")
 	}
+	if src.CursorLookback != "" {
+		switch {
+		case src.Cursor == "":
+			bad(p+".source.cursor_lookback", "cursor_lookback needs a cursor")
+		case dst.Mode == ModeAppend:
+			bad(p+".source.cursor_lookback", "mode append sends every row it reads, so a lookback would send the window's rows again: use upsert (the diff drops rows already delivered)")
+		default:
+			if _, _, err := ParseLookback(src.CursorLookback); err != nil {
+				bad(p+".source.cursor_lookback", "%v", err)
+			}
+		}
+	}
 	if dst.Mode == ModeReplace && src.Cursor != "" {
 		bad(p+".source.cursor", "mode replace cannot use a cursor: it rewrites the whole object, which would then hold only the rows changed since the last run")
 	}
@@ -303,3 +317,24 @@ func (f *File) SyncByName(name string) *Sync {
 
 // Field returns the error path prefix of a sync ("syncs[2]").
 func (s *Sync) Field() string { return fmt.Sprintf("syncs[%d]", s.Index) }
+
+// ParseLookback reads a cursor_lookback: a duration ("10m", "2h", or days
+// as "3d") for timestamp and date cursors, or a non-negative number for
+// numeric ones. Exactly one of d and n is meaningful, as isDuration says.
+func ParseLookback(v string) (d time.Duration, isDuration bool, err error) {
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		if n, err := strconv.ParseFloat(days, 64); err == nil && n >= 0 {
+			return time.Duration(n * 24 * float64(time.Hour)), true, nil
+		}
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		if d < 0 {
+			return 0, false, fmt.Errorf("cursor_lookback %q is negative", v)
+		}
+		return d, true, nil
+	}
+	if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 {
+		return 0, false, nil
+	}
+	return 0, false, fmt.Errorf("cursor_lookback %q is neither a duration (10m, 2h, 3d) nor a non-negative number", v)
+}
