@@ -81,6 +81,9 @@ type extraction struct {
 	cursors *cursorTracker
 	read    int64
 	alloc   memory.Allocator
+	// noSnapshot diffs against an empty snapshot: the recorded one belongs
+	// to another target (see checkIdentity).
+	noSnapshot bool
 }
 
 func (x *extraction) close() {
@@ -307,7 +310,9 @@ func (r *Runner) runDiff(ctx context.Context, s *spec.Sync, x *extraction, tmp s
 		}
 		return fn(e)
 	}
-	if ls, ok := r.Store.(state.LookupStore); ok && x.curIdx >= 0 && x.after != nil {
+	if x.noSnapshot {
+		err = diff.Merge(it, &state.SliceIterator{}, opt, count)
+	} else if ls, ok := r.Store.(state.LookupStore); ok && x.curIdx >= 0 && x.after != nil {
 		// An incremental run can only add or change what it extracted, so
 		// it reads just those keys of the snapshot.
 		var look state.Lookup

@@ -9,11 +9,13 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/hoist-dev/hoist/sync/diff"
 	"github.com/hoist-dev/hoist/sync/spec"
+	"github.com/hoist-dev/hoist/sync/state"
 )
 
 // DefaultPlanLimit is the number of sample rows per operation a plan shows.
@@ -49,7 +51,20 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer x.close()
+	defer func() { x.close() }()
+	// Plan says what run would do: refuse a target change, or re-read the
+	// whole source for a changed one.
+	x, _, chg, err := r.checkIdentity(ctx, s, st, x)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case x.noSnapshot:
+		pr.Warnings = append(pr.Warnings, "state identity changed ("+strings.Join(chg.target, "; ")+"): --full-refresh forgets the old state, and every row is sent")
+		st = &state.SyncState{Sync: s.Name}
+	case len(chg.reread) > 0 && s.Source.Cursor != "":
+		pr.Warnings = append(pr.Warnings, "state identity changed: "+chg.note())
+	}
 	if warn := r.planDestination(ctx, s, x); warn != "" {
 		pr.Warnings = append(pr.Warnings, warn)
 	}

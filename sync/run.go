@@ -96,7 +96,22 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 	if err != nil {
 		return err
 	}
-	defer x.close()
+	defer func() { x.close() }()
+	x, id, chg, err := r.checkIdentity(ctx, s, st, x)
+	if err != nil {
+		return err
+	}
+	if x.noSnapshot {
+		// The state is another target's: forget it before sending, so
+		// that what this run commits is all the new target's.
+		r.log().Info("state identity changed; --full-refresh forgets the old state", "sync", s.Name)
+		if err := r.Store.Reset(ctx, s.Name); err != nil {
+			return fmt.Errorf("forget the old target's state: %w", err)
+		}
+		if st, err = r.Store.Get(ctx, s.Name); err != nil {
+			return fmt.Errorf("read state: %w", err)
+		}
+	}
 	dst, w, err := r.openDestination(ctx, s, x)
 	if err != nil {
 		return err
@@ -202,7 +217,8 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 	}
 	rep.RowsRead = x.read
 
-	f := &finisher{r: r, s: s, st: st, x: x, cs: cs, stage: stage, rep: rep, nullKey: nullKey, start: start}
+	f := &finisher{r: r, s: s, st: st, x: x, cs: cs, stage: stage, rep: rep, nullKey: nullKey, start: start, id: id,
+		reread: len(chg.reread) > 0 && !chg.refused}
 	var commit *state.Commit
 	if final != nil {
 		if loadErr == nil && ctx.Err() == nil {
@@ -294,6 +310,8 @@ type finisher struct {
 	rep     *Report
 	nullKey int64
 	start   time.Time
+	id      *state.Identity
+	reread  bool // the source or schema changed: the whole source was read
 }
 
 // commit fills the report's totals and builds the state commit; loadErr is
@@ -312,18 +330,26 @@ func (f *finisher) commit(ctx context.Context, loadErr error) (*state.Commit, er
 	}
 	complete := loadErr == nil && ctx.Err() == nil
 	var cursorAfter *extract.Cursor
+	// A run that re-read the whole source (--full-refresh, or a changed
+	// source or schema) computes its cursor afresh: the old one may belong
+	// to another source.
+	fullRead := f.r.Opt.FullRefresh || f.reread
+	identity := f.id
 	if s.Source.Cursor != "" {
 		before := st.Cursor
-		if f.r.Opt.FullRefresh {
+		if fullRead {
 			before = nil
 		}
 		cursorAfter = f.x.cursors.commit(before, complete)
 		rolledBack := s.Destination.Mode == spec.ModeReplace && !complete
-		if ctx.Err() != nil || rolledBack || (f.r.Opt.FullRefresh && !complete) {
+		if ctx.Err() != nil || rolledBack || (fullRead && !complete) {
 			cursorAfter = st.Cursor // a cancelled or rolled-back run never moves the cursor
+			if f.reread {
+				identity = nil // and the next run re-reads the whole source again
+			}
 		}
 	}
-	c := &state.Commit{Cursor: cursorAfter, Run: state.Run{
+	c := &state.Commit{Cursor: cursorAfter, Identity: identity, Run: state.Run{
 		Mode: s.Destination.Mode, StartedAt: f.start.UTC(), DurationMS: time.Since(f.start).Milliseconds(), RowsRead: rep.RowsRead,
 		Delivered: rep.Delivered, Rejected: rep.Rejected, CursorBefore: st.Cursor, CursorAfter: cursorAfter,
 	}}

@@ -94,6 +94,7 @@ type fileState struct {
 	Deltas       []deltaRef      `json:"deltas,omitempty"` // oldest first
 	SnapshotRows int64           `json:"snapshot_rows"`
 	Cursor       *extract.Cursor `json:"cursor,omitempty"`
+	Identity     *Identity       `json:"identity,omitempty"`
 	UpdatedAt    time.Time       `json:"updated_at,omitzero"`
 	History      []Run           `json:"history,omitempty"` // newest first
 }
@@ -193,7 +194,7 @@ func readState(dir, sync string) (*fileState, error) {
 }
 
 func (st *fileState) public() *SyncState {
-	out := &SyncState{Sync: st.Sync, Cursor: st.Cursor, SnapshotRows: st.SnapshotRows}
+	out := &SyncState{Sync: st.Sync, Cursor: st.Cursor, SnapshotRows: st.SnapshotRows, Identity: st.Identity}
 	if len(st.History) > 0 {
 		r := st.History[0]
 		out.LastRun = &r
@@ -292,7 +293,7 @@ func (s *fileStore) Reset(ctx context.Context, sync string) error {
 	if err != nil {
 		return fmt.Errorf("reset sync %s: %w", sync, err)
 	}
-	st.Cursor, st.Snapshot, st.Deltas, st.SnapshotRows = nil, "", nil, 0
+	st.Cursor, st.Snapshot, st.Deltas, st.SnapshotRows, st.Identity = nil, "", nil, 0, nil
 	st.UpdatedAt = time.Now().UTC()
 	if err := s.writeState(dir, st); err != nil {
 		return fmt.Errorf("reset sync %s: %w", sync, err)

@@ -66,6 +66,10 @@ func (s *fileStore) commitLocked(ctx context.Context, dir, sync string, c *Commi
 		cur := *c.Cursor
 		next.Cursor = &cur
 	}
+	if c.Identity != nil {
+		id := *c.Identity
+		next.Identity = &id
+	}
 	next.History = make([]Run, 0, min(len(st.History)+1, maxHistory))
 	next.History = append(next.History, c.Run)
 	next.History = append(next.History, st.History[:min(len(st.History), maxHistory-1)]...)

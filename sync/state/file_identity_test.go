@@ -51,3 +51,35 @@ func copyDir(t *testing.T, from, to string) {
 		}
 	}
 }
+
+// TestIdentityRoundTrip: both stores keep the identity a commit records, a
+// commit without one keeps it, and reset forgets it with the snapshot.
+func TestIdentityRoundTrip(t *testing.T) {
+	stores := map[string]func(t *testing.T) Store{
+		"file":     func(t *testing.T) Store { return openTestStore(t, t.TempDir()) },
+		"postgres": func(t *testing.T) Store { s, _ := openPGStore(t); return s },
+	}
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			s := open(t)
+			ctx := context.Background()
+			id := &Identity{Source: "files:. path=a.csv", Destination: "sqlite:dest.db object=p", PrimaryKey: []string{"id"}, Schema: "abc"}
+			if err := s.Commit(ctx, "s", &Commit{Identity: id, Run: Run{Status: "ok"}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Commit(ctx, "s", &Commit{Run: Run{Status: "ok"}}); err != nil {
+				t.Fatal(err)
+			}
+			st, err := s.Get(ctx, "s")
+			if err != nil || st.Identity == nil || st.Identity.Destination != id.Destination || st.Identity.PrimaryKey[0] != "id" || st.Identity.Schema != "abc" {
+				t.Fatalf("identity after two commits: %+v %v", st.Identity, err)
+			}
+			if err := s.Reset(ctx, "s"); err != nil {
+				t.Fatal(err)
+			}
+			if st, err := s.Get(ctx, "s"); err != nil || st.Identity != nil {
+				t.Fatalf("identity after reset: %+v %v", st.Identity, err)
+			}
+		})
+	}
+}

@@ -87,6 +87,7 @@ func (s *pgStore) migrate(ctx context.Context) error {
 			"CREATE INDEX IF NOT EXISTS runs_sync_id ON " + s.q + "runs (sync, id)",
 			"CREATE TABLE IF NOT EXISTS " + s.q + `locks (sync text PRIMARY KEY, host text NOT NULL,
 				pid integer NOT NULL, backend_pid integer NOT NULL, started_at timestamptz NOT NULL)`,
+			"CREATE TABLE IF NOT EXISTS " + s.q + `identities (sync text PRIMARY KEY, identity jsonb NOT NULL)`,
 			// Fencing tokens (see checkLockHeld).
 			"CREATE SEQUENCE IF NOT EXISTS " + s.q + "lock_tokens",
 		} {
@@ -128,18 +129,25 @@ func (s *pgStore) Close() error {
 func (s *pgStore) Get(ctx context.Context, sync string) (*SyncState, error) {
 	st := &SyncState{Sync: sync}
 	err := pgconn.Retry(ctx, pgconn.DefaultRetry, func(ctx context.Context) error {
-		st.Cursor, st.LastRun = nil, nil
+		st.Cursor, st.LastRun, st.Identity = nil, nil, nil
 		var kind, value *string
-		var run []byte
+		var run, identity []byte
 		err := s.pool.QueryRow(ctx, `SELECT c.kind, c.value,
 				(SELECT count(*) FROM `+s.q+`snapshot WHERE sync = $1),
-				(SELECT run FROM `+s.q+`runs WHERE sync = $1 ORDER BY id DESC LIMIT 1)
-			FROM (SELECT 1) one LEFT JOIN `+s.q+`cursors c ON c.sync = $1`, sync).Scan(&kind, &value, &st.SnapshotRows, &run)
+				(SELECT run FROM `+s.q+`runs WHERE sync = $1 ORDER BY id DESC LIMIT 1),
+				(SELECT identity FROM `+s.q+`identities WHERE sync = $1)
+			FROM (SELECT 1) one LEFT JOIN `+s.q+`cursors c ON c.sync = $1`, sync).Scan(&kind, &value, &st.SnapshotRows, &run, &identity)
 		if err != nil {
 			return err
 		}
 		if kind != nil {
 			st.Cursor = &extract.Cursor{Kind: *kind, Value: *value}
+		}
+		if identity != nil {
+			st.Identity = new(Identity)
+			if err := json.Unmarshal(identity, st.Identity); err != nil {
+				return fmt.Errorf("identity: %w", err)
+			}
 		}
 		if run != nil {
 			st.LastRun = new(Run)
@@ -180,6 +188,9 @@ func (s *pgStore) Reset(ctx context.Context, sync string) error {
 	err := pgconn.Retry(ctx, pgconn.DefaultRetry, func(ctx context.Context) error {
 		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, "DELETE FROM "+s.q+"snapshot WHERE sync = $1", sync); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "DELETE FROM "+s.q+"identities WHERE sync = $1", sync); err != nil {
 				return err
 			}
 			_, err := tx.Exec(ctx, "DELETE FROM "+s.q+"cursors WHERE sync = $1", sync)
@@ -301,6 +312,16 @@ func (s *pgStore) commitIn(ctx context.Context, tx pgx.Tx, sync string, c *Commi
 			ON CONFLICT (sync) DO UPDATE SET kind = EXCLUDED.kind, value = EXCLUDED.value, updated_at = now()`,
 			sync, c.Cursor.Kind, c.Cursor.Value); err != nil {
 			return fmt.Errorf("save cursor: %w", err)
+		}
+	}
+	if c.Identity != nil {
+		id, err := json.Marshal(c.Identity)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO "+s.q+`identities (sync, identity) VALUES ($1, $2)
+			ON CONFLICT (sync) DO UPDATE SET identity = EXCLUDED.identity`, sync, id); err != nil {
+			return fmt.Errorf("save identity: %w", err)
 		}
 	}
 	run, err := json.Marshal(c.Run)

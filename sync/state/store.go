@@ -54,7 +54,22 @@ type SyncState struct {
 	Sync         string          `json:"sync"`
 	Cursor       *extract.Cursor `json:"cursor,omitempty"`
 	SnapshotRows int64           `json:"snapshot_rows"`
-	LastRun      *Run            `json:"last_run,omitempty"`
+	// Identity is what the snapshot and cursor describe, as of the last
+	// commit; nil for a sync never run (or run by a hoist before it).
+	Identity *Identity `json:"identity,omitempty"`
+	LastRun  *Run      `json:"last_run,omitempty"`
+}
+
+// Identity fingerprints what a sync's state describes: the rows of which
+// source (the cursor), delivered to which destination object, keyed how and
+// shaped how (the snapshot). A run whose spec no longer matches it must not
+// trust that state as it is (see sync's identity check).
+type Identity struct {
+	Source      string   `json:"source"`
+	Destination string   `json:"destination"`
+	PrimaryKey  []string `json:"primary_key,omitempty"`
+	// Schema is a hash of the mapped schema's field names and types.
+	Schema string `json:"schema,omitempty"`
 }
 
 // Commit is what a run hands the store when it ends.
@@ -66,6 +81,8 @@ type Commit struct {
 	Delta Iterator
 	// Run is appended to the history.
 	Run Run
+	// Identity, when set, replaces the recorded identity; nil keeps it.
+	Identity *Identity
 }
 
 // RowCounter is a Commit.Delta that knows, once read to its end, how many
