@@ -208,7 +208,7 @@ func TestFullRefresh(t *testing.T) {
 		t.Fatalf("second run %+v", rep)
 	}
 	e.runner.Opt.FullRefresh = true
-	if rep := e.run(); rep.Delivered != 3 || rep.Unchanged != 3 {
+	if rep := e.run(); rep.Delivered != 3 || rep.Resent != 3 || rep.Unchanged != 0 {
 		t.Fatalf("full refresh %+v", rep)
 	}
 	st, _ := e.store.Get(context.Background(), "people")

@@ -118,10 +118,7 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	}
 	sort.SliceStable(pr.Samples, func(i, j int) bool { return opOrder[pr.Samples[i].Op] < opOrder[pr.Samples[j].Op] })
 	pr.RowsRead = x.read
-	pr.Added, pr.Changed, pr.Removed, pr.Unchanged = res.added, res.changed, res.removed, res.unchanged
-	if s.Destination.Mode != spec.ModeMirror {
-		pr.Removed = 0
-	}
+	pr.counts = tally(s.Destination.Mode, r.Opt.FullRefresh, res)
 	if err := massDelete(s, res.removed, st.SnapshotRows); err != nil && !r.Opt.AllowMassDelete {
 		pr.Warnings = append(pr.Warnings, "run would fail: "+err.Error())
 	}

@@ -31,11 +31,15 @@ func RenderPlanText(w io.Writer, plans []*PlanReport, color bool) {
 			fmt.Fprintln(w)
 		}
 		fmt.Fprintf(w, "%s (%s → %s)\n", paint(colorBold, p.Sync), p.Mode, p.Destination)
-		fmt.Fprintf(w, "  %s, %s, %s, %d unchanged\n",
+		fmt.Fprintf(w, "  %s, %s, %s, %d unchanged",
 			paint(colorGreen, fmt.Sprintf("+ %d to add", p.Added)),
 			paint(colorYellow, fmt.Sprintf("~ %d to change", p.Changed)),
 			paint(colorRed, fmt.Sprintf("- %d to remove", p.Removed)),
 			p.Unchanged)
+		if p.Resent > 0 {
+			fmt.Fprintf(w, ", %s", paint(colorYellow, fmt.Sprintf("%d to resend (--full-refresh)", p.Resent)))
+		}
+		fmt.Fprintln(w)
 		for _, warn := range p.Warnings {
 			fmt.Fprintf(w, "  %s %s\n", paint(colorRed, "!"), warn)
 		}
@@ -72,8 +76,11 @@ func RenderPlanJSON(w io.Writer, plans []*PlanReport) error {
 // RenderRunText prints a line per sync.
 func RenderRunText(w io.Writer, reps []*Report) {
 	for _, r := range reps {
-		fmt.Fprintf(w, "%s: %s — %d read, +%d ~%d -%d, %d delivered, %d rejected in %.1fs",
-			r.Sync, r.Status, r.RowsRead, r.Added, r.Changed, r.Removed, r.Delivered, r.Rejected, float64(r.DurationMS)/1000)
+		fmt.Fprintf(w, "%s: %s — %d read, +%d ~%d -%d", r.Sync, r.Status, r.RowsRead, r.Added, r.Changed, r.Removed)
+		if r.Resent > 0 {
+			fmt.Fprintf(w, " (%d resent)", r.Resent)
+		}
+		fmt.Fprintf(w, ", %d delivered, %d rejected in %.1fs", r.Delivered, r.Rejected, float64(r.DurationMS)/1000)
 		if r.CursorAfter != "" {
 			fmt.Fprintf(w, " (cursor %s)", r.CursorAfter)
 		}

@@ -2,6 +2,8 @@
 // load in parallel batches, then commit state for what was acknowledged.
 package sync
 
+import "github.com/hoist-dev/hoist/sync/spec"
+
 // Run statuses (docs/spec.md, "Reports").
 const (
 	StatusOK      = "ok"
@@ -11,14 +13,11 @@ const (
 
 // Report is the outcome of one sync's run; `hoist run --output json` prints it.
 type Report struct {
-	Sync         string `json:"sync"`
-	Status       string `json:"status"`
-	Mode         string `json:"mode"`
-	RowsRead     int64  `json:"rows_read"`
-	Added        int64  `json:"added"`
-	Changed      int64  `json:"changed"`
-	Removed      int64  `json:"removed"`
-	Unchanged    int64  `json:"unchanged"`
+	Sync     string `json:"sync"`
+	Status   string `json:"status"`
+	Mode     string `json:"mode"`
+	RowsRead int64  `json:"rows_read"`
+	counts
 	Delivered    int64  `json:"delivered"`
 	Rejected     int64  `json:"rejected"`
 	CursorBefore string `json:"cursor_before,omitempty"`
@@ -31,14 +30,11 @@ type Report struct {
 // PlanReport is what `hoist plan` shows for one sync; text and JSON are both
 // rendered from it.
 type PlanReport struct {
-	Sync      string   `json:"sync"`
-	Mode      string   `json:"mode"`
-	RowsRead  int64    `json:"rows_read"`
-	Added     int64    `json:"added"`
-	Changed   int64    `json:"changed"`
-	Removed   int64    `json:"removed"`
-	Unchanged int64    `json:"unchanged"`
-	Samples   []Sample `json:"samples"`
+	Sync     string `json:"sync"`
+	Mode     string `json:"mode"`
+	RowsRead int64  `json:"rows_read"`
+	counts
+	Samples []Sample `json:"samples"`
 	// Destination says where the changes would go ("crm/contacts"), for text output.
 	Destination string `json:"-"`
 	// Warnings are shown under the summary (a mass delete that run would refuse).
@@ -46,7 +42,36 @@ type PlanReport struct {
 }
 
 // Pending reports whether the plan would change anything.
-func (p *PlanReport) Pending() bool { return p.Added+p.Changed+p.Removed > 0 }
+func (p *PlanReport) Pending() bool { return p.Added+p.Changed+p.Removed+p.Resent > 0 }
+
+// counts say what a run sends, and plan and run count alike (see tally).
+type counts struct {
+	Added     int64 `json:"added"`
+	Changed   int64 `json:"changed"`
+	Removed   int64 `json:"removed"`
+	Unchanged int64 `json:"unchanged"`
+	// Resent counts unchanged rows that --full-refresh sends again.
+	Resent int64 `json:"resent,omitempty"`
+}
+
+// tally turns the diff's classification of keys into what the mode sends,
+// so that plan and run report the same numbers for the same change: a change
+// that insert mode leaves alone counts as unchanged, a key gone from the
+// source is removed only in mirror mode (the others never delete), and the
+// unchanged rows --full-refresh sends anyway are resent.
+func tally(mode string, full bool, res *diffResult) counts {
+	c := counts{Added: res.added, Changed: res.changed, Unchanged: res.unchanged}
+	if mode == spec.ModeInsert {
+		c.Changed, c.Unchanged = 0, c.Unchanged+res.changed
+	}
+	if mode == spec.ModeMirror {
+		c.Removed = res.removed
+	}
+	if full {
+		c.Resent, c.Unchanged = res.unchanged, c.Unchanged-res.unchanged
+	}
+	return c
+}
 
 // Sample is one example row of a plan. Before and After hold the changed
 // fields only for "change"; "add" has After only; "remove" has Key only.

@@ -183,7 +183,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 			w.Abort(context.WithoutCancel(ctx))
 			return err
 		}
-		rep.Added, rep.Changed, rep.Removed, rep.Unchanged = res.added, res.changed, res.removed, res.unchanged
+		rep.counts = tally(s.Destination.Mode, r.Opt.FullRefresh, res)
 		r.log().Debug("diff done", "sync", s.Name, "rows", x.read, "added", res.added, "changed", res.changed,
 			"removed", res.removed, "elapsed", time.Since(start).Round(time.Millisecond))
 		for i, line := range res.nullKeys {
