@@ -88,6 +88,9 @@ func TestStateIdentity(t *testing.T) {
 					t.Fatalf("plan does not say the identity changed:\n%s", plan.stdout)
 				}
 			}
+			if show := hoist(t, dir, nil, "state", "show", "hoist.yaml"); !strings.Contains(show.stdout, "target:   ") {
+				t.Fatalf("state show names no target:\n%s", show.stdout)
+			}
 			// Then the state is the new target's: nothing more to send.
 			if rep, res := runReport(t, dir, "run", "hoist.yaml"); res.code != 0 || rep.Delivered != 0 {
 				t.Fatalf("run after that: %d %+v %s", res.code, rep, res.stderr)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -54,6 +55,9 @@ func runStateShow(ctx context.Context, streams *IO, g *GlobalOptions, path strin
 			continue
 		}
 		fmt.Fprintf(streams.Out, "%s\n  cursor:   %s\n  snapshot: %d rows\n", s.Name, orNone(st.Cursor.String()), st.SnapshotRows)
+		if id := st.Identity; id != nil {
+			fmt.Fprintf(streams.Out, "  source:   %s\n  target:   %s, key [%s]\n", id.Source, id.Destination, strings.Join(id.PrimaryKey, ", "))
+		}
 		if r := st.LastRun; r != nil {
 			fmt.Fprintf(streams.Out, "  last run: %s at %s, %d read, %d delivered, %d rejected, %dms\n",
 				r.Status, r.StartedAt.UTC().Format("2006-01-02T15:04:05Z"), r.RowsRead, r.Delivered, r.Rejected, r.DurationMS)
