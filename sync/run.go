@@ -86,8 +86,14 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 	}
 	rep.CursorBefore = st.Cursor.String()
 	var after *extract.Cursor
-	if s.Source.Cursor != "" && !r.Opt.FullRefresh {
+	if s.Source.Cursor != "" && !r.readsAll() {
 		after = st.Cursor
+	}
+	if err := r.checkRefresh(ctx, s); err != nil {
+		return err
+	}
+	if warn := r.refreshNoop(s); warn != "" {
+		r.log().Warn(warn, "sync", s.Name)
 	}
 	x, err := r.openExtraction(ctx, s, after)
 	if err != nil {
@@ -145,6 +151,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 
 	var (
 		cs      *changeset
+		refresh *refreshCommit
 		loadErr error
 		nullKey int64
 	)
@@ -155,8 +162,20 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 			return err
 		}
 		defer cs.close()
+		if r.Opt.Refresh {
+			if refresh, err = newRefreshCommit(r, s, tmp); err != nil {
+				w.Abort(context.WithoutCancel(ctx))
+				return err
+			}
+			defer refresh.close()
+		}
 		res, err := r.runDiff(ctx, s, x, tmp, func(e diff.Event) error {
-			if !sends(s.Destination.Mode, e.Kind, r.Opt.FullRefresh) {
+			if refresh != nil {
+				if err := refresh.record(e); err != nil {
+					return err
+				}
+			}
+			if !r.sends(s.Destination.Mode, e.Kind) {
 				return nil
 			}
 			return cs.add(e.Kind, e.Key, e.New, e.Aux)
@@ -164,6 +183,9 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 		if err != nil {
 			w.Abort(context.WithoutCancel(ctx))
 			return err
+		}
+		if n := r.unsentAdds(s, res); n > 0 {
+			r.log().Warn("source keys missing from the destination are not inserted in mode update", "sync", s.Name, "rows", n)
 		}
 		rep.Added, rep.Changed, rep.Removed, rep.Unchanged = res.added, res.changed, res.removed, res.unchanged
 		r.log().Debug("diff done", "sync", s.Name, "rows", x.read, "added", res.added, "changed", res.changed,
@@ -179,7 +201,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 		}
 		nullKey = int64(len(res.nullKeys))
 		if !r.Opt.AllowMassDelete {
-			if err := massDelete(s, res.removed, st.SnapshotRows); err != nil {
+			if err := massDelete(s, res.removed, r.baseRows(st, res)); err != nil {
 				w.Abort(context.WithoutCancel(ctx))
 				return err
 			}
@@ -198,7 +220,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 	}
 	rep.RowsRead = x.read
 
-	f := &finisher{r: r, s: s, st: st, x: x, cs: cs, stage: stage, rep: rep, nullKey: nullKey, start: start}
+	f := &finisher{r: r, s: s, st: st, x: x, cs: cs, refresh: refresh, stage: stage, rep: rep, nullKey: nullKey, start: start}
 	var commit *state.Commit
 	if final != nil {
 		if loadErr == nil && ctx.Err() == nil {
@@ -271,6 +293,7 @@ type finisher struct {
 	st      *state.SyncState
 	x       *extraction
 	cs      *changeset
+	refresh *refreshCommit // set by --refresh
 	stage   *loadStage
 	rep     *Report
 	nullKey int64
@@ -293,12 +316,12 @@ func (f *finisher) commit(ctx context.Context, loadErr error) (*state.Commit, er
 	var cursorAfter *extract.Cursor
 	if s.Source.Cursor != "" {
 		before := st.Cursor
-		if f.r.Opt.FullRefresh {
+		if f.r.readsAll() {
 			before = nil
 		}
 		cursorAfter = f.x.cursors.commit(before, complete)
 		rolledBack := s.Destination.Mode == spec.ModeReplace && !complete
-		if ctx.Err() != nil || rolledBack || (f.r.Opt.FullRefresh && !complete) {
+		if ctx.Err() != nil || rolledBack || (f.r.readsAll() && !complete) {
 			cursorAfter = st.Cursor // a cancelled or rolled-back run never moves the cursor
 		}
 	}
@@ -314,6 +337,13 @@ func (f *finisher) commit(ctx context.Context, loadErr error) (*state.Commit, er
 	}
 	if f.cs != nil && stage.acks.batches > 0 {
 		d, err := f.r.delta(s, f.cs, stage.acks)
+		if err != nil {
+			return nil, loadErr, err
+		}
+		c.Delta = d
+	}
+	if f.refresh != nil {
+		d, err := f.refresh.delta(ctx, c.Delta)
 		if err != nil {
 			return nil, loadErr, err
 		}
