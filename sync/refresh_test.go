@@ -274,3 +274,66 @@ func TestRefreshUnsupported(t *testing.T) {
 		t.Errorf("run --refresh in mode append delivered %d, want 5", rep.Delivered)
 	}
 }
+
+// TestRefreshFilesDrift: a files destination edited by hand (a line
+// deleted, a value changed, a line added) is repaired by run --refresh in
+// mode mirror, for each text format.
+func TestRefreshFilesDrift(t *testing.T) {
+	for _, format := range []string{"csv", "jsonl"} {
+		t.Run(format, func(t *testing.T) {
+			e := newRefreshEnv(t, "  out: {type: files, path: ./out}",
+				`{connection: out, object: people.`+format+`, mode: mirror, primary_key: [id]}`, "")
+			e.source(refreshPeople)
+			e.run(false)
+			path := filepath.Join(e.dir, "out", "people."+format)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var kept []string
+			for _, line := range strings.SplitAfter(string(data), "\n") {
+				switch {
+				case strings.Contains(line, "Bo"):
+					continue // deleted by hand
+				case strings.Contains(line, "Cy"):
+					line = strings.Replace(line, "Cy", "Hand", 1)
+				}
+				kept = append(kept, line)
+			}
+			extra := "99,Extra,9.00\n"
+			if format == "jsonl" {
+				extra = `{"id":99,"name":"Extra","score":"9.00"}` + "\n"
+			}
+			if err := os.WriteFile(path, []byte(strings.Join(kept, "")+extra), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if pr := e.plan(false); pr.Pending() {
+				t.Fatalf("plan without --refresh: %s", counts(pr))
+			}
+			pr := e.plan(true)
+			if got := counts(pr); got != "+1 ~1 -1" {
+				t.Errorf("plan --refresh: %s, want +1 ~1 -1 (%s)", got, samples(pr))
+			}
+			if got, want := samples(pr), "add 2 id:2 name:Bo score:2.25; change 3 name:Hand→Cy; remove 99"; got != want {
+				t.Errorf("plan --refresh samples:\n got %s\nwant %s", got, want)
+			}
+			if rep := e.run(true); rep.Delivered != 3 {
+				t.Errorf("run --refresh delivered %d, want 3", rep.Delivered)
+			}
+			for _, refresh := range []bool{false, true} {
+				if pr := e.plan(refresh); pr.Pending() {
+					t.Errorf("plan (refresh=%v) after the repair: %s %s", refresh, counts(pr), samples(pr))
+				}
+			}
+			data, _ = os.ReadFile(path)
+			for _, want := range []string{"Ann", "Bo", "Cy", "Di", "Ed"} {
+				if !strings.Contains(string(data), want) {
+					t.Errorf("repaired file lacks %s:\n%s", want, data)
+				}
+			}
+			if strings.Contains(string(data), "Extra") || strings.Contains(string(data), "Hand") {
+				t.Errorf("repaired file keeps hand edits:\n%s", data)
+			}
+		})
+	}
+}
