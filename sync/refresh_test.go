@@ -337,3 +337,34 @@ func TestRefreshFilesDrift(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshRebuildsSnapshot: run --refresh leaves the snapshot equal to
+// the destination, not just patched by what it sent. After a state reset the
+// destination already matches the source, so run --refresh sends nothing,
+// and the next normal run must not re-send every row; a row inserted into
+// the destination by hand (and left alone by insert mode) is in the
+// snapshot too, so the normal run does not try to insert it again.
+func TestRefreshRebuildsSnapshot(t *testing.T) {
+	e := newRefreshEnv(t, "  db: {type: sqlite, path: ./dest.db}",
+		`{connection: db, object: people, mode: insert, primary_key: [id], create_table: true}`, "")
+	e.source(refreshPeople)
+	e.run(false)
+	if err := e.store.Reset(context.Background(), "people"); err != nil {
+		t.Fatal(err)
+	}
+	sqliteExec(t, filepath.Join(e.dir, "dest.db"), `INSERT INTO people (id, name, score) VALUES (6, 'Hand', '6.00')`)
+	e.source(refreshPeople + "6,Fay,6.00\n")
+	if rep := e.run(true); rep.Delivered != 0 {
+		t.Errorf("run --refresh after a state reset delivered %d, want 0", rep.Delivered)
+	}
+	st, err := e.store.Get(context.Background(), "people")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.SnapshotRows != 6 {
+		t.Errorf("snapshot holds %d rows after run --refresh, want the destination's 6", st.SnapshotRows)
+	}
+	if rep := e.run(false); rep.Delivered != 0 {
+		t.Errorf("a normal run after run --refresh delivered %d, want 0", rep.Delivered)
+	}
+}
