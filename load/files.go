@@ -51,31 +51,11 @@ func (d *filesDest) Close() error { return nil }
 
 // objectPath returns the file a target writes and its format.
 func (d *filesDest) objectPath(dst *spec.Dest) (string, string, error) {
-	obj := dst.Object
-	if obj == "" {
-		return "", "", fmt.Errorf("object is required")
-	}
-	if !filepath.IsLocal(obj) {
-		return "", "", fmt.Errorf("object %q must be a file name inside the connection's folder", obj)
-	}
-	extFormat := filefmt.FromExt(obj)
 	format := dst.Format
 	if format == "" {
 		format = d.conn.Format
 	}
-	if format == "" {
-		format = extFormat
-	}
-	if err := filefmt.Check(format); err != nil {
-		return "", "", fmt.Errorf("object %s: %w", obj, err)
-	}
-	switch {
-	case extFormat == "":
-		obj += filefmt.Ext(format)
-	case extFormat != format:
-		return "", "", fmt.Errorf("object %s has a %s extension but the format is %s", obj, extFormat, format)
-	}
-	return filepath.Join(d.dir, obj), format, nil
+	return filefmt.ObjectPath(d.dir, dst.Object, format)
 }
 
 func (d *filesDest) Open(ctx context.Context, t Target) (Writer, error) {

@@ -109,3 +109,11 @@ func intToDecimal(src arrow.Array, dt *arrow.Decimal128Type, mem memory.Allocato
 	}
 	return b.NewArray(), nil
 }
+
+// CastArray casts src to type to with the casts mappings use, so a value read
+// back from a destination (hoist --refresh) takes the exact type, and hence the
+// exact diff encoding, of the mapped value it was written from. label names
+// the column in errors.
+func CastArray(ctx context.Context, src arrow.Array, to arrow.DataType, mem memory.Allocator, label string) (arrow.Array, error) {
+	return castArray(ctx, src, to, mem, label)
+}

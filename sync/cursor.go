@@ -19,7 +19,7 @@ import (
 // Only extraction looks back: the diff drops re-read rows already delivered,
 // and the committed cursor never moves backwards (cursorTracker.commit).
 func (r *Runner) extractAfter(s *spec.Sync, committed *extract.Cursor) (*extract.Cursor, error) {
-	if s.Source.Cursor == "" || r.Opt.FullRefresh || committed == nil {
+	if s.Source.Cursor == "" || r.readsAll() || committed == nil {
 		return nil, nil
 	}
 	if s.Source.CursorLookback == "" {

@@ -148,7 +148,7 @@ func compareIdentity(mode string, was, now *state.Identity) *identityChange {
 func (c *identityChange) refusal(sync string) error {
 	why := strings.Join(append(slices.Clone(c.target), c.reread...), "; ")
 	return fmt.Errorf("sync %s: its state was recorded for another target (%s): diffing against it would skip rows. "+
-		"Run with --full-refresh to forget that state and send every row (or restore the spec)", sync, why)
+		"Run with --full-refresh to forget that state and send every row, or --refresh to diff against what the new target holds (or restore the spec)", sync, why)
 }
 
 // note is the plan's and the log's line for a change that forces a re-read.
@@ -166,6 +166,9 @@ func (r *Runner) checkIdentity(ctx context.Context, s *spec.Sync, st *state.Sync
 	id := r.identityOf(s, x.mappedSchema())
 	chg := compareIdentity(s.Destination.Mode, st.Identity, id)
 	switch {
+	case chg.refused && r.Opt.Refresh:
+		// --refresh diffs against what the new target really holds and
+		// rebuilds the snapshot from it: nothing of the old state is used.
 	case chg.refused && !r.Opt.FullRefresh:
 		return x, id, chg, chg.refusal(s.Name)
 	case chg.refused:

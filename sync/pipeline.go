@@ -33,7 +33,10 @@ type Progress interface {
 
 // Options tune a Runner.
 type Options struct {
-	FullRefresh     bool
+	FullRefresh bool
+	// Refresh diffs against the destination's content instead of the
+	// snapshot (see refresh.go).
+	Refresh         bool
 	Concurrency     int // overrides every sync's concurrency when > 0
 	AllowMassDelete bool
 	LockTimeout     time.Duration
@@ -245,6 +248,9 @@ type diffResult struct {
 	added, changed, removed, unchanged int64
 	nullKeys                           []rejectLine
 	nullKeyCursors                     []*extract.Cursor
+	// destRows and destNullKeys count the destination's keys and NULL-key
+	// rows (--refresh).
+	destRows, destNullKeys int64
 }
 
 // runDiff extracts everything, sorts it by key with bounded memory and
@@ -296,7 +302,9 @@ func (r *Runner) runDiff(ctx context.Context, s *spec.Sync, x *extraction, tmp s
 		return nil, err
 	}
 	defer it.Close()
-	opt := diff.MergeOptions{Removes: x.curIdx < 0, LastWins: s.OnDuplicate == "last"}
+	// --refresh compares with the whole source, so keys only the
+	// destination holds are removes even with a cursor.
+	opt := diff.MergeOptions{Removes: x.curIdx < 0 || r.Opt.Refresh, LastWins: s.OnDuplicate == "last"}
 	count := func(e diff.Event) error {
 		switch e.Kind {
 		case diff.Add:
@@ -312,6 +320,14 @@ func (r *Runner) runDiff(ctx context.Context, s *spec.Sync, x *extraction, tmp s
 	}
 	if x.noSnapshot {
 		err = diff.Merge(it, &state.SliceIterator{}, opt, count)
+	} else if r.Opt.Refresh {
+		var view *destView
+		if view, err = r.readDestination(ctx, s, x, tmp); err != nil {
+			return nil, err
+		}
+		err = diff.Merge(it, view, opt, count)
+		view.Close()
+		res.destRows, res.destNullKeys = view.rows, view.nullKeys
 	} else if ls, ok := r.Store.(state.LookupStore); ok && x.curIdx >= 0 && x.after != nil {
 		// An incremental run can only add or change what it extracted, so
 		// it reads just those keys of the snapshot.

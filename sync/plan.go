@@ -44,6 +44,12 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.checkRefresh(ctx, s); err != nil {
+		return nil, err
+	}
+	if warn := r.refreshNoop(s); warn != "" {
+		pr.Warnings = append(pr.Warnings, warn)
+	}
 	x, err := r.openExtraction(ctx, s, after)
 	if errors.Is(err, errNothingNew) {
 		return pr, nil
@@ -99,7 +105,7 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	count := map[diff.Kind]int{}
 	var sampleErr error
 	res, err := r.runDiff(ctx, s, x, tmp, func(e diff.Event) error {
-		if e.Kind == diff.Unchanged || !sends(s.Destination.Mode, e.Kind, r.Opt.FullRefresh) || count[e.Kind] >= limit {
+		if e.Kind == diff.Unchanged || !r.sends(s.Destination.Mode, e.Kind) || count[e.Kind] >= limit {
 			return nil
 		}
 		count[e.Kind]++
@@ -116,10 +122,12 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	if sampleErr != nil {
 		return nil, sampleErr
 	}
+	missing := r.unsentAdds(s, res)
 	sort.SliceStable(pr.Samples, func(i, j int) bool { return opOrder[pr.Samples[i].Op] < opOrder[pr.Samples[j].Op] })
 	pr.RowsRead = x.read
 	pr.counts = tally(s.Destination.Mode, r.Opt.FullRefresh, res)
-	if err := massDelete(s, res.removed, st.SnapshotRows); err != nil && !r.Opt.AllowMassDelete {
+	r.refreshWarnings(pr, res, missing)
+	if err := massDelete(s, res.removed, r.baseRows(st, res)); err != nil && !r.Opt.AllowMassDelete {
 		pr.Warnings = append(pr.Warnings, "run would fail: "+err.Error())
 	}
 	if len(res.nullKeys) > 0 {

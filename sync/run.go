@@ -89,6 +89,12 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 	if err != nil {
 		return err
 	}
+	if err := r.checkRefresh(ctx, s); err != nil {
+		return err
+	}
+	if warn := r.refreshNoop(s); warn != "" {
+		r.log().Warn(warn, "sync", s.Name)
+	}
 	x, err := r.openExtraction(ctx, s, after)
 	if errors.Is(err, errNothingNew) {
 		return r.commitQuiet(ctx, s, st, rep, start)
@@ -163,6 +169,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 
 	var (
 		cs      *changeset
+		refresh *refreshCommit
 		loadErr error
 		nullKey int64
 	)
@@ -173,8 +180,20 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 			return err
 		}
 		defer cs.close()
+		if r.Opt.Refresh {
+			if refresh, err = newRefreshCommit(r, s, tmp); err != nil {
+				w.Abort(context.WithoutCancel(ctx))
+				return err
+			}
+			defer refresh.close()
+		}
 		res, err := r.runDiff(ctx, s, x, tmp, func(e diff.Event) error {
-			if !sends(s.Destination.Mode, e.Kind, r.Opt.FullRefresh) {
+			if refresh != nil {
+				if err := refresh.record(e); err != nil {
+					return err
+				}
+			}
+			if !r.sends(s.Destination.Mode, e.Kind) {
 				return nil
 			}
 			return cs.add(e.Kind, e.Key, e.New, e.Aux)
@@ -182,6 +201,9 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 		if err != nil {
 			w.Abort(context.WithoutCancel(ctx))
 			return err
+		}
+		if n := r.unsentAdds(s, res); n > 0 {
+			r.log().Warn("source keys missing from the destination are not inserted in mode update", "sync", s.Name, "rows", n)
 		}
 		rep.counts = tally(s.Destination.Mode, r.Opt.FullRefresh, res)
 		r.log().Debug("diff done", "sync", s.Name, "rows", x.read, "added", res.added, "changed", res.changed,
@@ -198,7 +220,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 		nullKey = int64(len(res.nullKeys))
 		stage.nullKeys = nullKey
 		if !r.Opt.AllowMassDelete {
-			if err := massDelete(s, res.removed, st.SnapshotRows); err != nil {
+			if err := massDelete(s, res.removed, r.baseRows(st, res)); err != nil {
 				w.Abort(context.WithoutCancel(ctx))
 				return err
 			}
@@ -217,7 +239,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 	}
 	rep.RowsRead = x.read
 
-	f := &finisher{r: r, s: s, st: st, x: x, cs: cs, stage: stage, rep: rep, nullKey: nullKey, start: start, id: id,
+	f := &finisher{r: r, s: s, st: st, x: x, cs: cs, refresh: refresh, stage: stage, rep: rep, nullKey: nullKey, start: start, id: id,
 		reread: len(chg.reread) > 0 && !chg.refused}
 	var commit *state.Commit
 	if final != nil {
@@ -306,6 +328,7 @@ type finisher struct {
 	st      *state.SyncState
 	x       *extraction
 	cs      *changeset
+	refresh *refreshCommit // set by --refresh
 	stage   *loadStage
 	rep     *Report
 	nullKey int64
@@ -330,10 +353,10 @@ func (f *finisher) commit(ctx context.Context, loadErr error) (*state.Commit, er
 	}
 	complete := loadErr == nil && ctx.Err() == nil
 	var cursorAfter *extract.Cursor
-	// A run that re-read the whole source (--full-refresh, or a changed
+	// A run that re-read the whole source (--full-refresh, --refresh, or a changed
 	// source or schema) computes its cursor afresh: the old one may belong
 	// to another source.
-	fullRead := f.r.Opt.FullRefresh || f.reread
+	fullRead := f.r.readsAll() || f.reread
 	identity := f.id
 	if s.Source.Cursor != "" {
 		before := st.Cursor
@@ -361,6 +384,13 @@ func (f *finisher) commit(ctx context.Context, loadErr error) (*state.Commit, er
 	}
 	if f.cs != nil && stage.acks.batches > 0 {
 		d, err := f.r.delta(s, f.cs, stage.acks)
+		if err != nil {
+			return nil, loadErr, err
+		}
+		c.Delta = d
+	}
+	if f.refresh != nil {
+		d, err := f.refresh.delta(ctx, c.Delta)
 		if err != nil {
 			return nil, loadErr, err
 		}

@@ -11,8 +11,14 @@
 #   cli    — bin/hoist run spec.yaml (the whole pipeline), if bin/hoist exists.
 # Peak RSS comes from /usr/bin/time -v ("Maximum resident set size").
 #
+# The refresh step times plan --refresh (the source extraction plus reading
+# the whole destination back) against plan with empty state (the source
+# extraction alone) after 0.1% of the destination was deleted and 0.1%
+# changed by hand, then repairs it with run --refresh.
+#
 # Env: HOIST_BENCH_PG (server URL, default local trust auth),
-#      BENCH_SIZES (default "200000 2000000").
+#      BENCH_SIZES (default "200000 2000000"),
+#      BENCH_STEPS (default "copy modes refresh incremental").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -57,6 +63,9 @@ same_content() {
   [[ $(echo $diff) == "0 0" ]] || { echo "destination differs from source: $diff" >&2; exit 1; }
 }
 
+STEPS=${BENCH_STEPS:-"copy modes refresh incremental"}
+want() { [[ " $STEPS " == *" $1 "* ]]; }
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f%%", 100 * a / b; else print "n/a" }'; }
 
@@ -78,13 +87,16 @@ for N in $SIZES; do
     -c "CREATE INDEX ON bench_src (updated_at)" -c "VACUUM ANALYZE bench_src"
 
   # Baseline: psql's COPY pipe (text format) into an empty table.
+  BASE_S=0
+  if want copy; then
   empty_dst
   timed bash -c "psql -X -q '$HOIST_BENCH_URL' -c '\\copy (select * from bench_src) to stdout' | psql -X -q '$HOIST_BENCH_URL' -c '\\copy bench_dst from stdin'"
   BASE_S=$SECS
   printf '%-9s %-22s %9.2f %8s %9s\n' "$N" "psql copy pipe" "$BASE_S" 1.00 "-"
   same_content
+  fi
 
-  for MODE in replace upsert; do
+  want modes && for MODE in replace upsert; do
     empty_dst
     timed "$WORK/pgbench" -url "$HOIST_BENCH_URL" -mode "$MODE"
     printf '%-9s %-22s %9.2f %8s %9s\n' "$N" "driver $MODE" "$SECS" "$(ratio "$SECS" "$BASE_S")" "$RSS_MB"
@@ -101,6 +113,33 @@ for N in $SIZES; do
     fi
   done
 
+  if [[ -n $HOIST ]] && want refresh; then
+    echo "refresh step, spec (sync upsert of bench/postgres/spec.yaml):"
+    sed -n '/- name: upsert/,/concurrency/p' bench/postgres/spec.yaml
+    empty_dst
+    export HOIST_BENCH_STATE="$WORK/state-refresh-$N"
+    timed "$HOIST" plan bench/postgres/spec.yaml --sync upsert --quiet
+    EXTRACT_S=$SECS EXTRACT_RSS=$RSS_MB
+    timed "$HOIST" run bench/postgres/spec.yaml --sync upsert --quiet
+    psqlq -c "DELETE FROM bench_dst WHERE id % 1000 = 1" -c "UPDATE bench_dst SET note = 'hand' WHERE id % 1000 = 2" \
+      -c "VACUUM ANALYZE bench_dst"
+    timed "$HOIST" plan bench/postgres/spec.yaml --sync upsert --quiet
+    PLAN_S=$SECS PLAN_RSS=$RSS_MB
+    timed "$HOIST" plan bench/postgres/spec.yaml --sync upsert --refresh -o json
+    grep -q "\"added\":$((N / 1000)),\"changed\":$((N / 1000))," "$WORK/out" || { echo "plan --refresh missed the drift:" >&2; cat "$WORK/out" >&2; exit 1; }
+    REFRESH_S=$SECS REFRESH_RSS=$RSS_MB
+    timed "$HOIST" run bench/postgres/spec.yaml --sync upsert --refresh -o json
+    grep -q "\"delivered\":$((2 * N / 1000))," "$WORK/out" || { echo "run --refresh did not repair:" >&2; cat "$WORK/out" >&2; exit 1; }
+    REPAIR_S=$SECS REPAIR_RSS=$RSS_MB
+    same_content
+    READ_S=$(awk -v a="$REFRESH_S" -v b="$EXTRACT_S" 'BEGIN { printf "%.3f", a - b }')
+    printf '%-9s %-22s %9.2f %8s %9s\n' "$N" "plan, empty state" "$EXTRACT_S" 1.00 "$EXTRACT_RSS"
+    printf '%-9s %-22s %9.2f %8s %9s\n' "$N" "plan (snapshot)" "$PLAN_S" "$(ratio "$PLAN_S" "$EXTRACT_S")" "$PLAN_RSS"
+    printf '%-9s %-22s %9.2f %8s %9s\n' "$N" "plan --refresh" "$REFRESH_S" "$(ratio "$REFRESH_S" "$EXTRACT_S")" "$REFRESH_RSS"
+    printf '%-9s %-22s %9.2f %8s %9s\n' "$N" "run --refresh (repair)" "$REPAIR_S" "$(ratio "$REPAIR_S" "$EXTRACT_S")" "$REPAIR_RSS"
+    echo "refresh read (plan --refresh − plan with empty state) = ${READ_S}s = $(ratio "$READ_S" "$EXTRACT_S")x the source extraction (target ≤ 1)"
+  fi
+
   # 1% incremental refresh: 1% of rows get a newer updated_at; only they
   # are read (index range scan on updated_at), diffed and upserted. After a
   # full first run of the cursor sync, ROUNDS rounds each update a different
@@ -112,7 +151,7 @@ for N in $SIZES; do
   #   hoist    — bin/hoist run --sync incremental into bench_dst.
   # The mean over the rounds includes the runs that compact the state's
   # delta tables (see README, "Incremental runs").
-  if [[ -n $HOIST ]]; then
+  if [[ -n $HOIST ]] && want incremental; then
     empty_dst
     export HOIST_BENCH_STATE="$WORK/state-incr-$N"
     timed "$HOIST" run bench/postgres/spec.yaml --sync incremental --quiet

@@ -17,6 +17,7 @@ type PlanOptions struct {
 	Limit            int
 	DetailedExitCode bool
 	FullRefresh      bool
+	Refresh          bool
 }
 
 // NewCmdPlan builds `hoist plan`.
@@ -37,6 +38,7 @@ func NewCmdPlan(streams *IO, g *GlobalOptions, runF func(context.Context, *PlanO
 	cmd.Flags().IntVar(&opts.Limit, "limit", hsync.DefaultPlanLimit, "sample rows shown per operation")
 	cmd.Flags().BoolVar(&opts.DetailedExitCode, "detailed-exitcode", false, "exit 2 when changes are pending, 0 when none")
 	cmd.Flags().BoolVar(&opts.FullRefresh, "full-refresh", false, "plan as if cursors were reset (run --full-refresh)")
+	cmd.Flags().BoolVar(&opts.Refresh, "refresh", false, "diff against the destination's actual rows instead of the snapshot: show drift (postgres, sqlite, files)")
 	return cmd
 }
 
@@ -47,7 +49,7 @@ func runPlan(ctx context.Context, o *PlanOptions) error {
 	}
 	defer store.Close()
 	r := &hsync.Runner{File: f, Store: store, Opt: hsync.Options{
-		Limit: o.Limit, FullRefresh: o.FullRefresh, Logger: o.Global.logger(o.IO.Err),
+		Limit: o.Limit, FullRefresh: o.FullRefresh, Refresh: o.Refresh, Logger: o.Global.logger(o.IO.Err),
 	}}
 	var plans []*hsync.PlanReport
 	var errs []error

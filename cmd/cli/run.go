@@ -18,6 +18,7 @@ type RunOptions struct {
 	Global          *GlobalOptions
 	Spec            string
 	FullRefresh     bool
+	Refresh         bool
 	Concurrency     int
 	LockTimeout     time.Duration
 	AllowMassDelete bool
@@ -43,6 +44,7 @@ func NewCmdRun(streams *IO, g *GlobalOptions, runF func(context.Context, *RunOpt
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.FullRefresh, "full-refresh", false, "ignore cursors and re-send every row (the snapshot is kept until the new one commits)")
+	fl.BoolVar(&opts.Refresh, "refresh", false, "diff against the destination's actual rows instead of the snapshot and repair drift (postgres, sqlite, files)")
 	fl.IntVar(&opts.Concurrency, "concurrency", 0, "parallel loaders, overriding every sync's concurrency")
 	fl.DurationVar(&opts.LockTimeout, "lock-timeout", 0, "how long to wait for another run of the same sync to finish")
 	fl.BoolVar(&opts.AllowMassDelete, "allow-mass-delete", false, "let mirror delete more than max_delete_fraction of the destination")
@@ -56,7 +58,7 @@ func runRun(ctx context.Context, o *RunOptions) error {
 	}
 	defer store.Close()
 	opt := hsync.Options{
-		FullRefresh: o.FullRefresh, Concurrency: o.Concurrency, LockTimeout: o.LockTimeout,
+		FullRefresh: o.FullRefresh, Refresh: o.Refresh, Concurrency: o.Concurrency, LockTimeout: o.LockTimeout,
 		AllowMassDelete: o.AllowMassDelete, Logger: o.Global.logger(o.IO.Err),
 	}
 	if !o.Global.Quiet && o.IO.errIsTerminal() {

@@ -1,0 +1,249 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/mappings"
+	"github.com/hoist-dev/hoist/sync/diff"
+	"github.com/hoist-dev/hoist/sync/spec"
+	"github.com/hoist-dev/hoist/sync/state"
+)
+
+// --refresh diffs the source against what the destination actually holds
+// instead of the snapshot: the destination's object is read back through the
+// source connector of the same connection (extract.ObjectReader), cast to the
+// mapped schema so that every value encodes exactly as the mapped source
+// value it was written from, sorted by key like the extract, and handed to
+// the merge in the snapshot's place. After run --refresh the state commit
+// makes the snapshot equal to that view with the run's acknowledged changes
+// applied (refreshCommit).
+
+// readsAll reports whether the run reads the whole source, ignoring the
+// cursor: --full-refresh, and --refresh (the destination is compared with
+// the full source).
+func (r *Runner) readsAll() bool { return r.Opt.FullRefresh || r.Opt.Refresh }
+
+// sends is the package's sends with what --refresh changes: update mode
+// does not send keys the destination is known to lack, since an update of a
+// missing key does nothing there and the snapshot would then claim the key.
+func (r *Runner) sends(mode string, k diff.Kind) bool {
+	if r.Opt.Refresh && mode == spec.ModeUpdate && k == diff.Add {
+		return false
+	}
+	return sends(mode, k, r.Opt.FullRefresh)
+}
+
+// baseRows is what a mirror's mass-delete guard compares removals with: the
+// snapshot's size, or with --refresh the destination's.
+func (r *Runner) baseRows(st *state.SyncState, res *diffResult) int64 {
+	if r.Opt.Refresh {
+		return res.destRows
+	}
+	return st.SnapshotRows
+}
+
+// refreshNoop is the warning for a mode --refresh does not apply to: append
+// and replace do not diff, so there is no drift to compute (replace rewrites
+// the whole object every run anyway). "" for the keyed modes.
+func (r *Runner) refreshNoop(s *spec.Sync) string {
+	if !r.Opt.Refresh || spec.KeyNeeded(s.Destination.Mode) {
+		return ""
+	}
+	return fmt.Sprintf("--refresh has no effect in mode %s: it sends rows without a diff against the destination", s.Destination.Mode)
+}
+
+// errRefreshUnsupported names a destination that cannot be read back.
+func errRefreshUnsupported(conn *spec.Connection) error {
+	return fmt.Errorf("--refresh is not supported for destination %s (type %s): it cannot be read back; --refresh works with postgres, sqlite and files destinations",
+		conn.Name, conn.Type)
+}
+
+// checkRefresh fails early, before the source is extracted, when --refresh
+// cannot read the sync's destination back.
+func (r *Runner) checkRefresh(ctx context.Context, s *spec.Sync) error {
+	if !r.Opt.Refresh || !spec.KeyNeeded(s.Destination.Mode) {
+		return nil
+	}
+	conn := r.File.Connections[s.Destination.Connection]
+	src, err := r.openReadBack(ctx, conn)
+	if err != nil {
+		return err
+	}
+	return src.Close()
+}
+
+// openReadBack opens the source side of the destination's connection.
+func (r *Runner) openReadBack(ctx context.Context, conn *spec.Connection) (extract.Source, error) {
+	if !slices.Contains(extract.Types(), conn.Type) {
+		return nil, errRefreshUnsupported(conn)
+	}
+	src, err := extract.Open(ctx, conn, r.File.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("read destination %s for --refresh: %w", conn.Name, err)
+	}
+	if _, ok := src.(extract.ObjectReader); !ok {
+		src.Close()
+		return nil, errRefreshUnsupported(conn)
+	}
+	return src, nil
+}
+
+// readDestination reads the destination's rows, keyed and encoded like the
+// extract, into a key-ordered view that stands in for the snapshot.
+func (r *Runner) readDestination(ctx context.Context, s *spec.Sync, x *extraction, tmp string) (*destView, error) {
+	conn := r.File.Connections[s.Destination.Connection]
+	src, err := r.openReadBack(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	mapped := x.mappedSchema()
+	rr, err := src.(extract.ObjectReader).ReadObject(ctx, extract.ObjectRequest{
+		Request: extract.Request{Sync: s.Name, Alloc: r.alloc(), Logger: r.log().With("sync", s.Name)},
+		Dest:    &s.Destination, Schema: mapped,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read destination %s for --refresh: %w", conn.Name, err)
+	}
+	defer rr.Release()
+	v := &destView{}
+	sorter := diff.NewSorter(tmp, r.Opt.SortMemory)
+	keyCols := make([]arrow.Array, len(x.keyIdx))
+	var keyBuf, rowBuf []byte
+	for rr.Next() {
+		rec, err := r.conformDest(ctx, rr.RecordBatch(), mapped)
+		if err != nil {
+			return nil, fmt.Errorf("read destination %s for --refresh: row %d: %w", conn.Name, v.read+1, err)
+		}
+		enc := diff.NewRowEncoder(rec)
+		for k, idx := range x.keyIdx {
+			keyCols[k] = rec.Column(idx)
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			if keyBuf, err = diff.AppendKey(keyBuf[:0], keyCols, i); err != nil {
+				v.nullKeys++ // no source row can match it: left alone
+				continue
+			}
+			rowBuf = enc.Append(rowBuf[:0], i)
+			if err := sorter.Add(keyBuf, rowBuf, nil); err != nil {
+				rec.Release()
+				return nil, err
+			}
+		}
+		v.read += rec.NumRows()
+		rec.Release()
+	}
+	if err := rr.Err(); err != nil {
+		return nil, fmt.Errorf("read destination %s for --refresh: %w", conn.Name, err)
+	}
+	if v.it, err = sorter.Iter(); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// conformDest picks the mapped columns of a record read from the destination,
+// by name, and casts each to its mapped type.
+func (r *Runner) conformDest(ctx context.Context, rec arrow.RecordBatch, mapped *arrow.Schema) (arrow.RecordBatch, error) {
+	cols := make([]arrow.Array, 0, mapped.NumFields())
+	defer func() {
+		for _, c := range cols {
+			c.Release()
+		}
+	}()
+	for _, f := range mapped.Fields() {
+		idx := rec.Schema().FieldIndices(f.Name)
+		if len(idx) == 0 {
+			return nil, fmt.Errorf("the destination has no column %q", f.Name)
+		}
+		col := rec.Column(idx[0])
+		if arrow.TypeEqual(col.DataType(), f.Type) {
+			col.Retain()
+			cols = append(cols, col)
+			continue
+		}
+		c, err := mappings.CastArray(ctx, col, f.Type, r.alloc(), "column "+f.Name)
+		if err != nil {
+			return nil, err
+		}
+		cols = append(cols, c)
+	}
+	return array.NewRecordBatch(mapped, cols, rec.NumRows()), nil
+}
+
+// destView iterates the destination's rows in key order as snapshot
+// entries. Duplicate keys (a table without a unique key, a hand-edited file)
+// fold to the last one read.
+type destView struct {
+	it       *diff.SortedIter
+	read     int64 // rows read
+	rows     int64 // distinct keys handed out
+	nullKeys int64 // rows with a NULL key, skipped
+	cur      state.Entry
+	next     state.Entry // read ahead of cur
+	haveNext bool
+	started  bool
+}
+
+var _ state.Iterator = (*destView)(nil)
+
+func (v *destView) Next() bool {
+	if !v.started {
+		v.started = true
+		v.haveNext = v.advance(&v.next)
+	}
+	if !v.haveNext {
+		return false
+	}
+	v.cur.Key = append(v.cur.Key[:0], v.next.Key...)
+	v.cur.Row = append(v.cur.Row[:0], v.next.Row...)
+	for {
+		if v.haveNext = v.advance(&v.next); !v.haveNext || !bytes.Equal(v.next.Key, v.cur.Key) {
+			break
+		}
+		v.cur.Row = append(v.cur.Row[:0], v.next.Row...)
+	}
+	v.rows++
+	return true
+}
+
+func (v *destView) advance(e *state.Entry) bool {
+	if !v.it.Next() {
+		return false
+	}
+	e.Key = append(e.Key[:0], v.it.Key()...)
+	e.Row = append(e.Row[:0], v.it.Row()...)
+	return true
+}
+
+func (v *destView) Entry() state.Entry { return v.cur }
+func (v *destView) Err() error         { return v.it.Err() }
+func (v *destView) Close() error       { return v.it.Close() }
+
+// unsentAdds takes out of res the adds update --refresh does not send: the
+// source keys the destination lacks. It returns how many there were.
+func (r *Runner) unsentAdds(s *spec.Sync, res *diffResult) int64 {
+	if !r.Opt.Refresh || s.Destination.Mode != spec.ModeUpdate {
+		return 0
+	}
+	n := res.added
+	res.added = 0
+	return n
+}
+
+// refreshWarnings adds what plan --refresh found that it does not count.
+func (r *Runner) refreshWarnings(pr *PlanReport, res *diffResult, missing int64) {
+	if missing > 0 {
+		pr.Warnings = append(pr.Warnings, fmt.Sprintf("%d source keys are missing from the destination; mode update does not insert them", missing))
+	}
+	if res.destNullKeys > 0 {
+		pr.Warnings = append(pr.Warnings, fmt.Sprintf("%d destination rows have a NULL primary key and are left alone", res.destNullKeys))
+	}
+}
