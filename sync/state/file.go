@@ -217,6 +217,10 @@ func checkState(raw []byte, st *fileState) error {
 		if st.Format >= sealedFormat && !r.seal.sealed() {
 			return fmt.Errorf("snapshot %s has no checksum (edited by hand?)", r.name)
 		}
+		if st.Checksum == "" && r.seal != (tableSeal{}) {
+			// an earlier hoist writes no seals: this one wrote the file
+			return errors.New("its checksum is missing (edited by hand?)")
+		}
 	}
 	return nil
 }
