@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"hash/crc32"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -175,13 +176,7 @@ func TestFileSealDetectsTampering(t *testing.T) {
 			if tc.file == stateFileName {
 				calls["Get"] = func() error { _, err := s.Get(ctx, "s"); return err }
 			}
-			for _, name := range slices.Sorted(func(yield func(string) bool) {
-				for k := range calls {
-					if !yield(k) {
-						return
-					}
-				}
-			}) {
+			for _, name := range slices.Sorted(maps.Keys(calls)) {
 				err := calls[name]()
 				if err == nil || !strings.Contains(err.Error(), want) {
 					t.Errorf("%s: err = %v, want one naming %s", name, err, want)
