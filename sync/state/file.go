@@ -29,8 +29,12 @@ const (
 	lockFileName   = "lock"
 	commitLockName = "commit.lock"
 	// stateFormat 2 added delta tables (an earlier hoist would not see
-	// them, so it must refuse the file); format 1 is still read.
-	stateFormat     = 2
+	// them, so it must refuse the file); 3 added checksums (see
+	// file_seal.go) and format 3 tables, which a format 2 hoist cannot read.
+	// Formats 1 and 2 are still read, unchecked, and sealed by their next
+	// commit.
+	stateFormat     = 3
+	sealedFormat    = 3
 	maxHistory      = 50
 	tempPrefix      = ".tmp-"
 	snapshotPrefix  = "snapshot-"
@@ -87,10 +91,13 @@ func newFileStore(root string) *fileStore {
 
 // fileState is the content of state.json.
 type fileState struct {
+	// Checksum must stay the first field (see marshalState).
+	Checksum     string          `json:"checksum,omitempty"`
 	Format       int             `json:"format"`
 	Sync         string          `json:"sync"`
 	Generation   uint64          `json:"generation"`
 	Snapshot     string          `json:"snapshot,omitempty"`
+	SnapshotSeal *tableSeal      `json:"snapshot_seal,omitempty"`
 	Deltas       []deltaRef      `json:"deltas,omitempty"` // oldest first
 	SnapshotRows int64           `json:"snapshot_rows"`
 	Cursor       *extract.Cursor `json:"cursor,omitempty"`
@@ -103,6 +110,7 @@ type fileState struct {
 type deltaRef struct {
 	File    string `json:"file"`
 	Entries int64  `json:"entries"`
+	tableSeal
 }
 
 // tableNames lists the snapshot's files, the base first, then the deltas
@@ -176,21 +184,46 @@ func readState(dir, sync string) (*fileState, error) {
 	}
 	var st fileState
 	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("state file %s is corrupt: %w", path, err)
+		return nil, &damagedError{fmt.Errorf("state file %s is corrupt: %w", path, err)}
 	}
 	if st.Format < 1 || st.Format > stateFormat {
 		return nil, fmt.Errorf("state file %s has format %d; this hoist reads formats 1 to %d (a newer hoist wrote it?)", path, st.Format, stateFormat)
 	}
-	for _, name := range st.tableNames() {
-		if filepath.Base(name) != name || name == "." || name == ".." {
-			return nil, fmt.Errorf("state file %s is corrupt: snapshot %q is not a file name", path, name)
-		}
+	if err := checkState(b, &st); err != nil {
+		return nil, damaged(path, sync, "%v", err)
 	}
 	if st.Sync != "" && st.Sync != sync {
-		return nil, fmt.Errorf("state file %s belongs to sync %q, not %q: it was copied or moved here; remove it (or `hoist state reset`) to start this sync over", path, st.Sync, sync)
+		return nil, &damagedError{fmt.Errorf("state file %s belongs to sync %q, not %q: it was copied or moved here; remove it (or `hoist state reset`) to start this sync over", path, st.Sync, sync)}
 	}
 	st.Sync = sync
 	return &st, nil
+}
+
+// checkState verifies st, parsed from raw: its checksum, and that each
+// table it names is a plain file name with a seal. A state without a
+// checksum is accepted only in a format written before checksums.
+func checkState(raw []byte, st *fileState) error {
+	switch {
+	case st.Checksum != "":
+		if err := checkStateSum(raw, st.Checksum); err != nil {
+			return err
+		}
+	case st.Format >= sealedFormat:
+		return errors.New("its checksum is missing (edited by hand?)")
+	}
+	for _, r := range st.tableRefs() {
+		if filepath.Base(r.name) != r.name || r.name == "." || r.name == ".." {
+			return fmt.Errorf("snapshot %q is not a file name", r.name)
+		}
+		if st.Format >= sealedFormat && !r.seal.sealed() {
+			return fmt.Errorf("snapshot %s has no checksum (edited by hand?)", r.name)
+		}
+		if st.Checksum == "" && r.seal != (tableSeal{}) {
+			// an earlier hoist writes no seals: this one wrote the file
+			return errors.New("its checksum is missing (edited by hand?)")
+		}
+	}
+	return nil
 }
 
 func (st *fileState) public() *SyncState {
@@ -290,10 +323,14 @@ func (s *fileStore) Reset(ctx context.Context, sync string) error {
 	}
 	defer unlock()
 	st, err := readState(dir, sync)
+	if errors.Is(err, errDamagedState) {
+		// what the error told the user to do: start over, history and all
+		st, err = &fileState{Sync: sync}, nil
+	}
 	if err != nil {
 		return fmt.Errorf("reset sync %s: %w", sync, err)
 	}
-	st.Cursor, st.Snapshot, st.Deltas, st.SnapshotRows, st.Identity = nil, "", nil, 0, nil
+	st.Format, st.Cursor, st.Snapshot, st.SnapshotSeal, st.Deltas, st.SnapshotRows, st.Identity = stateFormat, nil, "", nil, nil, 0, nil
 	st.UpdatedAt = time.Now().UTC()
 	if err := s.writeState(dir, st); err != nil {
 		return fmt.Errorf("reset sync %s: %w", sync, err)

@@ -1,7 +1,6 @@
 package state
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -48,7 +47,7 @@ func closeDurably(f *os.File) error {
 
 // writeStateTemp writes st to a durable temp file and returns its path.
 func (s *fileStore) writeStateTemp(dir string, st *fileState) (string, error) {
-	b, err := json.MarshalIndent(st, "", "  ")
+	b, err := marshalState(st)
 	if err != nil {
 		return "", fmt.Errorf("encode state: %w", err)
 	}
@@ -56,7 +55,7 @@ func (s *fileStore) writeStateTemp(dir string, st *fileState) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
+	if _, err := f.Write(b); err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return "", fmt.Errorf("write %s: %w", f.Name(), err)

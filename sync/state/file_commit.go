@@ -82,6 +82,14 @@ func (s *fileStore) commitLocked(ctx context.Context, dir, sync string, c *Commi
 			return err
 		}
 	}
+	// tables an earlier hoist wrote, kept by this commit, get their seals
+	err = sealAll(dir, &next)
+	if err != nil {
+		if tableTmp != "" {
+			os.Remove(tableTmp)
+		}
+		return err
+	}
 	stateTmp, err := s.writeStateTemp(dir, &next)
 	if err != nil {
 		if tableTmp != "" {
@@ -125,7 +133,7 @@ func (s *fileStore) writeTables(ctx context.Context, dir string, st, next *fileS
 	baseName := fmt.Sprintf("%s%d%s", snapshotPrefix, next.Generation, snapshotSuffix)
 	if len(v.tables) == 0 {
 		// the first snapshot is the delta itself, less its removals
-		tmp, n, err := s.writeTable(ctx, dir, "snapshot", func(w *tableWriter) error {
+		tmp, n, seal, err := s.writeTable(ctx, dir, "snapshot", func(w *tableWriter) error {
 			return copyEntries(ctx, ordered, w, true)
 		})
 		if err != nil || n == 0 {
@@ -135,10 +143,10 @@ func (s *fileStore) writeTables(ctx context.Context, dir string, st, next *fileS
 			next.Generation = st.Generation
 			return "", "", err
 		}
-		next.Snapshot, next.Deltas, next.SnapshotRows = baseName, nil, n
+		next.Snapshot, next.SnapshotSeal, next.Deltas, next.SnapshotRows = baseName, &seal, nil, n
 		return tmp, baseName, nil
 	}
-	dtmp, dn, err := s.writeTable(ctx, dir, "delta", func(w *tableWriter) error {
+	dtmp, dn, dseal, err := s.writeTable(ctx, dir, "delta", func(w *tableWriter) error {
 		return copyEntries(ctx, ordered, w, false)
 	})
 	if err != nil {
@@ -158,11 +166,11 @@ func (s *fileStore) writeTables(ctx context.Context, dir string, st, next *fileS
 	if policy == rewriteBase {
 		defer os.Remove(dtmp)
 		defer t.close()
-		tmp, n, err := s.mergeTables(ctx, dir, "snapshot", append(slices.Clone(v.tables), t), false)
+		tmp, n, seal, err := s.mergeTables(ctx, dir, "snapshot", append(slices.Clone(v.tables), t), false)
 		if err != nil {
 			return "", "", err
 		}
-		next.Snapshot, next.Deltas, next.SnapshotRows = baseName, nil, n
+		next.Snapshot, next.SnapshotSeal, next.Deltas, next.SnapshotRows = baseName, &seal, nil, n
 		return tmp, baseName, nil
 	}
 	var change int64
@@ -177,7 +185,7 @@ func (s *fileStore) writeTables(ctx context.Context, dir string, st, next *fileS
 	name := fmt.Sprintf("%s%d%s", deltaPrefix, next.Generation, snapshotSuffix)
 	if policy == appendDelta {
 		t.close()
-		next.Deltas = append(slices.Clone(st.Deltas), deltaRef{File: name, Entries: dn})
+		next.Deltas = append(slices.Clone(st.Deltas), deltaRef{File: name, Entries: dn, tableSeal: dseal})
 		return dtmp, name, nil
 	}
 	// mergeDeltas: one delta table replaces them all, removals kept (the
@@ -185,11 +193,11 @@ func (s *fileStore) writeTables(ctx context.Context, dir string, st, next *fileS
 	defer os.Remove(dtmp)
 	defer t.close()
 	deltas := v.tables[len(v.tables)-len(st.Deltas):]
-	tmp, n, err := s.mergeTables(ctx, dir, "delta", append(slices.Clone(deltas), t), true)
+	tmp, n, seal, err := s.mergeTables(ctx, dir, "delta", append(slices.Clone(deltas), t), true)
 	if err != nil {
 		return "", "", err
 	}
-	next.Deltas = []deltaRef{{File: name, Entries: n}}
+	next.Deltas = []deltaRef{{File: name, Entries: n, tableSeal: seal}}
 	return tmp, name, nil
 }
 
@@ -224,10 +232,10 @@ func (s *fileStore) compaction(st *fileState, v *fileView, dn int64) int {
 
 // mergeTables writes the merge of tables (oldest first) into a temp table;
 // keepRemoved keeps removals (for a delta table), else they are dropped.
-func (s *fileStore) mergeTables(ctx context.Context, dir, kind string, tables []*tableFile, keepRemoved bool) (string, int64, error) {
+func (s *fileStore) mergeTables(ctx context.Context, dir, kind string, tables []*tableFile, keepRemoved bool) (string, int64, tableSeal, error) {
 	vs, err := (&fileView{tables: tables}).scan(ctx)
 	if err != nil {
-		return "", 0, fmt.Errorf("read current snapshot: %w", err)
+		return "", 0, tableSeal{}, fmt.Errorf("read current snapshot: %w", err)
 	}
 	vs.keepRemoved = keepRemoved
 	defer vs.closeIters()
@@ -266,16 +274,16 @@ func rowChange(ctx context.Context, v *fileView, t *tableFile) (int64, error) {
 }
 
 // writeTable writes a table with fill into a durable temp file and returns
-// its path and entry count.
-func (s *fileStore) writeTable(ctx context.Context, dir, kind string, fill func(*tableWriter) error) (string, int64, error) {
+// its path, entry count and seal.
+func (s *fileStore) writeTable(ctx context.Context, dir, kind string, fill func(*tableWriter) error) (string, int64, tableSeal, error) {
 	f, err := s.createTemp(dir, kind)
 	if err != nil {
-		return "", 0, err
+		return "", 0, tableSeal{}, err
 	}
-	fail := func(err error) (string, int64, error) {
+	fail := func(err error) (string, int64, tableSeal, error) {
 		f.Close()
 		os.Remove(f.Name())
-		return "", 0, err
+		return "", 0, tableSeal{}, err
 	}
 	idx, err := s.createTemp(dir, "index")
 	if err != nil {
@@ -301,9 +309,9 @@ func (s *fileStore) writeTable(ctx context.Context, dir, kind string, fill func(
 	}
 	if err := closeDurably(f); err != nil {
 		os.Remove(f.Name())
-		return "", 0, err
+		return "", 0, tableSeal{}, err
 	}
-	return f.Name(), w.n, nil
+	return f.Name(), w.n, w.seal(), nil
 }
 
 // copyEntries writes it into w; a nil Row is a removal, kept in a delta

@@ -237,9 +237,10 @@ func TestFileStateFromTheFutureRefused(t *testing.T) {
 	s := openTestStore(t, t.TempDir())
 	dir, _ := s.syncDir("s")
 	os.MkdirAll(dir, 0o755)
-	os.WriteFile(filepath.Join(dir, "state.json"), []byte(`{"format": 3, "sync": "s"}`), 0o644)
+	future := stateFormat + 1
+	os.WriteFile(filepath.Join(dir, "state.json"), []byte(fmt.Sprintf(`{"format": %d, "sync": "s"}`, future)), 0o644)
 	_, err := s.Snapshot(context.Background(), "s")
-	if err == nil || !strings.Contains(err.Error(), "format 3") {
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("format %d", future)) {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -17,18 +17,25 @@ type fileView struct {
 	tables []*tableFile
 }
 
-// openView opens the tables st names. A file that is missing means a
-// commit replaced st meanwhile (the caller reads state.json again).
+// openView opens the tables st names and checks each against its seal. A
+// file that is missing means a commit replaced st meanwhile (the caller
+// reads state.json again); one that fails its seal is an error.
 func openView(dir string, st *fileState) (*fileView, error) {
 	v := &fileView{}
-	names := st.tableNames()
-	for _, name := range names {
-		t, err := openTable(filepath.Join(dir, name))
+	for _, r := range st.tableRefs() {
+		t, err := openTable(filepath.Join(dir, r.name))
 		if err != nil {
 			v.close()
 			return nil, err
 		}
 		v.tables = append(v.tables, t)
+		if !r.seal.sealed() {
+			continue // written by an earlier hoist (readState checked)
+		}
+		if err := t.checkSeal(r.seal); err != nil {
+			v.close()
+			return nil, damaged(filepath.Join(dir, stateFileName), st.Sync, "%v", err)
+		}
 	}
 	return v, nil
 }

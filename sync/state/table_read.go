@@ -47,10 +47,14 @@ type tableFile struct {
 	size    int64
 	version byte
 	codec   byte
-	// format 2 only
+	hdr     [tableHeaderLen]byte
+	// format 2 and 3 only
 	indexOff int64
 	entries  int64
 	blocks   int64
+	// want is the seal's checksum once checkSeal verified it: a full read
+	// of a format 3 table then checks its blocks' CRCs against it too.
+	want string
 }
 
 func openTable(path string) (*tableFile, error) {
@@ -72,8 +76,8 @@ func readTableMeta(path string, f *os.File) (*tableFile, error) {
 		return nil, err
 	}
 	t := &tableFile{path: path, f: f, size: fi.Size()}
-	var hdr [tableHeaderLen]byte
-	if _, err := f.ReadAt(hdr[:], 0); err != nil {
+	hdr := t.hdr[:]
+	if _, err := f.ReadAt(hdr, 0); err != nil {
 		return nil, fmt.Errorf("snapshot %s: read header: %w", path, err)
 	}
 	if !bytes.Equal(hdr[:len(snapMagic)], []byte(snapMagic)) {
@@ -83,7 +87,7 @@ func readTableMeta(path string, f *os.File) (*tableFile, error) {
 	switch t.version {
 	case snapVersion:
 		return t, nil // format 1: the stream reader checks the rest
-	case tableVersion:
+	case tableVersion, tableVersion2:
 	default:
 		return nil, fmt.Errorf("snapshot %s: format version %d is not supported (want %d)", path, t.version, tableVersion)
 	}
@@ -125,6 +129,9 @@ func (t *tableFile) scan(ctx context.Context) (tableIter, error) {
 	sr := io.NewSectionReader(t.f, int64(tableHeaderLen), t.indexOff-int64(tableHeaderLen))
 	it := &blockScan{t: t, ctx: ctx, br: bufio.NewReaderSize(sr, snapBufSize), next0: int64(tableHeaderLen)}
 	it.b.t = t
+	if t.want != "" && t.version == tableVersion {
+		it.sealing, it.sum = true, crc32.Checksum(t.hdr[:], crcTable)
+	}
 	return it, nil
 }
 
@@ -155,13 +162,18 @@ type block struct {
 	scratch []byte
 }
 
-// load verifies and decodes one stored block: its header and data.
-func (b *block) load(stored []byte, at int64) error {
+// load verifies and decodes one stored block: its header and data. A
+// format 3 index holds the block's CRC (want) too, which must agree.
+func (b *block) load(stored []byte, at int64, want uint32) error {
 	n, hl := binary.Uvarint(stored)
 	if hl <= 0 || uint64(len(stored)-hl) != 4+n {
 		return b.corrupt(at, "block header")
 	}
-	return b.verify(stored[hl+4:], binary.LittleEndian.Uint32(stored[hl:]), at)
+	sum := binary.LittleEndian.Uint32(stored[hl:])
+	if b.t.version == tableVersion && sum != want {
+		return b.corrupt(at, "block checksum (does not match the index)")
+	}
+	return b.verify(stored[hl+4:], sum, at)
 }
 
 // verify checks data against its CRC and decodes it.
@@ -247,6 +259,13 @@ type blockScan struct {
 	blocks int64
 	e      error
 	done   bool
+	// a sealed format 3 table: the CRC32C of the header, index and footer
+	// rebuilt from the blocks read, checked against the seal at the end
+	sealing  bool
+	sum      uint32
+	needKey  bool // the next entry is a block's first: it goes in the sum
+	blockCRC uint32
+	ibuf     []byte
 }
 
 func (s *blockScan) next() bool {
@@ -261,6 +280,9 @@ func (s *blockScan) next() bool {
 		}
 		if ok {
 			s.n++
+			if s.needKey {
+				s.addIndexEntry()
+			}
 			return true
 		}
 		if !s.readBlock() {
@@ -300,15 +322,40 @@ func (s *blockScan) readBlock() bool {
 	}
 	s.blocks++
 	s.next0 = s.at + int64(uvarintLen(n)) + int64(len(stored))
+	s.needKey, s.blockCRC = s.sealing, binary.LittleEndian.Uint32(stored)
 	return true
 }
 
-// finish checks the footer's counts once the blocks end.
+// addIndexEntry adds the current block's index entry, as the writer wrote
+// it, to the sum.
+func (s *blockScan) addIndexEntry() {
+	e := binary.AppendUvarint(s.ibuf[:0], uint64(len(s.b.k)))
+	e = append(e, s.b.k...)
+	e = binary.AppendUvarint(e, uint64(s.at))
+	e = binary.LittleEndian.AppendUint32(e, s.blockCRC)
+	s.ibuf = e
+	s.sum = crc32.Update(s.sum, crcTable, e)
+	s.needKey = false
+}
+
+// finish checks the footer's counts once the blocks end, and for a sealed
+// table that the blocks read are the ones the seal binds.
 func (s *blockScan) finish() {
 	if s.n != s.t.entries || s.blocks != s.t.blocks {
 		s.e = fmt.Errorf("snapshot %s: footer says %d entries in %d blocks, read %d in %d (corrupt file)",
 			s.t.path, s.t.entries, s.t.blocks, s.n, s.blocks)
 		return
+	}
+	if s.sealing {
+		var foot [tableFooterLen]byte
+		binary.LittleEndian.PutUint64(foot[0:], uint64(s.t.indexOff))
+		binary.LittleEndian.PutUint64(foot[8:], uint64(s.t.entries))
+		binary.LittleEndian.PutUint64(foot[16:], uint64(s.t.blocks))
+		copy(foot[24:], tableEndMagic)
+		if got := tableSum(crc32.Update(s.sum, crcTable, foot[:])); got != s.t.want {
+			s.e = fmt.Errorf("snapshot %s: its blocks do not match its checksum %s (replaced or damaged)", s.t.path, s.t.want)
+			return
+		}
 	}
 	s.done = true
 }
@@ -340,6 +387,7 @@ type blockSeek struct {
 	// the one after it (nxtOK false past the last block).
 	curKey, nxtKey []byte
 	curOff, nxtOff int64
+	curCRC, nxtCRC uint32 // format 3
 	curOK, nxtOK   bool
 	idxRead        int64
 	started        bool
@@ -350,7 +398,8 @@ type blockSeek struct {
 	loaded int64 // blocks loaded, for tests and benchmarks
 }
 
-// readIndex reads the next index entry into (key, off); ok false at its end.
+// readIndex reads the next index entry into (key, off) and, in format 3,
+// nxtCRC; ok false at its end.
 func (s *blockSeek) readIndex(key []byte, prevOff int64) ([]byte, int64, bool) {
 	if s.idxRead == s.t.blocks {
 		return key, 0, false
@@ -373,6 +422,14 @@ func (s *blockSeek) readIndex(key []byte, prevOff int64) ([]byte, int64, bool) {
 		s.e = fmt.Errorf("snapshot %s: index entry %d: bad block offset (corrupt file)", s.t.path, s.idxRead)
 		return key, 0, false
 	}
+	if s.t.version == tableVersion {
+		var sum [4]byte
+		if _, err := io.ReadFull(s.idx, sum[:]); err != nil {
+			s.e = fmt.Errorf("snapshot %s: index entry %d: %w", s.t.path, s.idxRead, errSnapTruncated)
+			return key, 0, false
+		}
+		s.nxtCRC = binary.LittleEndian.Uint32(sum[:])
+	}
 	s.idxRead++
 	return key, int64(off), true
 }
@@ -384,7 +441,7 @@ func (s *blockSeek) advance() bool {
 		return false
 	}
 	s.curKey, s.nxtKey = s.nxtKey, s.curKey
-	s.curOff, s.curOK = s.nxtOff, true
+	s.curOff, s.curCRC, s.curOK = s.nxtOff, s.nxtCRC, true
 	s.nxtKey, s.nxtOff, s.nxtOK = s.readIndex(s.nxtKey, s.curOff)
 	return s.e == nil
 }
@@ -421,7 +478,7 @@ func (s *blockSeek) loadCur() bool {
 		s.e = fmt.Errorf("snapshot %s: block at %d: %w", s.t.path, s.curOff, err)
 		return false
 	}
-	if err := s.b.load(stored, s.curOff); err != nil {
+	if err := s.b.load(stored, s.curOff, s.curCRC); err != nil {
 		s.e = err
 		return false
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"hash/crc32"
 	"io"
 	"os"
@@ -13,23 +14,28 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// Table file format (version 2) of snapshot-<gen>.bin and delta-<gen>.bin,
+// Table file format (version 3) of snapshot-<gen>.bin and delta-<gen>.bin,
 // written once and never modified:
 //
-//	header  "HOISTSNP" | version byte (2) | codec byte
+//	header  "HOISTSNP" | version byte (3) | codec byte
 //	block*  uvarint(len(data)) | crc32c(data) uint32 LE | data
 //	          data: the codec's block encoding of entries in key order,
 //	          entry = uvarint(len(key)) key uvarint(tag) row
 //	          tag 0 removes key (delta tables only), else tag = len(row)+1
 //	index   per block: uvarint(len(first key)) first key uvarint(block offset)
+//	          crc32c(data) uint32 LE (version 3; version 2 has none)
 //	footer  index offset uint64 LE | entries uint64 LE | blocks uint64 LE | "HSNPEND!"
 //
 // Blocks are small and compressed one by one so that a lookup of a few keys
 // decompresses only the blocks that hold them, finding them through the
 // index; a full read streams the blocks in order and never needs the index.
 // The CRC catches damage to a block, the footer's counts a file cut short.
+// Version 3 repeats each block's CRC in the index, so that a checksum of
+// header, index and footer (the seal state.json records, see file_seal.go)
+// binds every block without reading them; version 2 is still read.
 const (
-	tableVersion    = 2
+	tableVersion    = 3
+	tableVersion2   = 2
 	tableHeaderLen  = len(snapMagic) + 2
 	tableFooterLen  = 8 + 8 + 8 + len(tableEndMagic)
 	tableEndMagic   = "HSNPEND!"
@@ -73,6 +79,8 @@ type tableWriter struct {
 
 	mu  stdsync.Mutex
 	err error // the first write error
+
+	sum hash.Hash32 // of header, index and footer: the table's seal
 }
 
 // blockGroup is a run of blocks before compression, handed to the block
@@ -118,7 +126,10 @@ func newTableWriter(f io.Writer, idxF *os.File, codec byte, blockSize int) (*tab
 	default:
 		return nil, fmt.Errorf("unknown snapshot codec %d", codec)
 	}
-	w.write(append([]byte(snapMagic), tableVersion, codec))
+	hdr := append([]byte(snapMagic), tableVersion, codec)
+	w.sum = crc32.New(crcTable)
+	w.sum.Write(hdr)
+	w.write(hdr)
 	if w.err != nil {
 		return nil, w.err
 	}
@@ -200,15 +211,6 @@ func (w *tableWriter) writeBlocks() {
 }
 
 func (w *tableWriter) writeBlock(raw, firstKey []byte) {
-	// the index entry first: it records where the block starts
-	e := binary.AppendUvarint(w.ibuf[:0], uint64(len(firstKey)))
-	e = append(e, firstKey...)
-	e = binary.AppendUvarint(e, uint64(w.off))
-	w.ibuf = e
-	if _, err := w.idx.Write(e); err != nil {
-		w.fail(fmt.Errorf("spill index: %w", err))
-		return
-	}
 	data := raw
 	switch w.codec {
 	case codecS2:
@@ -218,9 +220,20 @@ func (w *tableWriter) writeBlock(raw, firstKey []byte) {
 		w.comp = w.zenc.EncodeAll(raw, w.comp[:0])
 		data = w.comp
 	}
+	sum := crc32.Checksum(data, crcTable)
+	// the index entry before the block: it records where the block starts
+	e := binary.AppendUvarint(w.ibuf[:0], uint64(len(firstKey)))
+	e = append(e, firstKey...)
+	e = binary.AppendUvarint(e, uint64(w.off))
+	e = binary.LittleEndian.AppendUint32(e, sum)
+	w.ibuf = e
+	if _, err := w.idx.Write(e); err != nil {
+		w.fail(fmt.Errorf("spill index: %w", err))
+		return
+	}
 	var hdr [blockHeaderMax]byte
 	h := binary.AppendUvarint(hdr[:0], uint64(len(data)))
-	h = binary.LittleEndian.AppendUint32(h, crc32.Checksum(data, crcTable))
+	h = binary.LittleEndian.AppendUint32(h, sum)
 	w.write(h)
 	w.write(data)
 	w.blocks++
@@ -257,7 +270,7 @@ func (w *tableWriter) finish() error {
 	if _, err := w.idxF.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("rewind index: %w", err)
 	}
-	n, err := io.Copy(w.out, w.idxF)
+	n, err := io.Copy(io.MultiWriter(w.out, w.sum), w.idxF)
 	if err != nil {
 		return fmt.Errorf("append index: %w", err)
 	}
@@ -267,11 +280,17 @@ func (w *tableWriter) finish() error {
 	binary.LittleEndian.PutUint64(foot[8:], uint64(w.n))
 	binary.LittleEndian.PutUint64(foot[16:], uint64(w.blocks))
 	copy(foot[24:], tableEndMagic)
+	w.sum.Write(foot[:])
 	w.write(foot[:])
 	if err := w.failed(); err != nil {
 		return err
 	}
 	return w.out.Flush()
+}
+
+// seal is what state.json records of the finished table.
+func (w *tableWriter) seal() tableSeal {
+	return tableSeal{Size: w.off, Checksum: tableSum(w.sum.Sum32())}
 }
 
 // close stops the block goroutine (if finish did not) and releases codec
