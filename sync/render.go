@@ -72,8 +72,11 @@ func RenderPlanJSON(w io.Writer, plans []*PlanReport) error {
 // RenderRunText prints a line per sync.
 func RenderRunText(w io.Writer, reps []*Report) {
 	for _, r := range reps {
-		fmt.Fprintf(w, "%s: %s — %d read, +%d ~%d -%d, %d delivered, %d rejected in %.1fs",
-			r.Sync, r.Status, r.RowsRead, r.Added, r.Changed, r.Removed, r.Delivered, r.Rejected, float64(r.DurationMS)/1000)
+		fmt.Fprintf(w, "%s: %s — %d read, +%d ~%d -%d, %d delivered, %d rejected", r.Sync, r.Status, r.RowsRead, r.Added, r.Changed, r.Removed, r.Delivered, r.Rejected)
+		if r.NotHeld > 0 {
+			fmt.Fprintf(w, ", %d not held", r.NotHeld)
+		}
+		fmt.Fprintf(w, " in %.1fs", float64(r.DurationMS)/1000)
 		if r.CursorAfter != "" {
 			fmt.Fprintf(w, " (cursor %s)", r.CursorAfter)
 		}
