@@ -419,7 +419,7 @@ func (w *sqliteWriter) plan(op Op, sch *arrow.Schema) (*sqlitePlan, error) {
 		p.update = true
 		if len(set) == 0 {
 			q = fmt.Sprintf("SELECT count(*) FROM %s WHERE %s", tbl, sqliteKeyMatch(w.pk))
-			p.held = true
+			p.held, p.key = true, "update-keys" // its own statement cache entry
 		}
 		p.perStmt = 1
 		p.sql = func(int) string { return q }

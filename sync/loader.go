@@ -285,7 +285,7 @@ func notHeldRows(b *outBatch, rows []int, failed map[int]bool) (map[int]bool, er
 		return nil, nil
 	}
 	if b.Op != load.OpUpdate {
-		return nil, fmt.Errorf("load batch %d: destination reported rows not held in a %s batch", b.Seq, b.Op)
+		return nil, fmt.Errorf("load batch %d (%s): destination reported rows not held, which only an update batch has", b.Seq, b.Op)
 	}
 	n := int(b.Record.NumRows())
 	out := make(map[int]bool, len(rows))
