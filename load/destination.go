@@ -111,11 +111,30 @@ type RowError struct {
 // Result is a destination's answer to one batch that was not failed whole.
 type Result struct {
 	Failed []RowError
+	// NotHeld lists rows (indexes within the batch's record) of an OpUpdate
+	// batch whose key the destination does not hold: the update left them
+	// alone, as mode update allows. They are neither delivered nor rejected;
+	// the pipeline keeps them out of the snapshot, so they are offered again
+	// while the source has them. Only OpUpdate batches report them, and a
+	// row is never both here and in Failed.
+	NotHeld []int
+}
+
+// NotHeldReporter is a writer that learns only when it finishes which
+// update rows' keys it did not hold (the files destination, which merges
+// at Commit). After a successful Commit or Abort, NotHeld returns them by
+// batch: Seq → row indexes, each a row of an OpUpdate batch it answered.
+type NotHeldReporter interface {
+	NotHeld() map[int][]int
 }
 
 // Writer writes the batches of one run of one sync.
 //
-// Write may be called from Concurrency() goroutines at once. A non-nil error
+// Write may be called from Concurrency() goroutines at once. A nil error
+// means every row of the batch is delivered except those in Result.Failed
+// (rejected) and Result.NotHeld (an update of a key the destination lacks).
+// A writer that cannot tell whether an update found its key (a batched HTTP
+// request) counts the row as delivered. A non-nil error
 // means no row of the batch is known to be delivered; the writer has already
 // done its own retries (connection loss, 429, 5xx), so the pipeline stops.
 // Commit makes the run's writes final (the replace swap, the file rename) and

@@ -33,6 +33,9 @@ type fileMerge struct {
 	spilled int64
 	ops     map[string]mergeOp
 	done    bool
+	// notHeld is what finish found: the update rows whose key the object
+	// did not hold, by batch (NotHeldReporter).
+	notHeld map[int][]int
 }
 
 // mergeOp is the last op the run sent for a key.
@@ -40,9 +43,15 @@ type mergeOp struct {
 	op      Op
 	seq     int64 // the row's position in the spill; -1 for a delete
 	existed bool  // set during finish: the key is in the current object
+	// batch and row say where the op came from, so that an update of a key
+	// the object lacks can be reported once the merge has found out.
+	batch, row int
 }
 
-var _ Writer = (*fileMerge)(nil)
+var (
+	_ Writer          = (*fileMerge)(nil)
+	_ NotHeldReporter = (*fileMerge)(nil)
+)
 
 func newFileMerge(o fileObject) (*fileMerge, error) {
 	pk := o.target.Dest.PrimaryKey
@@ -105,7 +114,7 @@ func (w *fileMerge) Write(ctx context.Context, b Batch) (Result, error) {
 			return Result{}, fmt.Errorf("load batch %d into %s: spill: %w", b.Seq, w.obj.name(), err)
 		}
 		for i := range int(rec.NumRows()) {
-			w.ops[fileRowKey(rec, w.keyIdx, i)] = mergeOp{op: b.Op, seq: w.spilled}
+			w.ops[fileRowKey(rec, w.keyIdx, i)] = mergeOp{op: b.Op, seq: w.spilled, batch: b.Seq, row: i}
 			w.spilled++
 		}
 	default:
@@ -138,6 +147,14 @@ func fileRowKey(rec arrow.RecordBatch, idx []int, i int) string {
 func (w *fileMerge) Commit(ctx context.Context) error { return w.finish(ctx) }
 func (w *fileMerge) Abort(ctx context.Context) error {
 	return w.finish(context.WithoutCancel(ctx))
+}
+
+// NotHeld returns the update rows whose key the object did not hold, known
+// once Commit or Abort merged; nil before or after a failed merge.
+func (w *fileMerge) NotHeld() map[int][]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.notHeld
 }
 
 func (w *fileMerge) finish(ctx context.Context) (err error) {
@@ -173,6 +190,12 @@ func (w *fileMerge) finish(ctx context.Context) (err error) {
 	}
 	if err := tmp.commit(false); err != nil {
 		return fmt.Errorf("commit %s: %w", w.obj.name(), err)
+	}
+	w.notHeld = map[int][]int{}
+	for _, op := range w.ops {
+		if op.op == OpUpdate && !op.existed {
+			w.notHeld[op.batch] = append(w.notHeld[op.batch], op.row)
+		}
 	}
 	var parts []string
 	for _, p := range inputs {

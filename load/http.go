@@ -38,8 +38,11 @@ import (
 // 429 and 5xx are retried; 400, 409, 413 and 422 reject rows: a batch is
 // split in halves until the offending rows stand alone; any other 4xx (401,
 // 403, 404 …) is a configuration problem and fails the batch. An insert
-// answered 409 and an update or delete answered 404 count as done: the key
-// already exists, or is already gone, which is what those operations allow.
+// answered 409 and a delete answered 404 count as done: the key already
+// exists, or is already gone, which is what those operations allow. A
+// per-row update answered 404 is not held (Result.NotHeld): the API lacks
+// the key and the update left it alone. A batched update cannot say which
+// of its rows found their key, so a 2xx counts every row delivered.
 
 func init() { Register(spec.TypeHTTP, openHTTP) }
 
@@ -202,10 +205,11 @@ func (w *httpWriter) Write(ctx context.Context, b Batch) (Result, error) {
 		idx[i] = i
 	}
 	var failed []RowError
+	var notHeld []int
 	if r.batch {
 		failed, err = w.sendRows(ctx, b, r, rows, idx)
 	} else {
-		failed, err = w.sendEach(ctx, b, r, rows)
+		failed, notHeld, err = w.sendEach(ctx, b, r, rows)
 	}
 	if errors.Is(err, errRejectLimit) {
 		err = &RejectLimitError{Failed: failed}
@@ -213,7 +217,7 @@ func (w *httpWriter) Write(ctx context.Context, b Batch) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("write batch %d (%s, %d rows): %w", b.Seq, b.Op, len(rows), err)
 	}
-	return Result{Failed: failed}, nil
+	return Result{Failed: failed, NotHeld: notHeld}, nil
 }
 
 // errRejectLimit unwinds a batch's requests once Batch.Reject says stop; the
@@ -221,16 +225,22 @@ func (w *httpWriter) Write(ctx context.Context, b Batch) (Result, error) {
 // *RejectLimitError.
 var errRejectLimit = errors.New("past on_reject.max_rejected")
 
+// errNotHeld is sendRows's answer for one row's update answered 404: the
+// API does not hold the key. sendEach books the row as not held.
+var errNotHeld = errors.New("update answered 404: key not held")
+
 // stopRejecting books n rejected rows with the pipeline and reports whether
 // the run is past max_rejected.
 func stopRejecting(b Batch, n int) bool { return b.Reject != nil && b.Reject(n) }
 
 // sendEach sends one request per row, as many at once as the gate allows.
-// Past max_rejected it sends no more and returns the rejections found.
-func (w *httpWriter) sendEach(ctx context.Context, b Batch, r *opRequest, rows []map[string]any) ([]RowError, error) {
+// Past max_rejected it sends no more and returns the rejections found. It
+// also returns the update rows answered 404 (not held).
+func (w *httpWriter) sendEach(ctx context.Context, b Batch, r *opRequest, rows []map[string]any) ([]RowError, []int, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(int(w.gate.max))
 	failed := make([]*RowError, len(rows))
+	absent := make([]bool, len(rows))
 	for i, row := range rows {
 		g.Go(func() error {
 			if stopRejecting(b, 0) {
@@ -239,6 +249,9 @@ func (w *httpWriter) sendEach(ctx context.Context, b Batch, r *opRequest, rows [
 			fe, err := w.sendRows(gctx, b, r, []map[string]any{row}, []int{i})
 			if len(fe) > 0 {
 				failed[i] = &fe[0]
+			}
+			if errors.Is(err, errNotHeld) {
+				absent[i], err = true, nil
 			}
 			return err
 		})
@@ -250,7 +263,13 @@ func (w *httpWriter) sendEach(ctx context.Context, b Batch, r *opRequest, rows [
 			out = append(out, *f)
 		}
 	}
-	return out, err
+	var notHeld []int
+	for i, a := range absent {
+		if a {
+			notHeld = append(notHeld, i)
+		}
+	}
+	return out, notHeld, err
 }
 
 // sendRows sends rows (indices idx in the batch record) in one request and
@@ -285,8 +304,10 @@ func (w *httpWriter) sendRows(ctx context.Context, b Batch, r *opRequest, rows [
 		}
 		return fe, err
 	case b.Op == OpInsert && s == http.StatusConflict,
-		(b.Op == OpUpdate || b.Op == OpDelete) && s == http.StatusNotFound && !r.batch:
+		b.Op == OpDelete && s == http.StatusNotFound && !r.batch:
 		return nil, nil
+	case b.Op == OpUpdate && s == http.StatusNotFound && !r.batch:
+		return nil, errNotHeld
 	case s == http.StatusBadRequest || s == http.StatusConflict || s == http.StatusRequestEntityTooLarge || s == http.StatusUnprocessableEntity:
 		if len(rows) == 1 {
 			body := w.client.Scrubber().Body(resp.Body)

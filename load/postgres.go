@@ -245,8 +245,20 @@ func stageName(table string, cols []string) string {
 	return fmt.Sprintf("hoist_stage_%016x", h.Sum64())
 }
 
+// ordColumn names the staging column that numbers an update batch's rows:
+// "hoist_row", with underscores added until no mapped column has the name.
+func ordColumn(cols []string) string {
+	ord := "hoist_row"
+	for slices.Contains(cols, ord) {
+		ord += "_"
+	}
+	return ord
+}
+
 // applySQL is the one statement that moves a staged batch into the table.
-func applySQL(op Op, table, stage string, cols, key []string) string {
+// An update's also answers which staged rows (by ord, their row number in
+// the batch) found no key in the table: those are not held.
+func applySQL(op Op, table, stage string, cols, key []string, ord string) string {
 	var nonKey []string
 	for _, c := range cols {
 		if !slices.Contains(key, c) {
@@ -271,14 +283,18 @@ func applySQL(op Op, table, stage string, cols, key []string) string {
 		}
 		return insert + " ON CONFLICT (" + colList(key) + ") DO UPDATE SET " + strings.Join(sets, ", ")
 	case OpUpdate:
-		if len(nonKey) == 0 {
-			return ""
+		o := pgconn.Col(ord)
+		if len(nonKey) == 0 { // nothing to set: only whether the key is there
+			return "SELECT s." + o + " FROM " + stage + " s WHERE NOT EXISTS (SELECT 1 FROM " + table + " t WHERE " + keyMatch(key) + ")"
 		}
 		sets := make([]string, len(nonKey))
 		for i, c := range nonKey {
 			sets[i] = pgconn.Col(c) + " = s." + pgconn.Col(c)
 		}
-		return "UPDATE " + table + " t SET " + strings.Join(sets, ", ") + " FROM " + stage + " s WHERE " + keyMatch(key)
+		// The batch's keys are unique (the diff sees to it), so every
+		// staged row that matched is returned once by the UPDATE.
+		return "WITH u AS (UPDATE " + table + " t SET " + strings.Join(sets, ", ") + " FROM " + stage + " s WHERE " + keyMatch(key) +
+			" RETURNING s." + o + ") SELECT s." + o + " FROM " + stage + " s WHERE NOT EXISTS (SELECT 1 FROM u WHERE u." + o + " = s." + o + ")"
 	case OpDelete:
 		return "DELETE FROM " + table + " t USING " + stage + " s WHERE " + keyMatch(key)
 	}

@@ -20,9 +20,15 @@ var copySignature = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00
 // copyPayload builds a binary COPY stream of the given rows of rec (all rows
 // when rows is nil). A row whose value cannot be encoded (an invalid uuid,
 // an integer out of range) is left out and reported in bad; the rest load.
-func copyPayload(buf []byte, rec arrow.RecordBatch, encs []pgwire.Encoder, rows []int) (out []byte, bad []RowError, sent []int) {
+// With ord, each row ends with one more field, its row number in rec as an
+// int4, so a statement over the staged rows can name them.
+func copyPayload(buf []byte, rec arrow.RecordBatch, encs []pgwire.Encoder, rows []int, ord bool) (out []byte, bad []RowError, sent []int) {
 	buf = append(buf[:0], copySignature...)
 	ncols := int(rec.NumCols())
+	fields := uint16(ncols)
+	if ord {
+		fields++
+	}
 	fns := make([]pgwire.AppendFunc, ncols)
 	cols := make([]arrow.Array, ncols)
 	for c := 0; c < ncols; c++ {
@@ -35,7 +41,7 @@ func copyPayload(buf []byte, rec arrow.RecordBatch, encs []pgwire.Encoder, rows 
 	}
 	one := func(i int) {
 		start := len(buf)
-		buf = binary.BigEndian.AppendUint16(buf, uint16(ncols))
+		buf = binary.BigEndian.AppendUint16(buf, fields)
 		for c := 0; c < ncols; c++ {
 			if cols[c].IsNull(i) {
 				buf = binary.BigEndian.AppendUint32(buf, math.MaxUint32) // -1: NULL
@@ -50,6 +56,10 @@ func copyPayload(buf []byte, rec arrow.RecordBatch, encs []pgwire.Encoder, rows 
 				return
 			}
 			binary.BigEndian.PutUint32(buf[at:], uint32(len(buf)-at-4))
+		}
+		if ord {
+			buf = binary.BigEndian.AppendUint32(buf, 4)
+			buf = binary.BigEndian.AppendUint32(buf, uint32(i))
 		}
 		sent = append(sent, i)
 	}

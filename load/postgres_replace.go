@@ -77,7 +77,8 @@ func (w *pgReplaceWriter) write(ctx context.Context, b Batch) (Result, error) {
 	if err != nil {
 		return Result{}, w.broken(err)
 	}
-	err = w.applyAll(ctx, sp, p, p.payload)
+	// replace sends append batches only: nothing can be not held
+	_, err = w.applyAll(ctx, sp, p, p.payload)
 	if err == nil && p.stage != "" {
 		_, err = sp.Exec(ctx, "DELETE FROM "+p.stage)
 	}
@@ -92,7 +93,7 @@ func (w *pgReplaceWriter) write(ctx context.Context, b Batch) (Result, error) {
 		// this run is applied, so nothing may be retried piecemeal.
 		return Result{}, w.broken(errors.Join(err, rbErr))
 	}
-	failed, err := w.rowByRow(ctx, w.tx, p)
+	failed, _, err := w.rowByRow(ctx, w.tx, p)
 	if err != nil {
 		return Result{}, w.broken(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	stdsync "sync"
 
 	"github.com/jackc/pgx/v5"
@@ -44,6 +45,7 @@ type batchPlan struct {
 	cols    []string
 	encs    []pgwire.Encoder
 	stage   string // "" for OpAppend: COPY goes straight into the table
+	ord     string // OpUpdate: the staging column numbering the rows
 	copySQL string
 	apply   string
 	payload []byte
@@ -67,11 +69,17 @@ func (w *pgWriter) plan(b Batch, buf []byte) (*batchPlan, error) {
 		if len(w.key) == 0 && (b.Op == OpUpdate || b.Op == OpDelete || b.Op == OpUpsert) {
 			return nil, fmt.Errorf("%s needs a primary_key", b.Op)
 		}
-		p.stage = pgx.Identifier{stageName(w.table, p.cols)}.Sanitize()
-		p.copySQL = "COPY " + p.stage + " (" + colList(p.cols) + ") FROM STDIN (FORMAT binary)"
-		p.apply = applySQL(b.Op, w.ident, p.stage, p.cols, w.key)
+		name, staged := stageName(w.table, p.cols), p.cols
+		if b.Op == OpUpdate {
+			// its own stage: the extra column would not fit another op's
+			p.ord = ordColumn(p.cols)
+			name, staged = name+"_u", append(slices.Clone(p.cols), p.ord)
+		}
+		p.stage = pgx.Identifier{name}.Sanitize()
+		p.copySQL = "COPY " + p.stage + " (" + colList(staged) + ") FROM STDIN (FORMAT binary)"
+		p.apply = applySQL(b.Op, w.ident, p.stage, p.cols, w.key, p.ord)
 	}
-	p.payload, p.bad, p.sent = copyPayload(buf, rec, p.encs, nil)
+	p.payload, p.bad, p.sent = copyPayload(buf, rec, p.encs, nil, p.ord != "")
 	return p, nil
 }
 
@@ -135,7 +143,9 @@ func (w *pgWriter) writeOnce(ctx context.Context, p *batchPlan, then FinalFunc) 
 		return Result{}, err
 	}
 	if len(p.sent) > 0 {
-		if err := w.applyAll(ctx, tx, p, p.payload); err != nil {
+		notHeld, err := w.applyAll(ctx, tx, p, p.payload)
+		res.NotHeld = notHeld
+		if err != nil {
 			pgconn.Rollback(tx)
 			if !pgconn.RowLevel(err) {
 				return Result{}, err
@@ -143,12 +153,13 @@ func (w *pgWriter) writeOnce(ctx context.Context, p *batchPlan, then FinalFunc) 
 			if tx, err = conn.Begin(ctx); err != nil {
 				return Result{}, err
 			}
-			failed, err := w.rowByRow(ctx, tx, p)
+			failed, notHeld, err := w.rowByRow(ctx, tx, p)
 			if err != nil {
 				pgconn.Rollback(tx)
 				return Result{}, err
 			}
 			res.Failed = append(res.Failed, failed...)
+			res.NotHeld = notHeld
 		}
 	}
 	if then != nil {
@@ -192,53 +203,75 @@ func (w *pgWriter) WriteFinal(ctx context.Context, b Batch, then FinalFunc) (Res
 	return res, nil
 }
 
-// applyAll COPYs payload and, for staged ops, runs the apply statement.
-func (w *pgWriter) applyAll(ctx context.Context, tx pgx.Tx, p *batchPlan, payload []byte) error {
+// applyAll COPYs payload and, for staged ops, runs the apply statement. An
+// update's statement answers the rows it found no key for (notHeld), in the
+// same round trip.
+func (w *pgWriter) applyAll(ctx context.Context, tx pgx.Tx, p *batchPlan, payload []byte) (notHeld []int, err error) {
 	if err := copyIn(ctx, tx, p.copySQL, payload); err != nil {
-		return err
+		return nil, err
 	}
 	if p.apply == "" {
-		return nil
+		return nil, nil
 	}
-	_, err := tx.Exec(ctx, p.apply)
-	return err
+	if p.ord == "" {
+		_, err := tx.Exec(ctx, p.apply)
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, p.apply)
+	if err != nil {
+		return nil, err
+	}
+	var row int32
+	_, err = pgx.ForEachRow(rows, []any{&row}, func() error {
+		if row < 0 || int(row) >= int(p.b.Record.NumRows()) {
+			return fmt.Errorf("update answered row %d of a %d-row batch", row, p.b.Record.NumRows())
+		}
+		notHeld = append(notHeld, int(row))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(notHeld)
+	return notHeld, nil
 }
 
 // rowByRow applies each sent row under its own savepoint inside tx and
-// returns the rows the server rejected with a data or constraint error.
-func (w *pgWriter) rowByRow(ctx context.Context, tx pgx.Tx, p *batchPlan) ([]RowError, error) {
-	var failed []RowError
+// returns the rows the server rejected with a data or constraint error, and
+// the update rows whose key the table lacks.
+func (w *pgWriter) rowByRow(ctx context.Context, tx pgx.Tx, p *batchPlan) (failed []RowError, notHeld []int, err error) {
 	buf := w.getBuf()
 	defer func() { w.putBuf(buf) }()
 	for _, i := range p.sent {
 		var one []int
-		buf, _, one = copyPayload(buf, p.b.Record, p.encs, []int{i})
+		buf, _, one = copyPayload(buf, p.b.Record, p.encs, []int{i}, p.ord != "")
 		if len(one) == 0 {
 			continue
 		}
 		sp, err := tx.Begin(ctx) // SAVEPOINT
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		err = w.applyAll(ctx, sp, p, buf)
+		absent, err := w.applyAll(ctx, sp, p, buf)
 		if err == nil && p.stage != "" {
 			_, err = sp.Exec(ctx, "DELETE FROM "+p.stage)
 		}
 		if err == nil {
 			if err := sp.Commit(ctx); err != nil { // RELEASE SAVEPOINT
-				return nil, err
+				return nil, nil, err
 			}
+			notHeld = append(notHeld, absent...)
 			continue
 		}
 		if rbErr := sp.Rollback(ctx); rbErr != nil {
-			return nil, errors.Join(err, rbErr)
+			return nil, nil, errors.Join(err, rbErr)
 		}
 		if !pgconn.RowLevel(err) {
-			return nil, err
+			return nil, nil, err
 		}
 		failed = append(failed, RowError{Row: i, Msg: pgconn.ErrMsg(err)})
 	}
-	return failed, nil
+	return failed, notHeld, nil
 }
 
 // ensureStage creates the session's staging table for the batch's columns
@@ -252,8 +285,12 @@ func (w *pgWriter) ensureStage(ctx context.Context, c *pgx.Conn, p *batchPlan) e
 	if done {
 		return nil
 	}
+	cols := colList(p.cols)
+	if p.ord != "" {
+		cols += ", NULL::int4 AS " + pgconn.Col(p.ord)
+	}
 	_, err := c.Exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS "+p.stage+" ON COMMIT DELETE ROWS AS SELECT "+
-		colList(p.cols)+" FROM "+w.ident+" WITH NO DATA")
+		cols+" FROM "+w.ident+" WITH NO DATA")
 	if err != nil {
 		return fmt.Errorf("create staging table: %w", err)
 	}

@@ -110,9 +110,6 @@ func (w *sqliteWriter) write(ctx context.Context, b Batch) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if p == nil {
-		return Result{}, nil // an update with nothing but key columns
-	}
 	get := make([]sqliteGetter, len(p.args))
 	for i, c := range p.args {
 		if get[i], err = newSQLiteGetter(rec.Column(c)); err != nil {
@@ -170,13 +167,14 @@ func (w *sqliteWriter) writeBatch(ctx context.Context, p *sqlitePlan, get []sqli
 	if err := w.exec(ctx, sc.begin); err != nil {
 		return Result{}, fmt.Errorf("begin: %w", err)
 	}
-	err := w.writeRows(ctx, p, get, 0, n)
+	var res Result
+	err := w.writeRows(ctx, p, get, 0, n, &res.NotHeld)
 	if err == nil {
 		if err = w.exec(ctx, sc.end); err != nil {
 			run(sc.abandon)
 			return Result{}, fmt.Errorf("commit: %w", err)
 		}
-		return Result{}, nil
+		return res, nil
 	}
 	if !sqliteRowRejected(err) {
 		run(sc.abandon)
@@ -186,13 +184,13 @@ func (w *sqliteWriter) writeBatch(ctx context.Context, p *sqlitePlan, get []sqli
 		run(sc.abandon)
 		return Result{}, fmt.Errorf("roll back to redo rows one by one: %w", uerr)
 	}
-	var res Result
+	res = Result{} // the rolled-back pass's answers are void
 	for i := 0; i < n; i++ {
 		if err := w.exec(ctx, "SAVEPOINT hoist_row"); err != nil {
 			run(sc.abandon)
 			return Result{}, err
 		}
-		err := w.writeRows(ctx, p, get, i, i+1)
+		err := w.writeRows(ctx, p, get, i, i+1, &res.NotHeld)
 		switch {
 		case err == nil:
 			err = w.exec(ctx, "RELEASE hoist_row")
@@ -213,7 +211,9 @@ func (w *sqliteWriter) writeBatch(ctx context.Context, p *sqlitePlan, get []sqli
 }
 
 // writeRows writes rows [from, to) in statements of up to p.perStmt rows.
-func (w *sqliteWriter) writeRows(ctx context.Context, p *sqlitePlan, get []sqliteGetter, from, to int) error {
+// An update (one row per statement) that matched no row appends the row to
+// notHeld: the table does not hold its key.
+func (w *sqliteWriter) writeRows(ctx context.Context, p *sqlitePlan, get []sqliteGetter, from, to int, notHeld *[]int) error {
 	args := make([]any, 0, min(to-from, p.perStmt)*len(get))
 	for start := from; start < to; start += p.perStmt {
 		end := min(start+p.perStmt, to)
@@ -231,8 +231,26 @@ func (w *sqliteWriter) writeRows(ctx context.Context, p *sqlitePlan, get []sqlit
 		if err != nil {
 			return err
 		}
-		if _, err := st.ExecContext(ctx, args...); err != nil {
+		if p.held {
+			var found int
+			if err := st.QueryRowContext(ctx, args...).Scan(&found); err != nil {
+				return err
+			}
+			if found == 0 {
+				*notHeld = append(*notHeld, start)
+			}
+			continue
+		}
+		r, err := st.ExecContext(ctx, args...)
+		if err != nil {
 			return err
+		}
+		if p.update {
+			if k, err := r.RowsAffected(); err != nil {
+				return fmt.Errorf("rows updated: %w", err)
+			} else if k == 0 {
+				*notHeld = append(*notHeld, start)
+			}
 		}
 	}
 	return nil
@@ -328,6 +346,10 @@ type sqlitePlan struct {
 	args    []int // record columns bound per row, in placeholder order
 	perStmt int
 	sql     func(rows int) string
+	// update: one row per statement, and none affected means the table
+	// lacks the key. held: the statement is a SELECT that counts the key
+	// (an update with nothing but key columns has nothing to set).
+	update, held bool
 }
 
 // plan builds the statements for op over the record's columns.
@@ -392,11 +414,13 @@ func (w *sqliteWriter) plan(op Op, sch *arrow.Schema) (*sqlitePlan, error) {
 				p.args = append(p.args, i)
 			}
 		}
-		if len(set) == 0 {
-			return nil, nil
-		}
 		p.args = append(p.args, pkIdx...)
 		q := fmt.Sprintf("UPDATE %s SET %s WHERE %s", tbl, strings.Join(set, ", "), sqliteKeyMatch(w.pk))
+		p.update = true
+		if len(set) == 0 {
+			q = fmt.Sprintf("SELECT count(*) FROM %s WHERE %s", tbl, sqliteKeyMatch(w.pk))
+			p.held, p.key = true, "update-keys" // its own statement cache entry
+		}
 		p.perStmt = 1
 		p.sql = func(int) string { return q }
 	case OpDelete:

@@ -42,12 +42,20 @@ type acks struct {
 	// batch numbers are dense from 0, so a bitset stays small at any count.
 	done     []uint64
 	rejected map[int]map[int]bool // seq → rejected row indexes
-	rows     int64                // rows delivered
-	rejects  int64
-	batches  int
+	// notHeld is seq → rows of update batches whose key the destination
+	// does not hold: answered, so the cursor may pass them, but not
+	// delivered, so the snapshot leaves them out and the next run offers
+	// them again.
+	notHeld map[int]map[int]bool
+	rows    int64 // rows delivered
+	rejects int64
+	absent  int64 // rows not held
+	batches int
 }
 
-func newAcks() *acks { return &acks{rejected: map[int]map[int]bool{}} }
+func newAcks() *acks {
+	return &acks{rejected: map[int]map[int]bool{}, notHeld: map[int]map[int]bool{}}
+}
 
 func (a *acks) setDone(seq int) {
 	for len(a.done) <= seq/64 {
@@ -62,7 +70,7 @@ func (a *acks) isDone(seq int) bool {
 
 // delivered reports whether row of batch seq was acknowledged.
 func (a *acks) delivered(seq, row int) bool {
-	return a.isDone(seq) && !a.rejected[seq][row]
+	return a.isDone(seq) && !a.rejected[seq][row] && !a.notHeld[seq][row]
 }
 
 // errTooManyRejected stops a run past on_reject.max_rejected.
@@ -219,6 +227,12 @@ func (l *loadStage) record(b *outBatch, res load.Result, start time.Time) error 
 			return fmt.Errorf("load batch %d: destination rejected row %d of %d", b.Seq, f.Row, n)
 		}
 		failed[f.Row] = true
+	}
+	absent, err := notHeldRows(b, res.NotHeld, failed)
+	if err != nil {
+		return err
+	}
+	for _, f := range res.Failed {
 		if err := l.rejects.write(l.rejectLine(b, f)); err != nil {
 			return err
 		}
@@ -230,8 +244,12 @@ func (l *loadStage) record(b *outBatch, res load.Result, start time.Time) error 
 	if len(failed) > 0 {
 		l.acks.rejected[b.Seq] = failed
 	}
-	l.acks.rows += int64(n - len(failed))
+	if len(absent) > 0 {
+		l.acks.notHeld[b.Seq] = absent
+	}
+	l.acks.rows += int64(n - len(failed) - len(absent))
 	l.acks.rejects += int64(len(failed))
+	l.acks.absent += int64(len(absent))
 	if b.cursors != nil {
 		var ok, bad []int
 		for i := 0; i < n; i++ {
@@ -251,9 +269,64 @@ func (l *loadStage) record(b *outBatch, res load.Result, start time.Time) error 
 	if l.progress != nil {
 		l.progress.Add(n)
 	}
-	l.log.Debug("batch loaded", "sync", l.sync, "batch", b.Seq, "op", b.Op.String(), "rows", n, "rejected", len(failed), "duration", time.Since(start))
+	l.log.Debug("batch loaded", "sync", l.sync, "batch", b.Seq, "op", b.Op.String(), "rows", n, "rejected", len(failed), "not_held", len(absent), "duration", time.Since(start))
 	if l.maxReject >= 0 && l.nullKeys+l.acks.rejects > l.maxReject {
 		return fmt.Errorf("%w: %d rows rejected, more than on_reject.max_rejected %d", errTooManyRejected, l.nullKeys+l.acks.rejects, l.maxReject)
+	}
+	return nil
+}
+
+// notHeldRows checks a batch's not-held rows against the Writer contract
+// (update batches only, in range, not also rejected) and returns them as a
+// set. A not-held row counts as answered for the cursor: the destination
+// said it lacks the key, and mode update never creates it.
+func notHeldRows(b *outBatch, rows []int, failed map[int]bool) (map[int]bool, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	if b.Op != load.OpUpdate {
+		return nil, fmt.Errorf("load batch %d (%s): destination reported rows not held, which only an update batch has", b.Seq, b.Op)
+	}
+	n := int(b.Record.NumRows())
+	out := make(map[int]bool, len(rows))
+	for _, r := range rows {
+		if r < 0 || r >= n {
+			return nil, fmt.Errorf("load batch %d: destination reported row %d of %d not held", b.Seq, r, n)
+		}
+		if failed[r] {
+			return nil, fmt.Errorf("load batch %d: destination reported row %d both rejected and not held", b.Seq, r)
+		}
+		out[r] = true
+	}
+	return out, nil
+}
+
+// lateNotHeld books the rows a writer found not held only when it finished
+// (load.NotHeldReporter): they were counted delivered when their batch was
+// answered and now leave the count and the snapshot. The cursor stays as it
+// is: it may pass a row whose key the destination lacks.
+func (l *loadStage) lateNotHeld() error {
+	r, ok := l.w.(load.NotHeldReporter)
+	if !ok {
+		return nil
+	}
+	l.acks.mu.Lock()
+	defer l.acks.mu.Unlock()
+	for seq, rows := range r.NotHeld() {
+		if !l.acks.isDone(seq) {
+			return fmt.Errorf("destination reported rows not held in batch %d, which it did not answer", seq)
+		}
+		for _, row := range rows {
+			if !l.acks.delivered(seq, row) {
+				continue // rejected, or reported twice
+			}
+			if l.acks.notHeld[seq] == nil {
+				l.acks.notHeld[seq] = map[int]bool{}
+			}
+			l.acks.notHeld[seq][row] = true
+			l.acks.rows--
+			l.acks.absent++
+		}
 	}
 	return nil
 }
@@ -340,7 +413,9 @@ func opFor(mode string, k diff.Kind) load.Op {
 type bookkeeping struct {
 	done          []uint64
 	rejected      map[int]map[int]bool
+	notHeld       map[int]map[int]bool
 	rows, rejects int64
+	absent        int64
 	batches       int
 	ackedValues   []extract.Cursor
 	minUnacked    *extract.Cursor
@@ -350,8 +425,8 @@ func (l *loadStage) save() bookkeeping {
 	l.acks.mu.Lock()
 	defer l.acks.mu.Unlock()
 	return bookkeeping{
-		done: slices.Clone(l.acks.done), rejected: maps.Clone(l.acks.rejected),
-		rows: l.acks.rows, rejects: l.acks.rejects, batches: l.acks.batches,
+		done: slices.Clone(l.acks.done), rejected: maps.Clone(l.acks.rejected), notHeld: maps.Clone(l.acks.notHeld),
+		rows: l.acks.rows, rejects: l.acks.rejects, absent: l.acks.absent, batches: l.acks.batches,
 		ackedValues: slices.Clone(l.cursors.ackedValues), minUnacked: l.cursors.minUnacked,
 	}
 }
@@ -359,7 +434,7 @@ func (l *loadStage) save() bookkeeping {
 func (l *loadStage) restore(k bookkeeping) {
 	l.acks.mu.Lock()
 	defer l.acks.mu.Unlock()
-	l.acks.done, l.acks.rejected = k.done, k.rejected
-	l.acks.rows, l.acks.rejects, l.acks.batches = k.rows, k.rejects, k.batches
+	l.acks.done, l.acks.rejected, l.acks.notHeld = k.done, k.rejected, k.notHeld
+	l.acks.rows, l.acks.rejects, l.acks.absent, l.acks.batches = k.rows, k.rejects, k.absent, k.batches
 	l.cursors.ackedValues, l.cursors.minUnacked = k.ackedValues, k.minUnacked
 }

@@ -80,7 +80,11 @@ func RenderRunText(w io.Writer, reps []*Report) {
 		if r.Resent > 0 {
 			fmt.Fprintf(w, " (%d resent)", r.Resent)
 		}
-		fmt.Fprintf(w, ", %d delivered, %d rejected in %.1fs", r.Delivered, r.Rejected, float64(r.DurationMS)/1000)
+		fmt.Fprintf(w, ", %d delivered, %d rejected", r.Delivered, r.Rejected)
+		if r.NotHeld > 0 {
+			fmt.Fprintf(w, ", %d not held", r.NotHeld)
+		}
+		fmt.Fprintf(w, " in %.1fs", float64(r.DurationMS)/1000)
 		if r.CursorAfter != "" {
 			fmt.Fprintf(w, " (cursor %s)", r.CursorAfter)
 		}

@@ -20,6 +20,7 @@ type Report struct {
 	counts
 	Delivered    int64  `json:"delivered"`
 	Rejected     int64  `json:"rejected"`
+	NotHeld      int64  `json:"not_held"` // update rows whose key the destination lacks: left alone
 	CursorBefore string `json:"cursor_before,omitempty"`
 	CursorAfter  string `json:"cursor_after,omitempty"`
 	DurationMS   int64  `json:"duration_ms"`

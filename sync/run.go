@@ -273,6 +273,10 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 		}
 	}
 
+	if err := stage.lateNotHeld(); err != nil && loadErr == nil {
+		loadErr = err
+	}
+
 	// Commit state for what was acknowledged, even after a failure or Ctrl-C,
 	// unless the final batch's transaction already did.
 	if commit == nil {
@@ -346,6 +350,7 @@ func (f *finisher) commit(ctx context.Context, loadErr error) (*state.Commit, er
 		rep.RejectedFile = stage.rejects.path
 	}
 	rep.Delivered = stage.acks.rows
+	rep.NotHeld = stage.acks.absent
 	// Past max_rejected the message gives the run's final count: loaders
 	// still busy when the first one stopped may have found more.
 	if stage.maxReject >= 0 && rep.Rejected > stage.maxReject && (loadErr == nil || errors.Is(loadErr, errTooManyRejected)) {
