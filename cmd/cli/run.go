@@ -29,7 +29,7 @@ func NewCmdRun(streams *IO, g *GlobalOptions, runF func(context.Context, *RunOpt
 	cmd := &cobra.Command{
 		Use:   "run SPEC",
 		Short: "Extract, diff, load, then commit state for what the destination acknowledged",
-		Args:  cobra.ExactArgs(1),
+		Args:  specArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Spec = args[0]
 			if opts.Concurrency < 0 {
