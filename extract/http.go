@@ -72,7 +72,7 @@ func (s *httpSource) Read(ctx context.Context, req Request) (array.RecordReader,
 	if r.cols == nil {
 		r.cols = inferColumns(r.first)
 		if len(r.cols) == 0 {
-			req.Log().Warn("http source returned no records and declares no columns; the schema is empty", "sync", req.Sync)
+			req.Log().Warn("http source returned no records and declares no columns; the schema is empty")
 		}
 	}
 	fields := make([]arrow.Field, len(r.cols))
