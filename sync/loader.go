@@ -84,6 +84,8 @@ type loadStage struct {
 	// producer still hands every batch over, so no change goes unaccounted
 	// (the cursor must stay below every undelivered row).
 	stopping atomic.Bool
+	// sent counts the rows handed to the destination.
+	sent atomic.Int64
 }
 
 // run calls produce, which sends batches with send, and loads them. It
@@ -136,6 +138,7 @@ func (l *loadStage) unacked(b *outBatch) {
 
 func (l *loadStage) write(ctx context.Context, b *outBatch) error {
 	start := time.Now()
+	l.sent.Add(b.Record.NumRows())
 	res, err := l.w.Write(ctx, b.Batch)
 	if err != nil {
 		l.unacked(b)
@@ -190,9 +193,10 @@ func (l *loadStage) record(b *outBatch, res load.Result, start time.Time) error 
 	if l.progress != nil {
 		l.progress.Add(n)
 	}
-	l.log.Debug("batch loaded", "sync", l.sync, "batch", b.Seq, "op", b.Op.String(), "rows", n, "rejected", len(failed), "duration", time.Since(start))
+	l.log.Debug("batch loaded", "sync", l.sync, "batch", b.Seq, "op", b.Op.String(), "rows", n, "rejected", len(failed), "duration_ms", time.Since(start).Milliseconds())
 	if l.maxReject >= 0 && l.acks.rejects > l.maxReject {
-		return fmt.Errorf("%w: %d rows rejected, more than on_reject.max_rejected %d", errTooManyRejected, l.acks.rejects, l.maxReject)
+		// the run's message counts every rejected row, at its end
+		return errTooManyRejected
 	}
 	return nil
 }

@@ -72,8 +72,12 @@ func RenderPlanJSON(w io.Writer, plans []*PlanReport) error {
 // RenderRunText prints a line per sync.
 func RenderRunText(w io.Writer, reps []*Report) {
 	for _, r := range reps {
-		fmt.Fprintf(w, "%s: %s — %d read, +%d ~%d -%d, %d delivered, %d rejected in %.1fs",
-			r.Sync, r.Status, r.RowsRead, r.Added, r.Changed, r.Removed, r.Delivered, r.Rejected, float64(r.DurationMS)/1000)
+		delivered := fmt.Sprintf("%d delivered", r.Delivered)
+		if r.Committed != r.Delivered {
+			delivered = fmt.Sprintf("%d delivered (%d committed to state)", r.Delivered, r.Committed)
+		}
+		fmt.Fprintf(w, "%s: %s — %d read, +%d ~%d -%d, %s, %d rejected in %.1fs",
+			r.Sync, r.Status, r.RowsRead, r.Added, r.Changed, r.Removed, delivered, r.Rejected, float64(r.DurationMS)/1000)
 		if r.CursorAfter != "" {
 			fmt.Fprintf(w, " (cursor %s)", r.CursorAfter)
 		}

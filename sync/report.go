@@ -11,21 +11,32 @@ const (
 
 // Report is the outcome of one sync's run; `hoist run --output json` prints it.
 type Report struct {
-	Sync         string `json:"sync"`
-	Status       string `json:"status"`
-	Mode         string `json:"mode"`
-	RowsRead     int64  `json:"rows_read"`
-	Added        int64  `json:"added"`
-	Changed      int64  `json:"changed"`
-	Removed      int64  `json:"removed"`
-	Unchanged    int64  `json:"unchanged"`
-	Delivered    int64  `json:"delivered"`
+	Sync   string `json:"sync"`
+	Status string `json:"status"`
+	// RunID names this run of the sync, in its logs and on its lines of
+	// the rejected-rows file.
+	RunID     string `json:"run_id"`
+	Mode      string `json:"mode"`
+	RowsRead  int64  `json:"rows_read"`
+	Added     int64  `json:"added"`
+	Changed   int64  `json:"changed"`
+	Removed   int64  `json:"removed"`
+	Unchanged int64  `json:"unchanged"`
+	Delivered int64  `json:"delivered"`
+	// Committed is how many of the delivered rows the state commit
+	// recorded: less than Delivered when the state commit failed, and the
+	// rest will be sent again by the next run.
+	Committed    int64  `json:"committed"`
 	Rejected     int64  `json:"rejected"`
 	CursorBefore string `json:"cursor_before,omitempty"`
 	CursorAfter  string `json:"cursor_after,omitempty"`
 	DurationMS   int64  `json:"duration_ms"`
 	RejectedFile string `json:"rejected_file,omitempty"`
 	Error        string `json:"error,omitempty"`
+
+	// unacked counts rows sent to the destination that it did not
+	// acknowledge (in flight when the run stopped, or rolled back).
+	unacked int64
 }
 
 // PlanReport is what `hoist plan` shows for one sync; text and JSON are both
