@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	stdsync "sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -94,21 +95,91 @@ func runRun(ctx context.Context, o *RunOptions) error {
 	return nil
 }
 
-// bar is a terminal progress bar of delivered rows and rows/s.
-type bar struct{ pb *progressbar.ProgressBar }
+// bar is a terminal progress bar of delivered rows and rows/s. It shows
+// its own rate, in rows/s and only once rows have been flowing for a
+// moment (progressbar's own reads "0 rows/hr" until it knows one), and it
+// throttles frames itself so that a phase change (sync.Phaser) is always
+// drawn at once.
+type bar struct {
+	pb   *progressbar.ProgressBar
+	name string
+	now  func() time.Time
+
+	mu      stdsync.Mutex
+	first   time.Time // when the first rows were delivered
+	shown   time.Time // when the last frame was drawn
+	rows    int64
+	pending int // rows not yet passed to pb
+	phase   string
+}
+
+const (
+	// barThrottle is the least time between two frames.
+	barThrottle = 100 * time.Millisecond
+	// rateAfter is how long rows flow before the bar shows their rate.
+	rateAfter = 500 * time.Millisecond
+)
 
 func newBar(streams *IO, name string) *bar {
-	return &bar{pb: progressbar.NewOptions64(-1,
+	return &bar{name: name, now: time.Now, pb: progressbar.NewOptions64(-1,
 		progressbar.OptionSetWriter(streams.Err),
 		progressbar.OptionSetDescription(name),
 		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString("rows"),
-		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionThrottle(0),
 		progressbar.OptionClearOnFinish(),
 	)}
 }
 
 func (b *bar) Total(n int64) { b.pb.ChangeMax64(n) }
-func (b *bar) Add(n int)     { b.pb.Add(n) }
-func (b *bar) Finish()       { b.pb.Finish() }
+
+func (b *bar) Add(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	if b.first.IsZero() {
+		b.first = now
+	}
+	b.rows += int64(n)
+	b.pending += n
+	if !b.shown.IsZero() && now.Sub(b.shown) < barThrottle {
+		return
+	}
+	b.draw(now)
+}
+
+// Phase implements sync.Phaser: "people: committing state" from now on.
+func (b *bar) Phase(what string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.phase = what
+	b.draw(b.now())
+}
+
+func (b *bar) Finish() { b.pb.Finish() }
+
+// draw shows a frame with the rows so far.
+func (b *bar) draw(now time.Time) {
+	b.shown = now
+	desc := b.name
+	switch d := now.Sub(b.first); {
+	case b.phase != "":
+		desc = b.name + ": " + b.phase
+	case !b.first.IsZero() && d >= rateAfter:
+		desc = fmt.Sprintf("%s (%s rows/s)", b.name, rate(b.rows, d))
+	}
+	if b.pending > 0 {
+		b.pb.Add(b.pending) // draws with the old description: no matter
+		b.pending = 0
+	}
+	b.pb.Describe(desc)
+}
+
+// rate renders rows per second over d: whole numbers, one decimal below 10.
+func rate(rows int64, d time.Duration) string {
+	r := float64(rows) / d.Seconds()
+	if r < 10 {
+		return fmt.Sprintf("%.1f", r)
+	}
+	return fmt.Sprintf("%.0f", r)
+}
