@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	stdsync "sync"
 	"time"
 
@@ -102,6 +103,7 @@ func runRun(ctx context.Context, o *RunOptions) error {
 // drawn at once.
 type bar struct {
 	pb   *progressbar.ProgressBar
+	w    io.Writer
 	name string
 	now  func() time.Time
 
@@ -121,14 +123,18 @@ const (
 )
 
 func newBar(streams *IO, name string) *bar {
-	return &bar{name: name, now: time.Now, pb: progressbar.NewOptions64(-1,
-		progressbar.OptionSetWriter(streams.Err),
-		progressbar.OptionSetDescription(name),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetItsString("rows"),
+	return &bar{name: name, w: streams.Err, now: time.Now, pb: newProgressBar(streams.Err, name,
+		progressbar.OptionShowCount(), progressbar.OptionSetItsString("rows"))}
+}
+
+// newProgressBar is a spinner until given a total (Total).
+func newProgressBar(w io.Writer, desc string, opts ...progressbar.Option) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(-1, append([]progressbar.Option{
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(desc),
 		progressbar.OptionThrottle(0),
 		progressbar.OptionClearOnFinish(),
-	)}
+	}, opts...)...)
 }
 
 func (b *bar) Total(n int64) { b.pb.ChangeMax64(n) }
@@ -148,10 +154,18 @@ func (b *bar) Add(n int) {
 	b.draw(now)
 }
 
-// Phase implements sync.Phaser: "people: committing state" from now on.
+// Phase implements sync.Phaser: "people: committing state (N rows
+// delivered)" from now on. The row bar may be complete, and a complete
+// progressbar clears itself and draws nothing more: the phase gets a
+// spinner of its own.
 func (b *bar) Phase(what string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.phase == "" {
+		b.flush()
+		b.pb.Finish()
+		b.pb = newProgressBar(b.w, b.name) // the description counts the rows
+	}
 	b.phase = what
 	b.draw(b.now())
 }
@@ -164,15 +178,21 @@ func (b *bar) draw(now time.Time) {
 	desc := b.name
 	switch d := now.Sub(b.first); {
 	case b.phase != "":
-		desc = b.name + ": " + b.phase
+		desc = fmt.Sprintf("%s: %s (%d rows delivered)", b.name, b.phase, b.rows)
+		b.pending = 0 // the spinner counts nothing
 	case !b.first.IsZero() && d >= rateAfter:
 		desc = fmt.Sprintf("%s (%s rows/s)", b.name, rate(b.rows, d))
 	}
+	b.flush()
+	b.pb.Describe(desc)
+}
+
+// flush passes the rows not yet drawn to pb.
+func (b *bar) flush() {
 	if b.pending > 0 {
 		b.pb.Add(b.pending) // draws with the old description: no matter
 		b.pending = 0
 	}
-	b.pb.Describe(desc)
 }
 
 // rate renders rows per second over d: whole numbers, one decimal below 10.
