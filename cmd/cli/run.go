@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	stdsync "sync"
 	"time"
 
@@ -53,6 +54,9 @@ func NewCmdRun(streams *IO, g *GlobalOptions, runF func(context.Context, *RunOpt
 
 func runRun(ctx context.Context, o *RunOptions) error {
 	f, syncs, store, err := openSpec(ctx, o.Spec, o.Global)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("interrupted before any sync started, nothing was sent: %w", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -79,6 +83,13 @@ func runRun(ctx context.Context, o *RunOptions) error {
 		if ctx.Err() != nil {
 			break
 		}
+	}
+	if left := syncs[len(reps):]; len(left) > 0 {
+		names := make([]string, len(left))
+		for i, s := range left {
+			names[i] = s.Name
+		}
+		fmt.Fprintf(o.IO.Err, "interrupted: not started, nothing sent: %s\n", strings.Join(names, ", "))
 	}
 	if o.Global.Output == "json" {
 		if err := hsync.RenderRunJSON(o.IO.Out, reps); err != nil {

@@ -168,3 +168,53 @@ syncs:
 		})
 	}
 }
+
+// TestInterruptNamesSyncsNotStarted: Ctrl-C during the first of two syncs
+// reports the first as interrupted, with what it delivered and committed,
+// and names the second as not started.
+func TestInterruptNamesSyncsNotStarted(t *testing.T) {
+	asked := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "people.csv"), []byte("id\n1\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "hoist.yaml"), []byte(`version: 1
+connections:
+  api: {type: http, base_url: `+srv.URL+`}
+  src: {type: files, path: ., format: csv}
+  db: {type: sqlite, path: ./dest.db}
+syncs:
+  - name: slow
+    source: {connection: api, endpoint: /people}
+    destination: {connection: db, object: people, mode: append, create_table: true}
+  - name: later
+    source: {connection: src, path: people.csv}
+    destination: {connection: db, object: later, mode: append, create_table: true}
+`), 0o644)
+	cmd := exec.Command(crashBin, "run", "hoist.yaml")
+	cmd.Dir = dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-asked:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("the run never asked the source:\n%s", errb.String())
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 1 ||
+		!strings.Contains(out.String(), "error: interrupted: 0 rows delivered and committed") ||
+		!strings.Contains(errb.String(), "interrupted: not started, nothing sent: later") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+}
