@@ -48,7 +48,7 @@ func (s *filesSource) Read(ctx context.Context, req Request) (array.RecordReader
 	if err != nil {
 		return nil, fmt.Errorf("files source %s: %w", s.conn.Name, err)
 	}
-	req.Log().Debug("reading files", "sync", req.Sync, "files", len(paths), "format", format)
+	req.Log().Debug("reading files", "files", len(paths), "format", format)
 	opts := filefmt.ReadOptions{Rows: req.Rows(), Alloc: req.Allocator()}
 	rr, err := filefmt.OpenAll(ctx, paths, format, opts, s.displayName)
 	if err != nil {

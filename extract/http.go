@@ -80,7 +80,7 @@ func (s *httpSource) Read(ctx context.Context, req Request) (array.RecordReader,
 			r.inferred[c.name] = true
 		}
 		if len(r.cols) == 0 {
-			req.Log().Warn("http source returned no records and declares no columns; the schema is empty", "sync", req.Sync)
+			req.Log().Warn("http source returned no records and declares no columns; the schema is empty")
 		}
 	}
 	fields := make([]arrow.Field, len(r.cols))

@@ -149,8 +149,8 @@ func (r *sfReader) run(ctx context.Context, conn interface {
 		r.schema = schema
 		signalled = true
 		ready <- nil
-		req.Log().Debug("snowflake query started", "sync", req.Sync, "query_id", sfRows.GetQueryID(), "chunks", len(batches))
-		p := &sfPump{ctx: ctx, mem: mem, schema: schema, cols: cols, rows: req.Rows(), log: req.Log(), sync: req.Sync, out: r.out}
+		req.Log().Debug("snowflake query started", "query_id", sfRows.GetQueryID(), "chunks", len(batches))
+		p := &sfPump{ctx: ctx, mem: mem, schema: schema, cols: cols, rows: req.Rows(), log: req.Log(), out: r.out}
 		return p.pump(batches, concurrency)
 	})
 	// Closing the *sql.Conn returns the session to the pool.
@@ -173,7 +173,6 @@ type sfPump struct {
 	cols   []sfColumn
 	rows   int
 	log    *slog.Logger
-	sync   string
 	out    chan<- arrow.RecordBatch
 }
 
@@ -255,7 +254,7 @@ func (p *sfPump) fetch(ctx context.Context, b *sf.ArrowBatch, idx int) ([]arrow.
 		if attempt == snowflakeFetchAttempts {
 			return nil, fmt.Errorf("download result batch %d (gave up after %d attempts): %w", idx, attempt, err)
 		}
-		p.log.Warn("snowflake chunk download failed, retrying", "sync", p.sync, "chunk", idx, "attempt", attempt, "error", err)
+		p.log.Warn("snowflake chunk download failed, retrying", "chunk", idx, "attempt", attempt, "error", err)
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():

@@ -36,6 +36,7 @@ type Request struct {
 	// Alloc allocates every Arrow buffer (memory.DefaultAllocator if nil).
 	Alloc memory.Allocator
 	// Logger takes the source's logs; never nil when set by the pipeline.
+	// It carries the "sync" attribute already: do not add it again.
 	Logger *slog.Logger
 }
 

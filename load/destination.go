@@ -59,6 +59,7 @@ type Target struct {
 	// object exists and the schema fits, write nothing.
 	DryRun bool
 	Alloc  memory.Allocator
+	// Logger carries the "sync" attribute already: do not add it again.
 	Logger *slog.Logger
 }
 

@@ -100,7 +100,7 @@ func (w *fileReplace) finish() error {
 	if err := w.tmp.commit(!w.replace); err != nil {
 		return fmt.Errorf("commit %s: %w", w.obj.name(), err)
 	}
-	w.obj.target.Log().Debug("wrote file", "sync", w.obj.target.Sync, "file", w.tmp.final, "rows", w.rows)
+	w.obj.target.Log().Debug("wrote file", "file", w.tmp.final, "rows", w.rows)
 	// The object now holds the whole table: parts left by earlier append
 	// runs would add stale rows to a glob read.
 	return removeFileParts(parts)

@@ -263,7 +263,7 @@ func (c *HTTPClient) Do(ctx context.Context, req HTTPRequest) (*HTTPResponse, er
 		} else if isTimeout(err) {
 			why = "timeout"
 		}
-		c.log.Debug("http retry", "request", where, "attempt", attempt+1, "reason", why, "wait", wait, "server_hint", hinted)
+		c.log.Debug("http retry", "request", where, "attempt", attempt+1, "reason", why, "wait_ms", wait.Milliseconds(), "server_hint", hinted)
 		if err := c.backoff.Clock.Sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}

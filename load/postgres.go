@@ -121,7 +121,7 @@ func (d *postgresDest) addColumns(ctx context.Context, t Target, table string, c
 		if _, err := d.pool.Exec(ctx, stmt); err != nil {
 			return nil, fmt.Errorf("add column %q: %w", f.Name, err)
 		}
-		t.Log().Info("added column", "sync", t.Sync, "table", table, "column", f.Name, "type", typ)
+		t.Log().Info("added column", "table", table, "column", f.Name, "type", typ)
 		added = true
 	}
 	if err := errors.Join(errs...); err != nil {

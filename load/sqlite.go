@@ -302,7 +302,7 @@ func sqliteAddColumns(ctx context.Context, db *sql.DB, t sqlitedb.Table, cols []
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			return nil, fmt.Errorf("add column %q to %s: %w", f.Name, t, err)
 		}
-		tg.Log().Info("added column", "sync", tg.Sync, "table", t.String(), "column", f.Name, "type", decl)
+		tg.Log().Info("added column", "table", t.String(), "column", f.Name, "type", decl)
 		added = true
 	}
 	if !added {

@@ -99,6 +99,8 @@ type loadStage struct {
 	// batch (load.Batch.Reject), so that a run past max_rejected stops
 	// splitting requests at once rather than after the batch.
 	found atomic.Int64
+	// sent counts the rows handed to the destination.
+	sent atomic.Int64
 }
 
 // run calls produce, which sends batches with send, and loads them. It
@@ -165,6 +167,7 @@ func (l *loadStage) write(ctx context.Context, b *outBatch) error {
 	if l.maxReject >= 0 {
 		batch.Reject = func(n int) bool { return l.nullKeys+l.found.Add(int64(n)) > l.maxReject }
 	}
+	l.sent.Add(b.Record.NumRows())
 	res, err := l.w.Write(ctx, batch)
 	var limit *load.RejectLimitError
 	if errors.As(err, &limit) {
@@ -269,7 +272,7 @@ func (l *loadStage) record(b *outBatch, res load.Result, start time.Time) error 
 	if l.progress != nil {
 		l.progress.Add(n)
 	}
-	l.log.Debug("batch loaded", "sync", l.sync, "batch", b.Seq, "op", b.Op.String(), "rows", n, "rejected", len(failed), "not_held", len(absent), "duration", time.Since(start))
+	l.log.Debug("batch loaded", "sync", l.sync, "batch", b.Seq, "op", b.Op.String(), "rows", n, "rejected", len(failed), "not_held", len(absent), "duration_ms", time.Since(start).Milliseconds())
 	if l.maxReject >= 0 && l.nullKeys+l.acks.rejects > l.maxReject {
 		return fmt.Errorf("%w: %d rows rejected, more than on_reject.max_rejected %d", errTooManyRejected, l.nullKeys+l.acks.rejects, l.maxReject)
 	}

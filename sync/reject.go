@@ -7,20 +7,26 @@ import (
 	"os"
 	"path/filepath"
 	stdsync "sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
 
 // rejectFile appends rejected rows as JSON lines; safe for concurrent use.
+// The file grows across runs (users tail it): every line names its run and
+// when it was rejected, so the rows of one run can be told apart.
 type rejectFile struct {
-	path string
-	mu   stdsync.Mutex
-	f    *os.File
-	w    *bufio.Writer
-	n    int64
+	path  string
+	runID string
+	mu    stdsync.Mutex
+	f     *os.File
+	w     *bufio.Writer
+	n     int64
 }
 
 type rejectLine struct {
+	RunID  string         `json:"run_id"`
+	Time   string         `json:"time"` // RFC 3339, UTC
 	Sync   string         `json:"sync"`
 	Key    map[string]any `json:"key"`
 	Row    map[string]any `json:"row"`
@@ -42,6 +48,8 @@ func (r *rejectFile) write(line rejectLine) error {
 		}
 		r.f, r.w = f, bufio.NewWriter(f)
 	}
+	line.RunID = r.runID
+	line.Time = time.Now().UTC().Format(time.RFC3339Nano)
 	data, err := json.Marshal(line)
 	if err != nil {
 		return fmt.Errorf("encode rejected row: %w", err)

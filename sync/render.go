@@ -76,11 +76,15 @@ func RenderPlanJSON(w io.Writer, plans []*PlanReport) error {
 // RenderRunText prints a line per sync.
 func RenderRunText(w io.Writer, reps []*Report) {
 	for _, r := range reps {
+		delivered := fmt.Sprintf("%d delivered", r.Delivered)
+		if r.Committed != r.Delivered {
+			delivered = fmt.Sprintf("%d delivered (%d committed to state)", r.Delivered, r.Committed)
+		}
 		fmt.Fprintf(w, "%s: %s — %d read, +%d ~%d -%d", r.Sync, r.Status, r.RowsRead, r.Added, r.Changed, r.Removed)
 		if r.Resent > 0 {
 			fmt.Fprintf(w, " (%d resent)", r.Resent)
 		}
-		fmt.Fprintf(w, ", %d delivered, %d rejected", r.Delivered, r.Rejected)
+		fmt.Fprintf(w, ", %s, %d rejected", delivered, r.Rejected)
 		if r.NotHeld > 0 {
 			fmt.Fprintf(w, ", %d not held", r.NotHeld)
 		}

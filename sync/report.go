@@ -13,12 +13,19 @@ const (
 
 // Report is the outcome of one sync's run; `hoist run --output json` prints it.
 type Report struct {
-	Sync     string `json:"sync"`
-	Status   string `json:"status"`
+	Sync   string `json:"sync"`
+	Status string `json:"status"`
+	// RunID names this run of the sync, in its logs and on its lines of
+	// the rejected-rows file.
+	RunID    string `json:"run_id"`
 	Mode     string `json:"mode"`
 	RowsRead int64  `json:"rows_read"`
 	counts
-	Delivered    int64  `json:"delivered"`
+	Delivered int64 `json:"delivered"`
+	// Committed is how many of the delivered rows the state commit
+	// recorded: less than Delivered when the state commit failed, and the
+	// rest will be sent again by the next run.
+	Committed    int64  `json:"committed"`
 	Rejected     int64  `json:"rejected"`
 	NotHeld      int64  `json:"not_held"` // update rows whose key the destination lacks: left alone
 	CursorBefore string `json:"cursor_before,omitempty"`
@@ -26,6 +33,10 @@ type Report struct {
 	DurationMS   int64  `json:"duration_ms"`
 	RejectedFile string `json:"rejected_file,omitempty"`
 	Error        string `json:"error,omitempty"`
+
+	// unacked counts rows sent to the destination that it did not
+	// acknowledge (in flight when the run stopped, or rolled back).
+	unacked int64
 }
 
 // PlanReport is what `hoist plan` shows for one sync; text and JSON are both

@@ -54,10 +54,12 @@ func commitContext(ctx context.Context, grace time.Duration) (context.Context, c
 // "failed" and Error set.
 func (r *Runner) Run(ctx context.Context, s *spec.Sync) *Report {
 	start := time.Now()
-	rep := &Report{Sync: s.Name, Mode: s.Destination.Mode}
+	rep := &Report{Sync: s.Name, Mode: s.Destination.Mode, RunID: newRunID(start)}
 	err := r.run(ctx, s, rep, start)
 	rep.DurationMS = time.Since(start).Milliseconds()
 	switch {
+	case err != nil && ctx.Err() != nil:
+		rep.Status, rep.Error = StatusFailed, interrupted(rep)
 	case err != nil:
 		rep.Status, rep.Error = StatusFailed, err.Error()
 	case rep.Rejected > 0:
@@ -65,8 +67,10 @@ func (r *Runner) Run(ctx context.Context, s *spec.Sync) *Report {
 	default:
 		rep.Status = StatusOK
 	}
-	lg := r.log().With("sync", s.Name, "status", rep.Status, "rows", rep.RowsRead, "delivered", rep.Delivered, "rejected", rep.Rejected, "duration", time.Since(start).Round(time.Millisecond))
-	if err != nil {
+	lg := r.log().With("sync", s.Name, "run_id", rep.RunID, "status", rep.Status, "rows", rep.RowsRead, "delivered", rep.Delivered, "rejected", rep.Rejected, "duration_ms", rep.DurationMS)
+	if err != nil && ctx.Err() != nil {
+		lg.Warn("sync interrupted", "committed", rep.Committed, "unacknowledged", rep.unacked, "error", err)
+	} else if err != nil {
 		lg.Error("sync failed", "error", err)
 	} else {
 		lg.Info("sync finished")
@@ -130,11 +134,12 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 	}
 	defer os.RemoveAll(tmp)
 
-	rejects := &rejectFile{path: r.rejectPath(s)}
+	rejects := &rejectFile{path: r.rejectPath(s), runID: rep.RunID}
 	stage := &loadStage{
 		w: w, workers: r.workers(s, w), acks: newAcks(), cursors: x.cursors, rejects: rejects,
 		maxReject: -1, sync: s.Name, log: r.log(),
 	}
+	defer func() { rep.unacked = max(stage.sent.Load()-rep.Delivered-stage.acks.rejects, 0) }()
 	if s.OnReject.MaxRejected != nil {
 		stage.maxReject = int64(*s.OnReject.MaxRejected)
 	}
@@ -207,7 +212,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 		}
 		rep.counts = tally(s.Destination.Mode, r.Opt.FullRefresh, res)
 		r.log().Debug("diff done", "sync", s.Name, "rows", x.read, "added", res.added, "changed", res.changed,
-			"removed", res.removed, "elapsed", time.Since(start).Round(time.Millisecond))
+			"removed", res.removed, "duration_ms", time.Since(start).Milliseconds())
 		for i, line := range res.nullKeys {
 			if err := rejects.write(line); err != nil {
 				w.Abort(context.WithoutCancel(ctx))
@@ -244,6 +249,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 	var commit *state.Commit
 	if final != nil {
 		if loadErr == nil && ctx.Err() == nil {
+			stage.phase("committing state")
 			commit, loadErr = f.writeFinal(ctx, w.(load.FinalTxWriter), final)
 			if commit != nil && commit.Run.Status == StatusFailed {
 				loadErr = errors.New(commit.Run.Error) // past max_rejected
@@ -279,17 +285,24 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 
 	// Commit state for what was acknowledged, even after a failure or Ctrl-C,
 	// unless the final batch's transaction already did.
-	if commit == nil {
+	if commit != nil {
+		rep.Committed = rep.Delivered
+	} else {
 		if commit, loadErr, err = f.commit(ctx, loadErr); err != nil {
 			return errors.Join(loadErr, err)
 		}
+		if errors.Is(loadErr, state.ErrLockLost) {
+			return loadErr // every commit fails so: once is enough to say
+		}
+		stage.phase("committing state")
 		cctx, cancel := commitContext(ctx, commitTimeout)
 		defer cancel()
 		began := time.Now()
 		if err := r.Store.Commit(cctx, s.Name, commit); err != nil {
 			return errors.Join(loadErr, fmt.Errorf("commit state: %w", err))
 		}
-		r.log().Debug("state committed", "sync", s.Name, "duration", time.Since(began).Round(time.Millisecond))
+		rep.Committed = rep.Delivered
+		r.log().Debug("state committed", "sync", s.Name, "duration_ms", time.Since(began).Milliseconds())
 	}
 	rep.CursorAfter = commit.Cursor.String()
 	if commit.Cursor == nil {
@@ -351,10 +364,9 @@ func (f *finisher) commit(ctx context.Context, loadErr error) (*state.Commit, er
 	}
 	rep.Delivered = stage.acks.rows
 	rep.NotHeld = stage.acks.absent
-	// Past max_rejected the message gives the run's final count: loaders
-	// still busy when the first one stopped may have found more.
 	if stage.maxReject >= 0 && rep.Rejected > stage.maxReject && (loadErr == nil || errors.Is(loadErr, errTooManyRejected)) {
-		loadErr = fmt.Errorf("%w: %d rows rejected, more than on_reject.max_rejected %d", errTooManyRejected, rep.Rejected, stage.maxReject)
+		// the count of the report, not the loader's when it stopped
+		loadErr = tooManyRejected(rep.Rejected, stage.maxReject)
 	}
 	complete := loadErr == nil && ctx.Err() == nil
 	var cursorAfter *extract.Cursor
@@ -432,7 +444,7 @@ func (f *finisher) writeFinal(ctx context.Context, fw load.FinalTxWriter, b *out
 	if err != nil {
 		f.stage.restore(saved)
 		f.stage.unacked(b)
-		return nil, fmt.Errorf("load final batch %d with the state commit: %w", b.Seq, err)
+		return nil, fmt.Errorf("final batch, with the state commit: %w", err) // err names the batch
 	}
 	return commit, nil
 }

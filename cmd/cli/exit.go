@@ -16,6 +16,10 @@ const (
 	ExitError    = 1
 	ExitPending  = 2 // plan --detailed-exitcode: changes are pending
 	ExitRejected = 3 // run finished, some rows were rejected
+	// ExitCrash: hoist's runtime crashed (out of memory, a panic). Go's own
+	// code for that is 2, which means "changes pending"; cmd/hoist's
+	// supervisor maps it to this one (EX_SOFTWARE in sysexits.h).
+	ExitCrash = 70
 )
 
 // exitError carries an exit code other than 1 up to Main; err may be nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 )
@@ -44,6 +45,13 @@ func NewCmdInit(streams *IO, runF func(context.Context, *InitOptions) error) *co
 }
 
 func runInit(o *InitOptions) error {
+	// `hoist init sub/x.yaml` makes sub/, as `mkdir -p` would: the user
+	// named where the spec goes.
+	if dir := filepath.Dir(o.Path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("write starter spec %s: %w", o.Path, err)
+		}
+	}
 	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if o.Force {
 		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC

@@ -26,7 +26,7 @@ func NewCmdPlan(streams *IO, g *GlobalOptions, runF func(context.Context, *PlanO
 	cmd := &cobra.Command{
 		Use:   "plan SPEC",
 		Short: "Show what run would add, change and remove, writing nothing anywhere",
-		Args:  cobra.ExactArgs(1),
+		Args:  specArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Spec = args[0]
 			if runF != nil {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
+	stdsync "sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -30,7 +33,7 @@ func NewCmdRun(streams *IO, g *GlobalOptions, runF func(context.Context, *RunOpt
 	cmd := &cobra.Command{
 		Use:   "run SPEC",
 		Short: "Extract, diff, load, then commit state for what the destination acknowledged",
-		Args:  cobra.ExactArgs(1),
+		Args:  specArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Spec = args[0]
 			if opts.Concurrency < 0 {
@@ -53,6 +56,9 @@ func NewCmdRun(streams *IO, g *GlobalOptions, runF func(context.Context, *RunOpt
 
 func runRun(ctx context.Context, o *RunOptions) error {
 	f, syncs, store, err := openSpec(ctx, o.Spec, o.Global)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("interrupted before any sync started, nothing was sent: %w", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -80,6 +86,13 @@ func runRun(ctx context.Context, o *RunOptions) error {
 			break
 		}
 	}
+	if left := syncs[len(reps):]; len(left) > 0 {
+		names := make([]string, len(left))
+		for i, s := range left {
+			names[i] = s.Name
+		}
+		fmt.Fprintf(o.IO.Err, "interrupted: not started, nothing sent: %s\n", strings.Join(names, ", "))
+	}
 	if o.Global.Output == "json" {
 		if err := hsync.RenderRunJSON(o.IO.Out, reps); err != nil {
 			return err
@@ -96,21 +109,110 @@ func runRun(ctx context.Context, o *RunOptions) error {
 	return nil
 }
 
-// bar is a terminal progress bar of delivered rows and rows/s.
-type bar struct{ pb *progressbar.ProgressBar }
+// bar is a terminal progress bar of delivered rows and rows/s. It shows
+// its own rate, in rows/s and only once rows have been flowing for a
+// moment (progressbar's own reads "0 rows/hr" until it knows one), and it
+// throttles frames itself so that a phase change (sync.Phaser) is always
+// drawn at once.
+type bar struct {
+	pb   *progressbar.ProgressBar
+	w    io.Writer
+	name string
+	now  func() time.Time
+
+	mu      stdsync.Mutex
+	first   time.Time // when the first rows were delivered
+	shown   time.Time // when the last frame was drawn
+	rows    int64
+	pending int // rows not yet passed to pb
+	phase   string
+}
+
+const (
+	// barThrottle is the least time between two frames.
+	barThrottle = 100 * time.Millisecond
+	// rateAfter is how long rows flow before the bar shows their rate.
+	rateAfter = 500 * time.Millisecond
+)
 
 func newBar(streams *IO, name string) *bar {
-	return &bar{pb: progressbar.NewOptions64(-1,
-		progressbar.OptionSetWriter(streams.Err),
-		progressbar.OptionSetDescription(name),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("rows"),
-		progressbar.OptionThrottle(100*time.Millisecond),
+	return &bar{name: name, w: streams.Err, now: time.Now, pb: newProgressBar(streams.Err, name,
+		progressbar.OptionShowCount(), progressbar.OptionSetItsString("rows"))}
+}
+
+// newProgressBar is a spinner until given a total (Total).
+func newProgressBar(w io.Writer, desc string, opts ...progressbar.Option) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(-1, append([]progressbar.Option{
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionThrottle(0),
 		progressbar.OptionClearOnFinish(),
-	)}
+	}, opts...)...)
 }
 
 func (b *bar) Total(n int64) { b.pb.ChangeMax64(n) }
-func (b *bar) Add(n int)     { b.pb.Add(n) }
-func (b *bar) Finish()       { b.pb.Finish() }
+
+func (b *bar) Add(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	if b.first.IsZero() {
+		b.first = now
+	}
+	b.rows += int64(n)
+	b.pending += n
+	if !b.shown.IsZero() && now.Sub(b.shown) < barThrottle {
+		return
+	}
+	b.draw(now)
+}
+
+// Phase implements sync.Phaser: "people: committing state (N rows
+// delivered)" from now on. The row bar may be complete, and a complete
+// progressbar clears itself and draws nothing more: the phase gets a
+// spinner of its own.
+func (b *bar) Phase(what string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.phase == "" {
+		b.flush()
+		b.pb.Finish()
+		b.pb = newProgressBar(b.w, b.name) // the description counts the rows
+	}
+	b.phase = what
+	b.draw(b.now())
+}
+
+func (b *bar) Finish() { b.pb.Finish() }
+
+// draw shows a frame with the rows so far.
+func (b *bar) draw(now time.Time) {
+	b.shown = now
+	desc := b.name
+	switch d := now.Sub(b.first); {
+	case b.phase != "":
+		desc = fmt.Sprintf("%s: %s (%d rows delivered)", b.name, b.phase, b.rows)
+		b.pending = 0 // the spinner counts nothing
+	case !b.first.IsZero() && d >= rateAfter:
+		desc = fmt.Sprintf("%s (%s rows/s)", b.name, rate(b.rows, d))
+	}
+	b.flush()
+	b.pb.Describe(desc)
+}
+
+// flush passes the rows not yet drawn to pb.
+func (b *bar) flush() {
+	if b.pending > 0 {
+		b.pb.Add(b.pending) // draws with the old description: no matter
+		b.pending = 0
+	}
+}
+
+// rate renders rows per second over d: whole numbers, one decimal below 10.
+func rate(rows int64, d time.Duration) string {
+	r := float64(rows) / d.Seconds()
+	if r < 10 {
+		return fmt.Sprintf("%.1f", r)
+	}
+	return fmt.Sprintf("%.0f", r)
+}

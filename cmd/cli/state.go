@@ -15,7 +15,7 @@ func NewCmdState(streams *IO, g *GlobalOptions) *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use:   "show SPEC",
 		Short: "Cursors, snapshot sizes and last run per sync",
-		Args:  cobra.ExactArgs(1),
+		Args:  specArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runStateShow(cmd.Context(), streams, g, args[0])
 		},
@@ -23,7 +23,7 @@ func NewCmdState(streams *IO, g *GlobalOptions) *cobra.Command {
 	reset := &cobra.Command{
 		Use:   "reset SPEC --sync NAME",
 		Short: "Forget a sync's cursor and snapshot so the next run is a full sync",
-		Args:  cobra.ExactArgs(1),
+		Args:  specArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(g.Syncs) == 0 {
 				return fmt.Errorf("state reset needs --sync NAME (it never resets every sync at once)")

@@ -29,7 +29,7 @@ func NewCmdValidate(streams *IO, g *GlobalOptions, runF func(context.Context, *V
 	cmd := &cobra.Command{
 		Use:   "validate SPEC",
 		Short: "Check a spec: types, references, modes, env vars (--connect also checks every connection)",
-		Args:  cobra.ExactArgs(1),
+		Args:  specArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Spec = args[0]
 			if runF != nil {

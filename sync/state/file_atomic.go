@@ -37,10 +37,10 @@ func (s *fileStore) createTemp(dir, kind string) (*os.File, error) {
 func closeDurably(f *os.File) error {
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("fsync %s: %w", f.Name(), err)
+		return fileErr("fsync", f.Name(), err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", f.Name(), err)
+		return fileErr("close", f.Name(), err)
 	}
 	return nil
 }
@@ -58,7 +58,7 @@ func (s *fileStore) writeStateTemp(dir string, st *fileState) (string, error) {
 	if _, err := f.Write(b); err != nil {
 		f.Close()
 		os.Remove(f.Name())
-		return "", fmt.Errorf("write %s: %w", f.Name(), err)
+		return "", fileErr("write", f.Name(), err)
 	}
 	if err := closeDurably(f); err != nil {
 		os.Remove(f.Name())

@@ -295,12 +295,12 @@ func (s *fileStore) writeTable(ctx context.Context, dir, kind string, fill func(
 	}()
 	w, err := newTableWriter(f, idx, s.codec, s.blockSize)
 	if err != nil {
-		return fail(fmt.Errorf("write %s: %w", f.Name(), err))
+		return fail(fileErr("write", f.Name(), err))
 	}
 	err = fill(w)
 	if err == nil {
 		if err = w.finish(); err != nil {
-			err = fmt.Errorf("write %s: %w", f.Name(), err)
+			err = fileErr("write", f.Name(), err)
 		}
 	}
 	w.close() // its goroutine is done with f before f is closed

@@ -260,7 +260,7 @@ func (it *pgIter) Close() error {
 func (s *pgStore) Commit(ctx context.Context, sync string, c *Commit) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return s.commitIn(ctx, tx, sync, c) })
 	if err != nil {
-		return fmt.Errorf("commit state of sync %s to %s: %w", sync, s.url, err)
+		return fmt.Errorf("sync %s in %s: %w", sync, s.url, err) // the caller says "commit state"
 	}
 	return nil
 }
@@ -291,7 +291,7 @@ func (s *pgStore) SameDatabase(url string) bool {
 // CommitTx implements TxCommitter.
 func (s *pgStore) CommitTx(ctx context.Context, tx pgx.Tx, sync string, c *Commit) error {
 	if err := s.commitIn(ctx, tx, sync, c); err != nil {
-		return fmt.Errorf("commit state of sync %s to %s: %w", sync, s.url, err)
+		return fmt.Errorf("sync %s in %s: %w", sync, s.url, err) // the caller says "commit state"
 	}
 	return nil
 }

@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBarFrames: the progress bar's first frame shows no rate (never
+// "0 rows/hr"), a rate once rows have flowed, in rows/s, and a phase
+// change is drawn at once however recent the last frame was, also once
+// every row is delivered (a complete bar draws nothing more).
+func TestBarFrames(t *testing.T) {
+	var out bytes.Buffer
+	b := newBar(&IO{Err: &out}, "people")
+	clock := time.Unix(1000, 0)
+	b.now = func() time.Time { return clock }
+	frame := func() string { // what the terminal shows now
+		s := out.String()
+		out.Reset()
+		if i := strings.LastIndex(s, "\r"); i >= 0 {
+			s = s[i+1:]
+		}
+		return s
+	}
+	b.Total(2100)
+
+	b.Add(200)
+	first := frame()
+	if !strings.Contains(first, "people") || !strings.Contains(first, "200") || strings.Contains(first, "/hr") || strings.Contains(first, "rows/") {
+		t.Fatalf("first frame %q: want the name and count, no rate", first)
+	}
+	for i := 0; i < 9; i++ {
+		clock = clock.Add(100 * time.Millisecond)
+		b.Add(200)
+	}
+	if got := frame(); !strings.Contains(got, "people (2222 rows/s)") || !strings.Contains(got, "2000/2100") {
+		t.Fatalf("after 0.9s: %q, want 2000 rows in 0.9s (2222 rows/s)", got)
+	}
+	clock = clock.Add(10 * time.Millisecond) // within the throttle
+	b.Add(100)
+	if got := frame(); got != "" {
+		t.Fatalf("a frame within the throttle: %q", got)
+	}
+	b.Phase("committing state") // every row delivered
+	if got := frame(); !strings.Contains(got, "people: committing state (2100 rows delivered)") {
+		t.Fatalf("phase frame %q, want the phase and every row", got)
+	}
+	clock = clock.Add(time.Second)
+	b.Add(100) // a final batch, delivered with the state commit
+	if got := frame(); !strings.Contains(got, "people: committing state (2200 rows delivered)") {
+		t.Fatalf("the phase did not stay: %q", got)
+	}
+	if got := rate(3, 2*time.Second); got != "1.5" {
+		t.Fatalf("rate = %s", got)
+	}
+}

@@ -1,0 +1,16 @@
+package sync
+
+// Phaser is a Progress that can also show what a run does when it sends no
+// rows, such as the state commit, which can take a while on a large
+// snapshot: without it a bar looks stuck.
+type Phaser interface {
+	Phase(what string)
+}
+
+// phase tells the run's progress reporter, if it can show phases, what the
+// run is doing now.
+func (l *loadStage) phase(what string) {
+	if p, ok := l.progress.(Phaser); ok {
+		p.Phase(what)
+	}
+}
