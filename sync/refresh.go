@@ -202,8 +202,9 @@ func (v *destView) Next() bool {
 	if !v.haveNext {
 		return false
 	}
-	v.cur.Key = append(v.cur.Key[:0], v.next.Key...)
-	v.cur.Row = append(v.cur.Row[:0], v.next.Row...)
+	// The read-ahead entry becomes the current one by swapping buffers, so
+	// each row is copied once, out of the sorter.
+	v.cur, v.next = v.next, v.cur
 	for {
 		if v.haveNext = v.advance(&v.next); !v.haveNext || !bytes.Equal(v.next.Key, v.cur.Key) {
 			break
