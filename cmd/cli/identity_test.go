@@ -98,3 +98,29 @@ func TestStateIdentity(t *testing.T) {
 		})
 	}
 }
+
+// TestStateIdentityRefresh: a sync repointed at another table can also be
+// repaired with --refresh, which diffs against what the new table holds and
+// rebuilds the snapshot from it.
+func TestStateIdentityRefresh(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.csv"), []byte("id,name\n1,Ann\n2,Bob\n3,Cy\n"), 0o644)
+	sync := func(obj string) string {
+		return goodConns + `syncs:
+  - name: s
+    source: {connection: src, path: a.csv}
+    destination: {connection: db, object: ` + obj + `, mode: upsert, primary_key: [id], create_table: true}
+`
+	}
+	writeSpec(t, dir, sync("people"))
+	if rep, res := runReport(t, dir, "run", "hoist.yaml"); res.code != 0 || rep.Delivered != 3 {
+		t.Fatalf("first run: %d %+v %s", res.code, rep, res.stderr)
+	}
+	writeSpec(t, dir, sync("people2"))
+	if rep, res := runReport(t, dir, "run", "hoist.yaml", "--refresh"); res.code != 0 || rep.Delivered != 3 {
+		t.Fatalf("run --refresh into the new table: %d %+v %s", res.code, rep, res.stderr)
+	}
+	if rep, res := runReport(t, dir, "run", "hoist.yaml"); res.code != 0 || rep.Delivered != 0 {
+		t.Fatalf("run after that: %d %+v %s", res.code, rep, res.stderr)
+	}
+}
