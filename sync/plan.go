@@ -57,7 +57,11 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer func() { x.close() }()
+	defer func() {
+		if x != nil { // nil when checkIdentity could not reopen the source
+			x.close()
+		}
+	}()
 	// Plan says what run would do: refuse a target change, or re-read the
 	// whole source for a changed one.
 	x, _, chg, err := r.checkIdentity(ctx, s, st, x)

@@ -106,7 +106,11 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 	if err != nil {
 		return err
 	}
-	defer func() { x.close() }()
+	defer func() {
+		if x != nil { // nil when checkIdentity could not reopen the source
+			x.close()
+		}
+	}()
 	x, id, chg, err := r.checkIdentity(ctx, s, st, x)
 	if err != nil {
 		return err
