@@ -3,22 +3,44 @@ package cli
 import (
 	"bytes"
 	"strings"
+	stdsync "sync"
 	"testing"
 	"time"
 )
+
+// lockedBuffer is a terminal the test reads while progressbar's own
+// goroutine (a spinner's ticker) may be writing to it.
+type lockedBuffer struct {
+	mu  stdsync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// take returns what was written so far and empties the buffer.
+func (l *lockedBuffer) take() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.buf.String()
+	l.buf.Reset()
+	return s
+}
 
 // TestBarFrames: the progress bar's first frame shows no rate (never
 // "0 rows/hr"), a rate once rows have flowed, in rows/s, and a phase
 // change is drawn at once however recent the last frame was, also once
 // every row is delivered (a complete bar draws nothing more).
 func TestBarFrames(t *testing.T) {
-	var out bytes.Buffer
+	var out lockedBuffer
 	b := newBar(&IO{Err: &out}, "people")
 	clock := time.Unix(1000, 0)
 	b.now = func() time.Time { return clock }
 	frame := func() string { // what the terminal shows now
-		s := out.String()
-		out.Reset()
+		s := out.take()
 		if i := strings.LastIndex(s, "\r"); i >= 0 {
 			s = s[i+1:]
 		}
