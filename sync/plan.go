@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -40,34 +39,18 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
-	after, err := r.extractAfter(s, st.Cursor)
+	o, err := r.openSync(ctx, s, st)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.checkRefresh(ctx, s); err != nil {
-		return nil, err
-	}
-	if warn := r.refreshNoop(s); warn != "" {
-		pr.Warnings = append(pr.Warnings, warn)
-	}
-	x, err := r.openExtraction(ctx, s, after)
-	if errors.Is(err, errNothingNew) {
+	pr.Warnings = append(pr.Warnings, o.warnings...)
+	if o.x == nil {
 		return pr, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if x != nil { // nil when checkIdentity could not reopen the source
-			x.close()
-		}
-	}()
+	x, chg := o.x, o.chg
+	defer x.close()
 	// Plan says what run would do: refuse a target change, or re-read the
 	// whole source for a changed one.
-	x, _, chg, err := r.checkIdentity(ctx, s, st, x)
-	if err != nil {
-		return nil, err
-	}
 	switch {
 	case x.noSnapshot:
 		pr.Warnings = append(pr.Warnings, "state identity changed ("+strings.Join(chg.target, "; ")+"): --full-refresh forgets the old state, and every row is sent")

@@ -89,32 +89,18 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 		return fmt.Errorf("read state: %w", err)
 	}
 	rep.CursorBefore = st.Cursor.String()
-	after, err := r.extractAfter(s, st.Cursor)
+	o, err := r.openSync(ctx, s, st)
 	if err != nil {
 		return err
 	}
-	if err := r.checkRefresh(ctx, s); err != nil {
-		return err
-	}
-	if warn := r.refreshNoop(s); warn != "" {
+	for _, warn := range o.warnings {
 		r.log().Warn(warn, "sync", s.Name)
 	}
-	x, err := r.openExtraction(ctx, s, after)
-	if errors.Is(err, errNothingNew) {
+	if o.x == nil {
 		return r.commitQuiet(ctx, s, st, rep, start)
 	}
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if x != nil { // nil when checkIdentity could not reopen the source
-			x.close()
-		}
-	}()
-	x, id, chg, err := r.checkIdentity(ctx, s, st, x)
-	if err != nil {
-		return err
-	}
+	x, id, chg := o.x, o.id, o.chg
+	defer x.close()
 	if x.noSnapshot {
 		// The state is another target's: forget it before sending, so
 		// that what this run commits is all the new target's.
