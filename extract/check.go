@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hoist-dev/hoist/load"
+	"github.com/hoist-dev/hoist/internal/httpkit"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -13,7 +13,7 @@ import (
 // missing SQLite file, but an http source only builds a client: it is probed.
 func Check(ctx context.Context, conn *spec.Connection, dir string) error {
 	if conn.Type == spec.TypeHTTP {
-		c, err := load.NewHTTPClient(conn)
+		c, err := httpkit.NewClient(conn)
 		if err != nil {
 			return fmt.Errorf("source %s: %w", conn.Name, err)
 		}

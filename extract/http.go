@@ -12,7 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"github.com/hoist-dev/hoist/load"
+	"github.com/hoist-dev/hoist/internal/httpkit"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -34,13 +34,13 @@ func init() { Register(spec.TypeHTTP, openHTTP) }
 
 type httpSource struct {
 	conn   *spec.Connection
-	client *load.HTTPClient
+	client *httpkit.Client
 }
 
 var _ Source = (*httpSource)(nil)
 
 func openHTTP(_ context.Context, conn *spec.Connection, _ string) (Source, error) {
-	c, err := load.NewHTTPClient(conn)
+	c, err := httpkit.NewClient(conn)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hoist-dev/hoist/load"
+	"github.com/hoist-dev/hoist/internal/cursor"
+	"github.com/hoist-dev/hoist/internal/httpkit"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -37,7 +38,7 @@ const (
 // read forever, each copy spilled: a page whose records, next cursor or next
 // URL repeat an earlier page's is an error, and so is a page past max_pages.
 type pager struct {
-	client      *load.HTTPClient
+	client      *httpkit.Client
 	kind        string
 	param       string
 	size        int
@@ -58,7 +59,7 @@ func fingerprint(b []byte) [16]byte {
 	return [16]byte(sum[:16])
 }
 
-func newPager(client *load.HTTPClient, src *spec.Source, after *Cursor) (*pager, error) {
+func newPager(client *httpkit.Client, src *spec.Source, after *cursor.Cursor) (*pager, error) {
 	endpoint := src.Endpoint
 	if endpoint == "" {
 		endpoint = src.Path
@@ -68,7 +69,7 @@ func newPager(client *load.HTTPClient, src *spec.Source, after *Cursor) (*pager,
 		return nil, fmt.Errorf("endpoint: %w", err)
 	}
 	if !client.SameOrigin(u) {
-		return nil, fmt.Errorf("endpoint %s is not on base_url's host; headers are only sent there", load.RedactURL(u.String()))
+		return nil, fmt.Errorf("endpoint %s is not on base_url's host; headers are only sent there", httpkit.RedactURL(u.String()))
 	}
 	q := u.Query()
 	for k, v := range src.Params {
@@ -130,17 +131,17 @@ func (p *pager) next(ctx context.Context) ([]json.RawMessage, error) {
 	if p.done {
 		return nil, nil
 	}
-	resp, err := p.client.Do(ctx, load.HTTPRequest{Method: http.MethodGet, URL: p.u})
+	resp, err := p.client.Do(ctx, httpkit.Request{Method: http.MethodGet, URL: p.u})
 	if err != nil {
 		return nil, err
 	}
 	if resp.Status < 200 || resp.Status > 299 {
-		return nil, fmt.Errorf("GET %s: %d %s: %s", load.RedactURL(p.u.String()), resp.Status,
+		return nil, fmt.Errorf("GET %s: %d %s: %s", httpkit.RedactURL(p.u.String()), resp.Status,
 			http.StatusText(resp.Status), p.client.Scrubber().Body(resp.Body))
 	}
 	recs, err := recordsAt(resp.Body, p.recordsPath)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", load.RedactURL(p.u.String()), err)
+		return nil, fmt.Errorf("GET %s: %w", httpkit.RedactURL(p.u.String()), err)
 	}
 	p.fetched++
 	if err := p.repeated(recs); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/load/crmtest"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
@@ -128,7 +129,7 @@ func TestHTTPSourceIncremental(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	after := &Cursor{Kind: CursorTimestamp, Value: httpEpoch.Add(100 * time.Minute).Format(time.RFC3339Nano)}
+	after := &cursor.Cursor{Kind: cursor.Timestamp, Value: httpEpoch.Add(100 * time.Minute).Format(time.RFC3339Nano)}
 	rr, err := src.Read(context.Background(), Request{Alloc: alloc, After: after, Source: &spec.Source{
 		Endpoint: "/contacts", RecordsPath: "data", Cursor: "updated_at", CursorParam: "updated_since",
 		Params:     map[string]string{"sort": "updated_at"},

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/internal/pgtest"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
@@ -44,15 +45,15 @@ func TestIntegrationPostgresCursorPushdown(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
 		cursor string
-		after  extract.Cursor
+		after  cursor.Cursor
 		first  string
 	}{
-		{"id", extract.Cursor{Kind: extract.CursorInt, Value: "60"}, "61"},
-		{"at", extract.Cursor{Kind: extract.CursorTimestamp, Value: "2024-01-01T01:00:00Z"}, "61"},
-		{"amount", extract.Cursor{Kind: extract.CursorDecimal, Value: "90.00"}, "61"},
-		{"day", extract.Cursor{Kind: extract.CursorDate, Value: "2024-03-01"}, "61"},
+		{"id", cursor.Cursor{Kind: cursor.Int, Value: "60"}, "61"},
+		{"at", cursor.Cursor{Kind: cursor.Timestamp, Value: "2024-01-01T01:00:00Z"}, "61"},
+		{"amount", cursor.Cursor{Kind: cursor.Decimal, Value: "90.00"}, "61"},
+		{"day", cursor.Cursor{Kind: cursor.Date, Value: "2024-03-01"}, "61"},
 		// A value with a quote would break a spliced literal; bound, it is data.
-		{"label", extract.Cursor{Kind: extract.CursorString, Value: "l060' OR '1'='1"}, "61"},
+		{"label", cursor.Cursor{Kind: cursor.String, Value: "l060' OR '1'='1"}, "61"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.cursor, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/hoist-dev/hoist/extract/snowflaketest"
+	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -197,7 +198,7 @@ func TestIntegrationSnowflakeCursorPushdown(t *testing.T) {
 	cases := []struct {
 		name     string
 		source   spec.Source
-		after    *Cursor
+		after    *cursor.Cursor
 		wantIDs  []int64
 		wantSQL  string
 		wantBind map[string]any
@@ -205,7 +206,7 @@ func TestIntegrationSnowflakeCursorPushdown(t *testing.T) {
 		{
 			name:     "timestamp cursor",
 			source:   spec.Source{Query: "select * from customers;", Cursor: "updated_at"},
-			after:    &Cursor{Kind: CursorTimestamp, Value: after7.Format(time.RFC3339Nano)},
+			after:    &cursor.Cursor{Kind: cursor.Timestamp, Value: after7.Format(time.RFC3339Nano)},
 			wantIDs:  []int64{8, 9, 10},
 			wantSQL:  `SELECT * FROM (select * from customers) WHERE "UPDATED_AT" > ? ORDER BY "UPDATED_AT"`,
 			wantBind: map[string]any{"type": "TIMESTAMP_NTZ", "value": fmt.Sprint(after7.UnixNano())},
@@ -213,7 +214,7 @@ func TestIntegrationSnowflakeCursorPushdown(t *testing.T) {
 		{
 			name:     "int cursor",
 			source:   spec.Source{Table: "CUSTOMERS", Cursor: "ID"},
-			after:    &Cursor{Kind: CursorInt, Value: "4"},
+			after:    &cursor.Cursor{Kind: cursor.Int, Value: "4"},
 			wantIDs:  []int64{5, 6, 7, 8, 9, 10},
 			wantSQL:  `SELECT * FROM (SELECT * FROM CUSTOMERS) WHERE "ID" > ? ORDER BY "ID"`,
 			wantBind: map[string]any{"type": "FIXED", "value": "4"},
@@ -221,7 +222,7 @@ func TestIntegrationSnowflakeCursorPushdown(t *testing.T) {
 		{
 			name:     "cursor past the end: empty result, schema kept",
 			source:   spec.Source{Table: "customers", Cursor: "id"},
-			after:    &Cursor{Kind: CursorInt, Value: "10"},
+			after:    &cursor.Cursor{Kind: cursor.Int, Value: "10"},
 			wantIDs:  []int64{},
 			wantSQL:  `SELECT * FROM (SELECT * FROM customers) WHERE "ID" > ? ORDER BY "ID"`,
 			wantBind: map[string]any{"type": "FIXED", "value": "10"},

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -30,7 +31,7 @@ type Request struct {
 	// it. Pushing the filter down is an optimisation: the pipeline filters again,
 	// so a source that cannot push down may return every row, but a source that
 	// pushes down should also order by the cursor column.
-	After *Cursor
+	After *cursor.Cursor
 	// BatchRows is the target number of rows per record (DefaultBatchRows if 0).
 	BatchRows int
 	// Alloc allocates every Arrow buffer (memory.DefaultAllocator if nil).

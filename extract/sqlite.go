@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/internal/sqlitedb"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
@@ -79,7 +80,7 @@ func sqliteQuery(req Request) (string, []any, error) {
 		return "", nil, fmt.Errorf("cursor %s: %w", src.Cursor, err)
 	}
 	order := col
-	if req.After.Kind == CursorString {
+	if req.After.Kind == cursor.String {
 		order += " COLLATE BINARY"
 	}
 	return fmt.Sprintf("SELECT * FROM (%s) AS q WHERE %s ORDER BY %s", query, pred, order), []any{arg}, nil
@@ -96,20 +97,20 @@ func sqliteQuery(req Request) (string, []any, error) {
 //     offsets, 3 or 6 fractional digits) whose text order is not time
 //     order; timestamps compare at millisecond precision with >=, and any
 //     value those functions cannot read (numbers, odd text) is kept.
-func sqliteCursorPredicate(col string, c *Cursor) (string, any, error) {
+func sqliteCursorPredicate(col string, c *cursor.Cursor) (string, any, error) {
 	p, err := c.Param()
 	if err != nil {
 		return "", nil, err
 	}
 	switch c.Kind {
-	case CursorTimestamp:
+	case cursor.Timestamp:
 		t := p.(time.Time).UTC().Truncate(time.Millisecond)
 		return fmt.Sprintf("%[1]s IS NOT NULL AND (typeof(%[1]s) <> 'text' OR coalesce(strftime('%%Y-%%m-%%d %%H:%%M:%%f', %[1]s) >= ?, 1))", col),
 			t.Format("2006-01-02 15:04:05.000"), nil
-	case CursorDate:
+	case cursor.Date:
 		return fmt.Sprintf("%[1]s IS NOT NULL AND (typeof(%[1]s) <> 'text' OR coalesce(date(%[1]s) > ?, 1))", col),
 			p.(time.Time).Format(sqlitedb.DateLayout), nil
-	case CursorString:
+	case cursor.String:
 		return col + " > ? COLLATE BINARY", p, nil
 	}
 	return col + " > ?", p, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -201,21 +202,21 @@ func TestSQLiteSourceCursorPushdown(t *testing.T) {
 	tests := []struct {
 		name   string
 		cursor string
-		after  Cursor
+		after  cursor.Cursor
 		want   string // ids in the order read
 		sorted bool   // compare as a set (mixed storage classes order by class)
 	}{
-		{"int", "id", Cursor{Kind: CursorInt, Value: "3"}, "[4 5 6]", false},
-		{"float", "score", Cursor{Kind: CursorFloat, Value: "2.5"}, "[3 4 5]", false},
+		{"int", "id", cursor.Cursor{Kind: cursor.Int, Value: "3"}, "[4 5 6]", false},
+		{"float", "score", cursor.Cursor{Kind: cursor.Float, Value: "2.5"}, "[3 4 5]", false},
 		// Byte order, as the pipeline compares, although the column is NOCASE:
 		// 'a' (0x61) and later are past 'B' (0x42); 'A' is not.
-		{"string nocase column", "name", Cursor{Kind: CursorString, Value: "B"}, "[2 5 4]", false},
+		{"string nocase column", "name", cursor.Cursor{Kind: cursor.String, Value: "B"}, "[2 5 4]", false},
 		// 09:00:00.2Z: row 2 (09:00:00.5) and row 4 ("10:00:00", which a plain
 		// text compare against "2024-01-01T…" would lose) and row 5 (Unix
 		// seconds for 10:00Z) are past it; row 3 is 08:30Z.
-		{"timestamp mixed formats", "at", Cursor{Kind: CursorTimestamp, Value: "2024-01-01T09:00:00.2Z"}, "[2 4 5]", true},
-		{"timestamp same millisecond", "at", Cursor{Kind: CursorTimestamp, Value: "2024-01-01T09:00:00.5Z"}, "[2 4 5]", true},
-		{"date", "day", Cursor{Kind: CursorDate, Value: "2024-01-02"}, "[4 5]", false},
+		{"timestamp mixed formats", "at", cursor.Cursor{Kind: cursor.Timestamp, Value: "2024-01-01T09:00:00.2Z"}, "[2 4 5]", true},
+		{"timestamp same millisecond", "at", cursor.Cursor{Kind: cursor.Timestamp, Value: "2024-01-01T09:00:00.5Z"}, "[2 4 5]", true},
+		{"date", "day", cursor.Cursor{Kind: cursor.Date, Value: "2024-01-02"}, "[4 5]", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -305,7 +306,7 @@ func TestSQLiteSourceErrors(t *testing.T) {
 				var rr array.RecordReader
 				req := Request{Source: &tt.src}
 				if tt.src.Cursor != "" {
-					req.After = &Cursor{Kind: CursorInt, Value: "1"}
+					req.After = &cursor.Cursor{Kind: cursor.Int, Value: "1"}
 				}
 				rr, err = src.Read(ctx, req)
 				if err == nil {

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 
+	"github.com/hoist-dev/hoist/internal/httpkit"
 	"github.com/hoist-dev/hoist/internal/sqlitedb"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
@@ -54,27 +54,10 @@ func checkSQLite(ctx context.Context, conn *spec.Connection, dir string) (string
 }
 
 func checkHTTP(ctx context.Context, conn *spec.Connection, _ string) (string, error) {
-	c, err := NewHTTPClient(conn)
+	c, err := httpkit.NewClient(conn)
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
 	return "", c.Probe(ctx)
-}
-
-// Probe sends one GET to base_url with the connection's headers and timeout,
-// without retries. Any HTTP answer, an error status included, shows that
-// the server is there; only a failure to get one is an error.
-func (c *HTTPClient) Probe(ctx context.Context) error {
-	where := http.MethodGet + " " + RedactURL(c.base.String())
-	_, err := c.attempt(ctx, HTTPRequest{Method: http.MethodGet, URL: c.base})
-	switch {
-	case err == nil:
-		return nil
-	case ctx.Err() != nil:
-		return fmt.Errorf("%s: %w", where, ctx.Err())
-	case isTimeout(err):
-		return fmt.Errorf("%s: no answer within %s (the connection's timeout)", where, c.timeout)
-	}
-	return c.scrubErr(fmt.Errorf("%s: %w", where, unwrapURLError(err)))
 }

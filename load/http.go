@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hoist-dev/hoist/internal/httpkit"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -48,13 +49,13 @@ func init() { Register(spec.TypeHTTP, openHTTP) }
 
 type httpDest struct {
 	conn   *spec.Connection
-	client *HTTPClient
+	client *httpkit.Client
 }
 
 var _ Destination = (*httpDest)(nil)
 
 func openHTTP(_ context.Context, conn *spec.Connection, _ string) (Destination, error) {
-	c, err := NewHTTPClient(conn)
+	c, err := httpkit.NewClient(conn)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +176,7 @@ func compileOp(name string, o *spec.HTTPOperation) (*opRequest, error) {
 // httpWriter writes one run of one sync. Writes run concurrently; every
 // attempt goes through the AIMD gate and the connection's limiter.
 type httpWriter struct {
-	client *HTTPClient
+	client *httpkit.Client
 	target Target
 	ops    map[Op]*opRequest
 	gate   *aimd
@@ -328,11 +329,11 @@ func (w *httpWriter) sendRows(ctx context.Context, b Batch, r *opRequest, rows [
 		right, err := w.sendRows(ctx, b, r, rows[half:], idx[half:])
 		return append(left, right...), err
 	}
-	return nil, &StatusError{Method: req.Method, URL: RedactURL(req.URL.String()), Status: s,
+	return nil, &httpkit.StatusError{Method: req.Method, URL: httpkit.RedactURL(req.URL.String()), Status: s,
 		Body: w.client.Scrubber().Body(resp.Body), Attempts: resp.Attempts}
 }
 
-func (w *httpWriter) buildRequest(b Batch, r *opRequest, rows []map[string]any) (HTTPRequest, error) {
+func (w *httpWriter) buildRequest(b Batch, r *opRequest, rows []map[string]any) (httpkit.Request, error) {
 	data := tmplData{Sync: w.target.Sync, Object: w.target.Dest.Object, Op: r.name, Rows: rows}
 	if !r.batch {
 		data.Row = rows[0]
@@ -343,24 +344,24 @@ func (w *httpWriter) buildRequest(b Batch, r *opRequest, rows []map[string]any) 
 		pathData.Row = escapeRow(data.Row, "")
 	}
 	if err := r.path.Execute(&path, pathData); err != nil {
-		return HTTPRequest{}, fmt.Errorf("render path of operation %s: %w", r.name, err)
+		return httpkit.Request{}, fmt.Errorf("render path of operation %s: %w", r.name, err)
 	}
 	if err := pathValue(path.String()); err != nil {
-		return HTTPRequest{}, err
+		return httpkit.Request{}, err
 	}
 	u, err := w.client.Resolve(path.String())
 	if err != nil {
-		return HTTPRequest{}, fmt.Errorf("operation %s: %w", r.name, err)
+		return httpkit.Request{}, fmt.Errorf("operation %s: %w", r.name, err)
 	}
 	if !w.client.SameOrigin(u) {
-		return HTTPRequest{}, fmt.Errorf("operation %s: path leads off base_url's host; headers are only sent there", r.name)
+		return httpkit.Request{}, fmt.Errorf("operation %s: path leads off base_url's host; headers are only sent there", r.name)
 	}
 	var body []byte
 	switch {
 	case r.body != nil:
 		var sb strings.Builder
 		if err := r.body.Execute(&sb, data); err != nil {
-			return HTTPRequest{}, fmt.Errorf("render body of operation %s: %w", r.name, err)
+			return httpkit.Request{}, fmt.Errorf("render body of operation %s: %w", r.name, err)
 		}
 		body = []byte(sb.String())
 	case r.batch:
@@ -369,13 +370,13 @@ func (w *httpWriter) buildRequest(b Batch, r *opRequest, rows []map[string]any) 
 		body, err = marshalJSON(rows[0])
 	}
 	if err != nil {
-		return HTTPRequest{}, fmt.Errorf("encode body of operation %s: %w", r.name, err)
+		return httpkit.Request{}, fmt.Errorf("encode body of operation %s: %w", r.name, err)
 	}
 	h := http.Header{}
 	h.Set("Idempotency-Key", idempotencyKey(w.target.Sync, r.name, r.method, u.String(), body))
 	// Without errors_path nothing reads a 2xx body: do not hold megabytes of
 	// it per request in flight.
-	return HTTPRequest{Method: r.method, URL: u, Body: body, Header: h, Gate: w.gate, DiscardSuccessBody: r.errorsPath == nil}, nil
+	return httpkit.Request{Method: r.method, URL: u, Body: body, Header: h, Gate: w.gate, DiscardSuccessBody: r.errorsPath == nil}, nil
 }
 
 // idempotencyKey is the same for every retry of one request and differs for
@@ -450,7 +451,7 @@ func pathValue(path string) error {
 // rowErrors reads per-row errors from a 2xx body: at errorsPath either an
 // array of {index, message|error, status} objects, or an array aligned with
 // the request's rows where null, false or {} means the row went through.
-func (w *httpWriter) rowErrors(resp *HTTPResponse, path []string, idx []int) ([]RowError, error) {
+func (w *httpWriter) rowErrors(resp *httpkit.Response, path []string, idx []int) ([]RowError, error) {
 	var doc any
 	if err := json.Unmarshal(resp.Body, &doc); err != nil {
 		return nil, fmt.Errorf("read errors_path from a %d response: %w", resp.Status, err)
@@ -542,24 +543,14 @@ func lookupPath(doc any, path []string) (any, bool) {
 }
 
 // errorMessage picks a human message out of an error body.
-func errorMessage(body []byte, status int, scrub *Scrubber) string {
+func errorMessage(body []byte, status int, scrub *httpkit.Scrubber) string {
 	var doc map[string]any
 	if json.Unmarshal(body, &doc) == nil {
 		for _, k := range []string{"message", "error", "detail", "title"} {
 			if s, ok := doc[k].(string); ok && s != "" {
-				return scrub.Text(s, maxErrorBody)
+				return scrub.Text(s, httpkit.MaxErrorBody)
 			}
 		}
 	}
 	return fmt.Sprintf("%d %s", status, http.StatusText(status))
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	stdsync "sync"
 	"time"
+
+	"github.com/hoist-dev/hoist/internal/httpkit"
 )
 
 const (
@@ -64,7 +66,7 @@ func (a *aimd) Limit() int {
 
 // Acquire takes a slot, waiting while the limit is reached. The returned
 // release frees it and feeds the attempt's outcome into the limit.
-func (a *aimd) Acquire(ctx context.Context) (func(Sample), error) {
+func (a *aimd) Acquire(ctx context.Context) (func(httpkit.Sample), error) {
 	a.mu.Lock()
 	if a.inflight < int(a.limit) && len(a.waiters) == 0 {
 		a.inflight++
@@ -97,11 +99,11 @@ func (a *aimd) Acquire(ctx context.Context) (func(Sample), error) {
 	}
 }
 
-func (a *aimd) releaser(epoch uint64) func(Sample) {
-	return func(s Sample) { a.release(epoch, s) }
+func (a *aimd) releaser(epoch uint64) func(httpkit.Sample) {
+	return func(s httpkit.Sample) { a.release(epoch, s) }
 }
 
-func (a *aimd) release(epoch uint64, s Sample) {
+func (a *aimd) release(epoch uint64, s httpkit.Sample) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.inflight--

@@ -8,24 +8,26 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
+
+	"github.com/hoist-dev/hoist/internal/httpkit"
 )
 
 func httpDecimal(v int64) decimal128.Num { return decimal128.FromI64(v) }
 
 func TestAIMDAdjusts(t *testing.T) {
 	t.Parallel()
-	ok := Sample{Latency: time.Millisecond, Status: 200}
+	ok := httpkit.Sample{Latency: time.Millisecond, Status: 200}
 	tests := []struct {
 		name    string
 		max     int
-		samples []Sample
+		samples []httpkit.Sample
 		want    int
 	}{
 		{"grows to the cap on success", 8, aimdRepeat(ok, 200), 8},
-		{"429 halves", 16, append(aimdRepeat(ok, 200), Sample{Status: 429}), 8},
-		{"429s to requests sent one after another keep cutting to 1", 16, append(aimdRepeat(ok, 200), aimdRepeat(Sample{Status: 429}, 5)...), 1},
-		{"5xx and transport errors are not back pressure", 8, append(aimdRepeat(ok, 200), append(aimdRepeat(Sample{Status: 503}, 50), aimdRepeat(Sample{Failed: true}, 50)...)...), 8},
-		{"latency growth shrinks", 16, append(aimdRepeat(ok, 200), aimdRepeat(Sample{Latency: 200 * time.Millisecond, Status: 200}, 16)...), 12},
+		{"429 halves", 16, append(aimdRepeat(ok, 200), httpkit.Sample{Status: 429}), 8},
+		{"429s to requests sent one after another keep cutting to 1", 16, append(aimdRepeat(ok, 200), aimdRepeat(httpkit.Sample{Status: 429}, 5)...), 1},
+		{"5xx and transport errors are not back pressure", 8, append(aimdRepeat(ok, 200), append(aimdRepeat(httpkit.Sample{Status: 503}, 50), aimdRepeat(httpkit.Sample{Failed: true}, 50)...)...), 8},
+		{"latency growth shrinks", 16, append(aimdRepeat(ok, 200), aimdRepeat(httpkit.Sample{Latency: 200 * time.Millisecond, Status: 200}, 16)...), 12},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,9 +54,9 @@ func TestAIMDCutsOncePerRoundTrip(t *testing.T) {
 	a := newAIMD(16)
 	for range 200 {
 		release, _ := a.Acquire(context.Background())
-		release(Sample{Latency: time.Millisecond, Status: 200})
+		release(httpkit.Sample{Latency: time.Millisecond, Status: 200})
 	}
-	var releases []func(Sample)
+	var releases []func(httpkit.Sample)
 	for range 8 {
 		release, err := a.Acquire(context.Background())
 		if err != nil {
@@ -63,20 +65,20 @@ func TestAIMDCutsOncePerRoundTrip(t *testing.T) {
 		releases = append(releases, release)
 	}
 	for _, release := range releases {
-		release(Sample{Status: 429})
+		release(httpkit.Sample{Status: 429})
 	}
 	if got := a.Limit(); got != 8 {
 		t.Errorf("limit after a burst of 8 concurrent 429s = %d, want 8 (one halving)", got)
 	}
 	release, _ := a.Acquire(context.Background())
-	release(Sample{Status: 429})
+	release(httpkit.Sample{Status: 429})
 	if got := a.Limit(); got != 4 {
 		t.Errorf("limit after a 429 sent after the cut = %d, want 4", got)
 	}
 }
 
-func aimdRepeat(s Sample, n int) []Sample {
-	out := make([]Sample, n)
+func aimdRepeat(s httpkit.Sample, n int) []httpkit.Sample {
+	out := make([]httpkit.Sample, n)
 	for i := range out {
 		out[i] = s
 	}
@@ -105,7 +107,7 @@ func TestAIMDEnforcesLimit(t *testing.T) {
 				}
 				time.Sleep(50 * time.Microsecond)
 				inflight.Add(-1)
-				release(Sample{Latency: time.Millisecond, Status: 200})
+				release(httpkit.Sample{Latency: time.Millisecond, Status: 200})
 			}
 		}()
 	}

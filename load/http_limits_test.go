@@ -15,6 +15,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/internal/httpkit"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -59,7 +60,7 @@ func TestHTTPWriterDoesNotBufferSuccessBodies(t *testing.T) {
 }
 
 // TestHTTPClientKeepsBodiesItNeeds: an http source reads its 2xx bodies
-// whole; a non-2xx body is kept up to maxErrorRead and the rest drained.
+// whole; a non-2xx body is kept up to httpkit.MaxErrorRead and the rest drained.
 func TestHTTPClientKeepsBodiesItNeeds(t *testing.T) {
 	t.Parallel()
 	const size = 3 << 20
@@ -70,7 +71,7 @@ func TestHTTPClientKeepsBodiesItNeeds(t *testing.T) {
 		w.Write([]byte(strings.Repeat("x", size)))
 	}))
 	defer srv.Close()
-	c, err := NewHTTPClient(&spec.Connection{Name: "keep", Type: spec.TypeHTTP, BaseURL: srv.URL})
+	c, err := httpkit.NewClient(&spec.Connection{Name: "keep", Type: spec.TypeHTTP, BaseURL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,11 +83,11 @@ func TestHTTPClientKeepsBodiesItNeeds(t *testing.T) {
 	}{
 		{"/ok", false, size},
 		{"/ok", true, 0},
-		{"/bad", false, maxErrorRead},
-		{"/bad", true, maxErrorRead},
+		{"/bad", false, httpkit.MaxErrorRead},
+		{"/bad", true, httpkit.MaxErrorRead},
 	} {
 		u, _ := c.Resolve(tt.path)
-		resp, err := c.Do(context.Background(), HTTPRequest{Method: http.MethodGet, URL: u, DiscardSuccessBody: tt.discard})
+		resp, err := c.Do(context.Background(), httpkit.Request{Method: http.MethodGet, URL: u, DiscardSuccessBody: tt.discard})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +131,7 @@ func TestHTTPClientRetriesRefusedConnection(t *testing.T) {
 	defer srv.Close()
 	retries := 3
 	conn := &spec.Connection{Name: "refused", Type: spec.TypeHTTP, BaseURL: "http://" + addr, MaxRetries: &retries}
-	c, err := NewHTTPClient(conn)
+	c, err := httpkit.NewClient(conn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,9 +139,9 @@ func TestHTTPClientRetriesRefusedConnection(t *testing.T) {
 	u, _ := c.Resolve("/contacts")
 
 	noRetry := 0
-	c0, _ := NewHTTPClient(&spec.Connection{Name: "refused0", Type: spec.TypeHTTP, BaseURL: "http://" + addr, MaxRetries: &noRetry})
+	c0, _ := httpkit.NewClient(&spec.Connection{Name: "refused0", Type: spec.TypeHTTP, BaseURL: "http://" + addr, MaxRetries: &noRetry})
 	defer c0.Close()
-	_, err = c0.WithClock(&httpFakeClock{}).Do(context.Background(), HTTPRequest{Method: http.MethodPost, URL: u, Body: []byte(`{}`)})
+	_, err = c0.WithClock(&httpFakeClock{}).Do(context.Background(), httpkit.Request{Method: http.MethodPost, URL: u, Body: []byte(`{}`)})
 	if err == nil || !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), "giving up after 1 attempt") {
 		t.Fatalf("max_retries 0: err = %v, want a refused connection given up on", err)
 	}
@@ -154,14 +155,14 @@ func TestHTTPClientRetriesRefusedConnection(t *testing.T) {
 		srv.Listener = l
 		srv.Start()
 	}}
-	resp, err := c.WithClock(clock).Do(context.Background(), HTTPRequest{Method: http.MethodPost, URL: u, Body: []byte(`{}`)})
+	resp, err := c.WithClock(clock).Do(context.Background(), httpkit.Request{Method: http.MethodPost, URL: u, Body: []byte(`{}`)})
 	if err != nil {
 		t.Fatalf("refused once, then served: %v", err)
 	}
 	if resp.Status != http.StatusNoContent || resp.Attempts != 2 || got.Load() != 1 {
 		t.Errorf("status %d after %d attempts, server saw %d requests; want 204 after 2, 1", resp.Status, resp.Attempts, got.Load())
 	}
-	if !RetryableError(context.Background(), &net.OpError{Op: "dial", Err: errors.New("connect: connection refused")}) {
+	if !httpkit.RetryableError(context.Background(), &net.OpError{Op: "dial", Err: errors.New("connect: connection refused")}) {
 		t.Error("a refused dial is not retryable")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoist-dev/hoist/internal/httpkit"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -72,9 +73,9 @@ func TestServerDelay(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, ok := ServerDelay(tt.status, tt.h, now)
+			got, ok := httpkit.ServerDelay(tt.status, tt.h, now)
 			if ok != tt.ok || got != tt.want {
-				t.Errorf("ServerDelay = %v, %v; want %v, %v", got, ok, tt.want, tt.ok)
+				t.Errorf("httpkit.ServerDelay = %v, %v; want %v, %v", got, ok, tt.want, tt.ok)
 			}
 		})
 	}
@@ -82,7 +83,7 @@ func TestServerDelay(t *testing.T) {
 
 func TestJitterStaysInCappedWindow(t *testing.T) {
 	t.Parallel()
-	b := NewBackoff(nil, &httpFakeClock{}, 42)
+	b := httpkit.NewBackoff(nil, &httpFakeClock{}, 42)
 	b.Base, b.Cap = 100*time.Millisecond, 2*time.Second
 	for attempt := 0; attempt < 12; attempt++ {
 		window := min(b.Cap, b.Base<<attempt)
@@ -105,8 +106,8 @@ func TestRetryableStatus(t *testing.T) {
 	t.Parallel()
 	for code, want := range map[int]bool{200: false, 400: false, 401: false, 403: false, 404: false, 408: false,
 		409: false, 422: false, 429: true, 500: true, 502: true, 503: true, 504: true} {
-		if got := RetryableStatus(code); got != want {
-			t.Errorf("RetryableStatus(%d) = %v, want %v", code, got, want)
+		if got := httpkit.RetryableStatus(code); got != want {
+			t.Errorf("httpkit.RetryableStatus(%d) = %v, want %v", code, got, want)
 		}
 	}
 }
@@ -131,7 +132,7 @@ func TestClientRetries(t *testing.T) {
 		// a 429 that says when to come back paces, it does not fail
 		{"hinted 429s spend no retries", []int{429, 429, 429, 429, 429, 429, 429, 429, 200}, http.Header{"Retry-After": {"1"}}, 2, 9, false, time.Second},
 		{"unhinted 429s do", []int{429}, nil, 2, 3, true, 0},
-		{"endless hinted 429s end", []int{429}, http.Header{"Retry-After": {"0"}}, 2, MaxPacedRetries + 1, true, 0},
+		{"endless hinted 429s end", []int{429}, http.Header{"Retry-After": {"0"}}, 2, httpkit.MaxPacedRetries + 1, true, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,23 +148,23 @@ func TestClientRetries(t *testing.T) {
 			}))
 			defer srv.Close()
 			retries := tt.retries
-			c, err := NewHTTPClient(&spec.Connection{Name: "retry-" + tt.name, BaseURL: srv.URL, MaxRetries: &retries})
+			c, err := httpkit.NewClient(&spec.Connection{Name: "retry-" + tt.name, BaseURL: srv.URL, MaxRetries: &retries})
 			if err != nil {
 				t.Fatal(err)
 			}
 			clock := &httpFakeClock{now: time.Now()}
 			c = c.WithClock(clock)
 			u, _ := url.Parse(srv.URL + "/x")
-			resp, err := c.Do(context.Background(), HTTPRequest{Method: http.MethodPost, URL: u, Body: []byte(`{}`)})
+			resp, err := c.Do(context.Background(), httpkit.Request{Method: http.MethodPost, URL: u, Body: []byte(`{}`)})
 			if got := int(calls.Load()); got != tt.wantCalls {
 				t.Errorf("server saw %d calls, want %d", got, tt.wantCalls)
 			}
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
 			}
-			var se *StatusError
+			var se *httpkit.StatusError
 			if tt.wantErr && !errors.As(err, &se) {
-				t.Errorf("error %v is not a *StatusError", err)
+				t.Errorf("error %v is not a *httpkit.StatusError", err)
 			}
 			if !tt.wantErr && resp.Attempts != tt.wantCalls {
 				t.Errorf("Attempts = %d, want %d", resp.Attempts, tt.wantCalls)
@@ -189,7 +190,7 @@ func TestClientRetriesConnectionReset(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer srv.Close()
-	c, err := NewHTTPClient(&spec.Connection{Name: "reset", BaseURL: srv.URL})
+	c, err := httpkit.NewClient(&spec.Connection{Name: "reset", BaseURL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +198,7 @@ func TestClientRetriesConnectionReset(t *testing.T) {
 	u, _ := url.Parse(srv.URL)
 	// A POST without an Idempotency-Key is not replayed by net/http itself,
 	// so a success here proves our retry handled the reset.
-	resp, err := c.Do(context.Background(), HTTPRequest{Method: http.MethodPost, URL: u, Body: []byte(`[]`)})
+	resp, err := c.Do(context.Background(), httpkit.Request{Method: http.MethodPost, URL: u, Body: []byte(`[]`)})
 	if err != nil {
 		t.Fatalf("Do after a reset: %v", err)
 	}
@@ -217,14 +218,14 @@ func TestClientTimeoutIsRetried(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	defer srv.Close()
-	c, err := NewHTTPClient(&spec.Connection{Name: "timeout", BaseURL: srv.URL, Timeout: spec.Duration(100 * time.Millisecond)})
+	c, err := httpkit.NewClient(&spec.Connection{Name: "timeout", BaseURL: srv.URL, Timeout: spec.Duration(100 * time.Millisecond)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c = c.WithClock(&httpFakeClock{})
 	u, _ := url.Parse(srv.URL)
 	start := time.Now()
-	resp, err := c.Do(context.Background(), HTTPRequest{Method: http.MethodGet, URL: u})
+	resp, err := c.Do(context.Background(), httpkit.Request{Method: http.MethodGet, URL: u})
 	if err != nil || resp.Status != 200 {
 		t.Fatalf("Do = %v, %v; want 200 after a retried timeout", resp, err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/internal/httpkit"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -69,7 +70,7 @@ func scrubLeaks(text string) []string {
 // replaced, in text and in a body past the truncation point.
 func TestScrubberEncodings(t *testing.T) {
 	t.Parallel()
-	s := NewScrubber(&spec.Connection{Headers: map[string]spec.Secret{"Authorization": "Bearer " + scrubToken}})
+	s := httpkit.NewScrubber(&spec.Connection{Headers: map[string]spec.Secret{"Authorization": "Bearer " + scrubToken}})
 	for _, e := range scrubEncodings {
 		t.Run(e.name, func(t *testing.T) {
 			t.Parallel()
@@ -77,7 +78,7 @@ func TestScrubberEncodings(t *testing.T) {
 			for name, got := range map[string]string{
 				"String":             s.String(echo),
 				"Body":               s.Body([]byte(echo)),
-				"Body at the cut":    s.Body([]byte(strings.Repeat("x", maxErrorBody-10) + echo)),
+				"Body at the cut":    s.Body([]byte(strings.Repeat("x", httpkit.MaxErrorBody-10) + echo)),
 				"Body of a big body": s.Body([]byte(echo + strings.Repeat("y", 10<<20))),
 			} {
 				if leaks := scrubLeaks(got); len(leaks) > 0 {

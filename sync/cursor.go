@@ -10,7 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -18,7 +18,7 @@ import (
 // moved back by the source's cursor_lookback; nil reads the whole source.
 // Only extraction looks back: the diff drops re-read rows already delivered,
 // and the committed cursor never moves backwards (cursorTracker.commit).
-func (r *Runner) extractAfter(s *spec.Sync, committed *extract.Cursor) (*extract.Cursor, error) {
+func (r *Runner) extractAfter(s *spec.Sync, committed *cursor.Cursor) (*cursor.Cursor, error) {
 	if s.Source.Cursor == "" || r.readsAll() || committed == nil {
 		return nil, nil
 	}
@@ -27,7 +27,7 @@ func (r *Runner) extractAfter(s *spec.Sync, committed *extract.Cursor) (*extract
 	}
 	d, isDur, err := spec.ParseLookback(s.Source.CursorLookback)
 	if err == nil {
-		var after *extract.Cursor
+		var after *cursor.Cursor
 		if after, err = committed.Back(d, isDur, s.Source.CursorLookback); err == nil {
 			return after, nil
 		}
@@ -93,8 +93,8 @@ func lessFn(arr arrow.Array) func(i, j int) bool {
 		if l, ok := nullLess(i, j); ok {
 			return l
 		}
-		ci, _, _ := extract.CursorAt(arr, i)
-		cj, _, _ := extract.CursorAt(arr, j)
+		ci, _, _ := cursor.At(arr, i)
+		cj, _, _ := cursor.At(arr, j)
 		c, _ := ci.Compare(&cj)
 		return c < 0
 	}
@@ -102,8 +102,8 @@ func lessFn(arr arrow.Array) func(i, j int) bool {
 
 // afterFn returns "row i's cursor > after" for a column, parsing after once.
 // A NULL cursor counts as after: a row is never skipped for lack of a value.
-func afterFn(arr arrow.Array, after *extract.Cursor) (func(i int) bool, error) {
-	kind, err := extract.CursorKind(arr.DataType())
+func afterFn(arr arrow.Array, after *cursor.Cursor) (func(i int) bool, error) {
+	kind, err := cursor.KindOf(arr.DataType())
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func afterFn(arr arrow.Array, after *extract.Cursor) (func(i int) bool, error) {
 		return func(i int) bool { return a.IsNull(i) || strings.Compare(a.Value(i), after.Value) > 0 }, nil
 	}
 	return func(i int) bool {
-		c, ok, err := extract.CursorAt(arr, i)
+		c, ok, err := cursor.At(arr, i)
 		if err != nil || !ok {
 			return true
 		}
@@ -141,11 +141,11 @@ func afterFn(arr arrow.Array, after *extract.Cursor) (func(i int) bool, error) {
 // the smallest value not acknowledged, and the largest acknowledged value
 // below it. The run commits a cursor that never passes an unacknowledged row.
 type cursorTracker struct {
-	maxRead     *extract.Cursor
-	minUnacked  *extract.Cursor
-	ackedValues []extract.Cursor // the max of each acknowledged batch (and rows)
+	maxRead     *cursor.Cursor
+	minUnacked  *cursor.Cursor
+	ackedValues []cursor.Cursor // the max of each acknowledged batch (and rows)
 	ordered     bool
-	lastRead    *extract.Cursor
+	lastRead    *cursor.Cursor
 }
 
 func newCursorTracker() *cursorTracker { return &cursorTracker{ordered: true} }
@@ -175,18 +175,18 @@ func extreme(arr arrow.Array, rows []int, max bool) int {
 	return best
 }
 
-func cursorOf(arr arrow.Array, i int) *extract.Cursor {
+func cursorOf(arr arrow.Array, i int) *cursor.Cursor {
 	if i < 0 {
 		return nil
 	}
-	c, ok, err := extract.CursorAt(arr, i)
+	c, ok, err := cursor.At(arr, i)
 	if err != nil || !ok {
 		return nil
 	}
 	return &c
 }
 
-func larger(a, b *extract.Cursor) *extract.Cursor {
+func larger(a, b *cursor.Cursor) *cursor.Cursor {
 	if a == nil {
 		return b
 	}
@@ -199,7 +199,7 @@ func larger(a, b *extract.Cursor) *extract.Cursor {
 	return a
 }
 
-func smaller(a, b *extract.Cursor) *extract.Cursor {
+func smaller(a, b *cursor.Cursor) *cursor.Cursor {
 	if a == nil {
 		return b
 	}
@@ -266,7 +266,7 @@ func (t *cursorTracker) compact() {
 		}
 		kept = append(kept, v)
 	}
-	slices.SortFunc(kept, func(a, b extract.Cursor) int {
+	slices.SortFunc(kept, func(a, b cursor.Cursor) int {
 		c, _ := b.Compare(&a) // descending
 		return c
 	})
@@ -279,11 +279,11 @@ func (t *cursorTracker) unacked(arr arrow.Array, rows []int) {
 }
 
 // unackedValue notes one undelivered row's cursor.
-func (t *cursorTracker) unackedValue(c *extract.Cursor) { t.minUnacked = smaller(t.minUnacked, c) }
+func (t *cursorTracker) unackedValue(c *cursor.Cursor) { t.minUnacked = smaller(t.minUnacked, c) }
 
 // commit returns the cursor to commit. complete says every extracted row was
 // handed to the destination and answered; before is the previous cursor.
-func (t *cursorTracker) commit(before *extract.Cursor, complete bool) *extract.Cursor {
+func (t *cursorTracker) commit(before *cursor.Cursor, complete bool) *cursor.Cursor {
 	bound := t.minUnacked
 	if !complete {
 		if !t.ordered {
@@ -296,7 +296,7 @@ func (t *cursorTracker) commit(before *extract.Cursor, complete bool) *extract.C
 	if bound == nil {
 		return larger(before, t.maxRead)
 	}
-	var best *extract.Cursor
+	var best *cursor.Cursor
 	for i := range t.ackedValues {
 		v := &t.ackedValues[i]
 		if c, err := v.Compare(bound); err == nil && c < 0 {

@@ -8,7 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/cursor"
 )
 
 func int64Col(t *testing.T, vals ...int64) *array.Int64 {
@@ -54,7 +54,7 @@ func TestCursorTrackerBoundedAndSafe(t *testing.T) {
 	defer rev.Release()
 	unordered.read(rev)
 	unordered.acked(rev, nil)
-	before := &extract.Cursor{Kind: extract.CursorInt, Value: "0"}
+	before := &cursor.Cursor{Kind: cursor.Int, Value: "0"}
 	if got := unordered.commit(before, false); got != before {
 		t.Fatalf("unordered incomplete run moved the cursor to %v", got)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/sync/diff"
 )
@@ -420,8 +420,8 @@ type bookkeeping struct {
 	rows, rejects int64
 	absent        int64
 	batches       int
-	ackedValues   []extract.Cursor
-	minUnacked    *extract.Cursor
+	ackedValues   []cursor.Cursor
+	minUnacked    *cursor.Cursor
 }
 
 func (l *loadStage) save() bookkeeping {

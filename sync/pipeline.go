@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/mappings"
 	"github.com/hoist-dev/hoist/sync/diff"
@@ -79,7 +80,7 @@ type extraction struct {
 	rdr     array.RecordReader
 	mapper  *mappings.Mapper
 	curIdx  int // cursor column in the source schema, -1 without a cursor
-	after   *extract.Cursor
+	after   *cursor.Cursor
 	keyIdx  []int // primary key fields in the mapped schema
 	cursors *cursorTracker
 	read    int64
@@ -115,7 +116,7 @@ func (x *extraction) keySchema() *arrow.Schema {
 // records that are not there): the run succeeds with no rows.
 var errNothingNew = errors.New("the source returned no rows and no columns")
 
-func (r *Runner) openExtraction(ctx context.Context, s *spec.Sync, after *extract.Cursor) (*extraction, error) {
+func (r *Runner) openExtraction(ctx context.Context, s *spec.Sync, after *cursor.Cursor) (*extraction, error) {
 	conn := r.File.Connections[s.Source.Connection]
 	src, err := extract.Open(ctx, conn, r.File.Dir)
 	if err != nil {
@@ -144,7 +145,7 @@ func (r *Runner) openExtraction(ctx context.Context, s *spec.Sync, after *extrac
 			return nil, r.File.Problem(s.Field()+".source.cursor", "cursor column %q is not in the source's columns", s.Source.Cursor)
 		}
 		x.curIdx = idx[0]
-		if _, err := extract.CursorKind(in.Field(x.curIdx).Type); err != nil {
+		if _, err := cursor.KindOf(in.Field(x.curIdx).Type); err != nil {
 			x.close()
 			return nil, r.File.Problem(s.Field()+".source.cursor", "%v", err)
 		}
@@ -247,7 +248,7 @@ func (x *extraction) filter(ctx context.Context, rec arrow.Record) (arrow.Record
 type diffResult struct {
 	added, changed, removed, unchanged int64
 	nullKeys                           []rejectLine
-	nullKeyCursors                     []*extract.Cursor
+	nullKeyCursors                     []*cursor.Cursor
 	// destRows and destNullKeys count the destination's keys and NULL-key
 	// rows (--refresh).
 	destRows, destNullKeys int64

@@ -13,7 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/sync/diff"
 	"github.com/hoist-dev/hoist/sync/spec"
@@ -359,7 +359,7 @@ func (f *finisher) commit(ctx context.Context, loadErr error) (*state.Commit, er
 		loadErr = tooManyRejected(rep.Rejected, stage.maxReject)
 	}
 	complete := loadErr == nil && ctx.Err() == nil
-	var cursorAfter *extract.Cursor
+	var cursorAfter *cursor.Cursor
 	// A run that re-read the whole source (--full-refresh, --refresh, or a changed
 	// source or schema) computes its cursor afresh: the old one may belong
 	// to another source.

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
@@ -30,16 +31,16 @@ func main() {
 
 func run() error {
 	var (
-		srcURL   = flag.String("url", os.Getenv("HOIST_BENCH_URL"), "source postgres URL")
-		dstURL   = flag.String("dst-url", "", "destination postgres URL (default: -url)")
-		table    = flag.String("table", "bench_src", "source table")
-		object   = flag.String("object", "bench_dst", "destination table")
-		mode     = flag.String("mode", spec.ModeReplace, "replace | upsert | append")
-		key      = flag.String("key", "id", "primary key column")
-		cursor   = flag.String("cursor", "", "cursor column")
-		after    = flag.String("after", "", "cursor value (RFC 3339 timestamp) to read after")
-		batch    = flag.Int("batch", 10000, "rows per record and per destination batch")
-		parallel = flag.Int("concurrency", 4, "parallel writers (replace always uses 1)")
+		srcURL    = flag.String("url", os.Getenv("HOIST_BENCH_URL"), "source postgres URL")
+		dstURL    = flag.String("dst-url", "", "destination postgres URL (default: -url)")
+		table     = flag.String("table", "bench_src", "source table")
+		object    = flag.String("object", "bench_dst", "destination table")
+		mode      = flag.String("mode", spec.ModeReplace, "replace | upsert | append")
+		key       = flag.String("key", "id", "primary key column")
+		cursorCol = flag.String("cursor", "", "cursor column")
+		after     = flag.String("after", "", "cursor value (RFC 3339 timestamp) to read after")
+		batch     = flag.Int("batch", 10000, "rows per record and per destination batch")
+		parallel  = flag.Int("concurrency", 4, "parallel writers (replace always uses 1)")
 	)
 	flag.Parse()
 	if *dstURL == "" {
@@ -60,9 +61,9 @@ func run() error {
 	}
 	defer dst.Close()
 
-	req := extract.Request{Sync: "bench", Source: &spec.Source{Table: *table, Cursor: *cursor}, BatchRows: *batch}
+	req := extract.Request{Sync: "bench", Source: &spec.Source{Table: *table, Cursor: *cursorCol}, BatchRows: *batch}
 	if *after != "" {
-		req.After = &extract.Cursor{Kind: extract.CursorTimestamp, Value: *after}
+		req.After = &cursor.Cursor{Kind: cursor.Timestamp, Value: *after}
 	}
 	rr, err := src.Read(ctx, req)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/cursor"
 )
 
 // The file store keeps one folder per sync under its root:
@@ -92,18 +92,18 @@ func newFileStore(root string) *fileStore {
 // fileState is the content of state.json.
 type fileState struct {
 	// Checksum must stay the first field (see marshalState).
-	Checksum     string          `json:"checksum,omitempty"`
-	Format       int             `json:"format"`
-	Sync         string          `json:"sync"`
-	Generation   uint64          `json:"generation"`
-	Snapshot     string          `json:"snapshot,omitempty"`
-	SnapshotSeal *tableSeal      `json:"snapshot_seal,omitempty"`
-	Deltas       []deltaRef      `json:"deltas,omitempty"` // oldest first
-	SnapshotRows int64           `json:"snapshot_rows"`
-	Cursor       *extract.Cursor `json:"cursor,omitempty"`
-	Identity     *Identity       `json:"identity,omitempty"`
-	UpdatedAt    time.Time       `json:"updated_at,omitzero"`
-	History      []Run           `json:"history,omitempty"` // newest first
+	Checksum     string         `json:"checksum,omitempty"`
+	Format       int            `json:"format"`
+	Sync         string         `json:"sync"`
+	Generation   uint64         `json:"generation"`
+	Snapshot     string         `json:"snapshot,omitempty"`
+	SnapshotSeal *tableSeal     `json:"snapshot_seal,omitempty"`
+	Deltas       []deltaRef     `json:"deltas,omitempty"` // oldest first
+	SnapshotRows int64          `json:"snapshot_rows"`
+	Cursor       *cursor.Cursor `json:"cursor,omitempty"`
+	Identity     *Identity      `json:"identity,omitempty"`
+	UpdatedAt    time.Time      `json:"updated_at,omitzero"`
+	History      []Run          `json:"history,omitempty"` // newest first
 }
 
 // deltaRef names a delta table committed on top of the base snapshot.

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/cursor"
 )
 
 func TestFileOpenResolvesFolder(t *testing.T) {
@@ -104,7 +104,7 @@ func TestFileCommitSnapshotRoundTrip(t *testing.T) {
 				s := openTestStore(t, t.TempDir())
 				s.codec = codec
 				ctx := context.Background()
-				cur := &extract.Cursor{Kind: extract.CursorInt, Value: "42"}
+				cur := &cursor.Cursor{Kind: cursor.Int, Value: "42"}
 				run := Run{Status: "ok", Mode: "upsert", Delivered: int64(len(tc.delta))}
 				err := s.Commit(ctx, "s", &Commit{Cursor: cur, Delta: &SliceIterator{Entries: tc.delta}, Run: run})
 				if err != nil {
@@ -183,7 +183,7 @@ func TestFileNilDeltaKeepsSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cur := &extract.Cursor{Kind: extract.CursorString, Value: "z"}
+	cur := &cursor.Cursor{Kind: cursor.String, Value: "z"}
 	if err := s.Commit(ctx, "s", &Commit{Cursor: cur, Run: Run{Status: "ok"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestFileBadCommitLeavesStateUntouched(t *testing.T) {
 			s := openTestStore(t, t.TempDir())
 			commitDelta(t, s, "s", kvEntries("m=1")...)
 			err := s.Commit(tc.ctx, "s", &Commit{
-				Cursor: &extract.Cursor{Kind: "int", Value: "9"},
+				Cursor: &cursor.Cursor{Kind: "int", Value: "9"},
 				Delta:  &SliceIterator{Entries: tc.delta},
 				Run:    Run{Status: "ok"},
 			})
@@ -341,7 +341,7 @@ func TestFileReset(t *testing.T) {
 	t.Parallel()
 	s := openTestStore(t, t.TempDir())
 	ctx := context.Background()
-	cur := &extract.Cursor{Kind: "int", Value: "5"}
+	cur := &cursor.Cursor{Kind: "int", Value: "5"}
 	for i := range 3 {
 		err := s.Commit(ctx, "s", &Commit{Cursor: cur, Delta: &SliceIterator{Entries: kvEntries(fmt.Sprintf("k%d=v", i))}, Run: Run{Status: "ok", RowsRead: int64(i)}})
 		if err != nil {

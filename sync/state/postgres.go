@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/internal/pgconn"
 )
 
@@ -141,7 +141,7 @@ func (s *pgStore) Get(ctx context.Context, sync string) (*SyncState, error) {
 			return err
 		}
 		if kind != nil {
-			st.Cursor = &extract.Cursor{Kind: *kind, Value: *value}
+			st.Cursor = &cursor.Cursor{Kind: *kind, Value: *value}
 		}
 		if identity != nil {
 			st.Identity = new(Identity)

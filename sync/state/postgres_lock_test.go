@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/cursor"
 )
 
 // TestIntegrationPostgresLockLostFailsCommit: when the lock's session ends
@@ -19,10 +19,10 @@ import (
 func TestIntegrationPostgresLockLostFailsCommit(t *testing.T) {
 	s, db := openPGStore(t)
 	ctx := context.Background()
-	commit := func(cursor string) error {
+	commit := func(value string) error {
 		return s.Commit(ctx, "s", &Commit{
-			Cursor: &extract.Cursor{Kind: extract.CursorInt, Value: cursor},
-			Delta:  &SliceIterator{Entries: kvEntries("a=" + cursor)},
+			Cursor: &cursor.Cursor{Kind: cursor.Int, Value: value},
+			Delta:  &SliceIterator{Entries: kvEntries("a=" + value)},
 			Run:    Run{Status: "ok", StartedAt: time.Now()},
 		})
 	}
@@ -106,7 +106,7 @@ func TestIntegrationPostgresLockLostDuringCommit(t *testing.T) {
 	t.Cleanup(release) // before the store closes: a failed test never leaves the commit hanging
 	committed := make(chan error, 1)
 	go func() {
-		committed <- s.Commit(ctx, "s", &Commit{Cursor: &extract.Cursor{Kind: extract.CursorInt, Value: "1"}, Delta: it, Run: Run{Status: "ok", StartedAt: time.Now()}})
+		committed <- s.Commit(ctx, "s", &Commit{Cursor: &cursor.Cursor{Kind: cursor.Int, Value: "1"}, Delta: it, Run: Run{Status: "ok", StartedAt: time.Now()}})
 	}()
 	<-it.started // the commit's transaction has passed its lock checks
 	h, _ := s.(*pgStore).locks.get("s")
@@ -149,7 +149,7 @@ func TestIntegrationPostgresLockLostDuringCommit(t *testing.T) {
 		t.Fatalf("second runner took the lock at %v, before the commit ended at %v", r.at, doneAt)
 	}
 	// The first runner goes on, not knowing: its next commit is fenced off.
-	if err := s.Commit(ctx, "s", &Commit{Cursor: &extract.Cursor{Kind: extract.CursorInt, Value: "2"}, Run: Run{Status: "ok"}}); !errors.Is(err, ErrLockLost) {
+	if err := s.Commit(ctx, "s", &Commit{Cursor: &cursor.Cursor{Kind: cursor.Int, Value: "2"}, Run: Run{Status: "ok"}}); !errors.Is(err, ErrLockLost) {
 		t.Fatalf("commit of the runner that lost its lock: %v, want ErrLockLost", err)
 	}
 	if st, err := s2.Get(ctx, "s"); err != nil || st.Cursor == nil || st.Cursor.Value != "1" {

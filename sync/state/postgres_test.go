@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/internal/pgtest"
 )
 
@@ -60,7 +60,7 @@ func TestIntegrationPostgresStoreCommitSnapshot(t *testing.T) {
 		delta = append(delta, Entry{Key: k, Row: []byte(fmt.Sprintf("row%d", i))})
 	}
 	slices.SortFunc(delta, func(a, b Entry) int { return bytes.Compare(a.Key, b.Key) })
-	cur := &extract.Cursor{Kind: extract.CursorTimestamp, Value: "2026-01-02T03:04:05.123456Z"}
+	cur := &cursor.Cursor{Kind: cursor.Timestamp, Value: "2026-01-02T03:04:05.123456Z"}
 	run := Run{Status: "ok", Mode: "upsert", StartedAt: time.Now().UTC().Truncate(time.Millisecond), Delivered: 9}
 	if err := s.Commit(ctx, "a", &Commit{Cursor: cur, Delta: &SliceIterator{Entries: delta}, Run: run}); err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func (f *failingIter) Err() error { return errors.New("disk on fire") }
 func TestIntegrationPostgresStoreCommitAtomic(t *testing.T) {
 	s, _ := openPGStore(t)
 	ctx := context.Background()
-	cur := &extract.Cursor{Kind: extract.CursorInt, Value: "5"}
+	cur := &cursor.Cursor{Kind: cursor.Int, Value: "5"}
 	bad := &failingIter{SliceIterator: SliceIterator{Entries: []Entry{{Key: []byte("a"), Row: []byte("1")}, {Key: []byte("b"), Row: []byte("2")}}}, n: 1}
 	if err := s.Commit(ctx, "x", &Commit{Cursor: cur, Delta: bad, Run: Run{Status: "ok"}}); err == nil {
 		t.Fatal("commit with a failing delta succeeded")

@@ -15,7 +15,7 @@ import (
 	stdsync "sync"
 	"time"
 
-	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/cursor"
 )
 
 // Entry is one snapshot row: an encoded key and its encoded mapped row. Both
@@ -37,23 +37,23 @@ type Iterator interface {
 
 // Run is one run's record in the history.
 type Run struct {
-	Status       string          `json:"status"`
-	Mode         string          `json:"mode"`
-	StartedAt    time.Time       `json:"started_at"`
-	DurationMS   int64           `json:"duration_ms"`
-	RowsRead     int64           `json:"rows_read"`
-	Delivered    int64           `json:"delivered"`
-	Rejected     int64           `json:"rejected"`
-	CursorBefore *extract.Cursor `json:"cursor_before,omitempty"`
-	CursorAfter  *extract.Cursor `json:"cursor_after,omitempty"`
-	Error        string          `json:"error,omitempty"`
+	Status       string         `json:"status"`
+	Mode         string         `json:"mode"`
+	StartedAt    time.Time      `json:"started_at"`
+	DurationMS   int64          `json:"duration_ms"`
+	RowsRead     int64          `json:"rows_read"`
+	Delivered    int64          `json:"delivered"`
+	Rejected     int64          `json:"rejected"`
+	CursorBefore *cursor.Cursor `json:"cursor_before,omitempty"`
+	CursorAfter  *cursor.Cursor `json:"cursor_after,omitempty"`
+	Error        string         `json:"error,omitempty"`
 }
 
 // SyncState is what a store knows of one sync.
 type SyncState struct {
-	Sync         string          `json:"sync"`
-	Cursor       *extract.Cursor `json:"cursor,omitempty"`
-	SnapshotRows int64           `json:"snapshot_rows"`
+	Sync         string         `json:"sync"`
+	Cursor       *cursor.Cursor `json:"cursor,omitempty"`
+	SnapshotRows int64          `json:"snapshot_rows"`
 	// Identity is what the snapshot and cursor describe, as of the last
 	// commit; nil for a sync never run (or run by a hoist before it).
 	Identity *Identity `json:"identity,omitempty"`
@@ -75,7 +75,7 @@ type Identity struct {
 // Commit is what a run hands the store when it ends.
 type Commit struct {
 	// Cursor is the new cursor; nil keeps the old one.
-	Cursor *extract.Cursor
+	Cursor *cursor.Cursor
 	// Delta holds the acknowledged snapshot changes in ascending key order:
 	// a Row sets the key, a nil Row removes it. nil means no change.
 	Delta Iterator

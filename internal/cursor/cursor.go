@@ -1,4 +1,6 @@
-package extract
+// Package cursor holds the cursor type: the last committed value of a sync's
+// cursor column, kept by state stores and pushed down by sources.
+package cursor
 
 import (
 	"fmt"
@@ -14,12 +16,12 @@ import (
 
 // Cursor kinds.
 const (
-	CursorInt       = "int"
-	CursorFloat     = "float"
-	CursorString    = "string"
-	CursorTimestamp = "timestamp" // Value is RFC 3339 with nanoseconds, in UTC
-	CursorDate      = "date"      // Value is YYYY-MM-DD
-	CursorDecimal   = "decimal"   // Value is an exact decimal string
+	Int       = "int"
+	Float     = "float"
+	String    = "string"
+	Timestamp = "timestamp" // Value is RFC 3339 with nanoseconds, in UTC
+	Date      = "date"      // Value is YYYY-MM-DD
+	Decimal   = "decimal"   // Value is an exact decimal string
 )
 
 // Cursor is the last committed value of a cursor column. It is kept as text
@@ -42,15 +44,15 @@ func (c *Cursor) String() string {
 // decimals, the exact string.
 func (c *Cursor) Param() (any, error) {
 	switch c.Kind {
-	case CursorInt:
+	case Int:
 		return strconv.ParseInt(c.Value, 10, 64)
-	case CursorFloat:
+	case Float:
 		return strconv.ParseFloat(c.Value, 64)
-	case CursorTimestamp:
+	case Timestamp:
 		return time.Parse(time.RFC3339Nano, c.Value)
-	case CursorDate:
+	case Date:
 		return time.Parse(time.DateOnly, c.Value)
-	case CursorString, CursorDecimal:
+	case String, Decimal:
 		return c.Value, nil
 	}
 	return nil, fmt.Errorf("unknown cursor kind %q", c.Kind)
@@ -62,28 +64,28 @@ func (c *Cursor) Compare(o *Cursor) (int, error) {
 		return 0, fmt.Errorf("cursor kind changed from %s to %s (reset state with `hoist state reset`)", o.Kind, c.Kind)
 	}
 	switch c.Kind {
-	case CursorInt:
+	case Int:
 		a, err1 := strconv.ParseInt(c.Value, 10, 64)
 		b, err2 := strconv.ParseInt(o.Value, 10, 64)
 		if err1 != nil || err2 != nil {
 			return 0, fmt.Errorf("bad int cursor %q / %q", c.Value, o.Value)
 		}
 		return cmp3(a < b, a > b), nil
-	case CursorFloat:
+	case Float:
 		a, err1 := strconv.ParseFloat(c.Value, 64)
 		b, err2 := strconv.ParseFloat(o.Value, 64)
 		if err1 != nil || err2 != nil {
 			return 0, fmt.Errorf("bad float cursor %q / %q", c.Value, o.Value)
 		}
 		return cmp3(a < b, a > b), nil
-	case CursorDecimal:
+	case Decimal:
 		a, ok1 := new(big.Rat).SetString(c.Value)
 		b, ok2 := new(big.Rat).SetString(o.Value)
 		if !ok1 || !ok2 {
 			return 0, fmt.Errorf("bad decimal cursor %q / %q", c.Value, o.Value)
 		}
 		return a.Cmp(b), nil
-	case CursorTimestamp:
+	case Timestamp:
 		a, err1 := time.Parse(time.RFC3339Nano, c.Value)
 		b, err2 := time.Parse(time.RFC3339Nano, o.Value)
 		if err1 != nil || err2 != nil {
@@ -105,32 +107,32 @@ func cmp3(less, greater bool) int {
 	return 0
 }
 
-// CursorKind returns the cursor kind for an Arrow type, or an error for a
+// KindOf returns the cursor kind for an Arrow type, or an error for a
 // type that cannot be a cursor.
-func CursorKind(t arrow.DataType) (string, error) {
+func KindOf(t arrow.DataType) (string, error) {
 	switch t.ID() {
 	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64:
-		return CursorInt, nil
+		return Int, nil
 	case arrow.FLOAT32, arrow.FLOAT64:
-		return CursorFloat, nil
+		return Float, nil
 	case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW:
-		return CursorString, nil
+		return String, nil
 	case arrow.TIMESTAMP:
-		return CursorTimestamp, nil
+		return Timestamp, nil
 	case arrow.DATE32, arrow.DATE64:
-		return CursorDate, nil
+		return Date, nil
 	case arrow.DECIMAL128:
-		return CursorDecimal, nil
+		return Decimal, nil
 	}
 	return "", fmt.Errorf("type %s cannot be a cursor (use an integer, number, text, date or timestamp column)", t)
 }
 
-// CursorAt returns the cursor value of row i of arr; ok is false for NULL.
-func CursorAt(arr arrow.Array, i int) (c Cursor, ok bool, err error) {
+// At returns the cursor value of row i of arr; ok is false for NULL.
+func At(arr arrow.Array, i int) (c Cursor, ok bool, err error) {
 	if arr.IsNull(i) {
 		return Cursor{}, false, nil
 	}
-	kind, err := CursorKind(arr.DataType())
+	kind, err := KindOf(arr.DataType())
 	if err != nil {
 		return Cursor{}, false, err
 	}

@@ -1,4 +1,8 @@
-package load
+// Package httpkit is the HTTP client toolkit shared by the http source and
+// destination: one client per connection with retries and backoff, a rate
+// limiter shared by every loader of a connection, and a scrubber that keeps
+// secrets out of messages.
+package httpkit
 
 import (
 	"bytes"
@@ -28,19 +32,19 @@ const (
 	// maxResponseBody bounds what we read of one response: a page of an API
 	// source or a batch answer, never a whole table.
 	maxResponseBody = 64 << 20
-	// maxErrorBody is how much of a response body goes into errors and
+	// MaxErrorBody is how much of a response body goes into errors and
 	// rejected rows.
-	maxErrorBody = 512
-	// maxErrorRead is how much of a non-2xx body is kept: enough to find
+	MaxErrorBody = 512
+	// MaxErrorRead is how much of a non-2xx body is kept: enough to find
 	// the message in a JSON error, never a whole echoed request.
-	maxErrorRead = 1 << 20
+	MaxErrorRead = 1 << 20
 )
 
-// HTTPClient sends requests to one http connection through the connection's
+// Client sends requests to one http connection through the connection's
 // shared rate limiter, with per-attempt timeouts and retries (see Backoff).
 // The http destination and the http source both use it, so an API sees one
 // budget and one retry policy from hoist.
-type HTTPClient struct {
+type Client struct {
 	base    *url.URL
 	headers http.Header // revealed values: only ever put on the wire
 	hc      *http.Client
@@ -51,13 +55,13 @@ type HTTPClient struct {
 	log     *slog.Logger
 }
 
-// NewHTTPClient builds a client for an http connection.
-func NewHTTPClient(conn *spec.Connection) (*HTTPClient, error) {
+// NewClient builds a client for an http connection.
+func NewClient(conn *spec.Connection) (*Client, error) {
 	base, err := url.Parse(conn.BaseURL)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("base_url %q is not an http(s) URL", RedactURL(conn.BaseURL))
 	}
-	c := &HTTPClient{
+	c := &Client{
 		base:    base,
 		headers: http.Header{},
 		limiter: SharedLimiter(conn),
@@ -87,7 +91,7 @@ func NewHTTPClient(conn *spec.Connection) (*HTTPClient, error) {
 }
 
 // WithLogger returns a copy of c that logs retries to l.
-func (c *HTTPClient) WithLogger(l *slog.Logger) *HTTPClient {
+func (c *Client) WithLogger(l *slog.Logger) *Client {
 	cp := *c
 	if l != nil {
 		cp.log = l
@@ -96,25 +100,25 @@ func (c *HTTPClient) WithLogger(l *slog.Logger) *HTTPClient {
 }
 
 // WithClock returns a copy of c whose retries wait on clock (tests).
-func (c *HTTPClient) WithClock(clock Clock) *HTTPClient {
+func (c *Client) WithClock(clock Clock) *Client {
 	cp := *c
 	cp.backoff = &Backoff{MaxRetries: c.backoff.MaxRetries, Base: c.backoff.Base, Cap: c.backoff.Cap, Clock: clock}
 	return &cp
 }
 
 // Scrubber returns the client's secret scrubber.
-func (c *HTTPClient) Scrubber() *Scrubber { return c.scrub }
+func (c *Client) Scrubber() *Scrubber { return c.scrub }
 
 // Base returns the connection's base URL.
-func (c *HTTPClient) Base() *url.URL { return c.base }
+func (c *Client) Base() *url.URL { return c.base }
 
 // Close drops idle connections.
-func (c *HTTPClient) Close() { c.hc.CloseIdleConnections() }
+func (c *Client) Close() { c.hc.CloseIdleConnections() }
 
 // Resolve turns a path (relative to base_url) or an absolute URL into a URL.
 // Relative paths are appended to base_url's path, so a base of
 // https://api.x/v2 and a path of /contacts give https://api.x/v2/contacts.
-func (c *HTTPClient) Resolve(ref string) (*url.URL, error) {
+func (c *Client) Resolve(ref string) (*url.URL, error) {
 	if strings.HasPrefix(ref, "http://") || strings.HasPrefix(ref, "https://") {
 		u, err := url.Parse(ref)
 		if err != nil {
@@ -142,7 +146,7 @@ func (c *HTTPClient) Resolve(ref string) (*url.URL, error) {
 
 // SameOrigin reports whether u has base_url's scheme and host; headers (and
 // their secrets) are only ever sent there.
-func (c *HTTPClient) SameOrigin(u *url.URL) bool {
+func (c *Client) SameOrigin(u *url.URL) bool {
 	return strings.EqualFold(u.Scheme, c.base.Scheme) && strings.EqualFold(u.Host, c.base.Host)
 }
 
@@ -160,8 +164,8 @@ type Sample struct {
 	Failed  bool // transport error
 }
 
-// HTTPRequest is one logical request; Do may send it several times.
-type HTTPRequest struct {
+// Request is one logical request; Do may send it several times.
+type Request struct {
 	Method string
 	URL    *url.URL
 	Body   []byte
@@ -172,9 +176,9 @@ type HTTPRequest struct {
 	DiscardSuccessBody bool
 }
 
-// HTTPResponse is the final answer to a request: a 2xx, or a status that is
+// Response is the final answer to a request: a 2xx, or a status that is
 // not retryable (the caller decides what a 4xx means).
-type HTTPResponse struct {
+type Response struct {
 	Status   int
 	Header   http.Header
 	Body     []byte
@@ -209,7 +213,7 @@ func (e *StatusError) Error() string {
 // server answering "Retry-After: 0" forever cannot hold a run.
 const MaxPacedRetries = 100
 
-func (c *HTTPClient) Do(ctx context.Context, req HTTPRequest) (*HTTPResponse, error) {
+func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	where := req.Method + " " + RedactURL(req.URL.String())
 	// failures counts what max_retries bounds: 5xx, timeouts, resets, and 429s
 	// without a wait hint. A 429 that says when to come back (Retry-After,
@@ -272,7 +276,7 @@ func (c *HTTPClient) Do(ctx context.Context, req HTTPRequest) (*HTTPResponse, er
 
 // attempt sends req once: gate slot first, then a limiter token, then the
 // request at once, so that tokens turn into requests without bunching.
-func (c *HTTPClient) attempt(ctx context.Context, req HTTPRequest) (resp *HTTPResponse, err error) {
+func (c *Client) attempt(ctx context.Context, req Request) (resp *Response, err error) {
 	var release func(Sample)
 	if req.Gate != nil {
 		if release, err = req.Gate.Acquire(ctx); err != nil {
@@ -337,11 +341,11 @@ func (c *HTTPClient) attempt(ctx context.Context, req HTTPRequest) (resp *HTTPRe
 		if _, err := io.CopyN(io.Discard, r.Body, maxResponseBody); err != nil && err != io.EOF {
 			return nil, err
 		}
-		return &HTTPResponse{Status: r.StatusCode, Header: r.Header}, nil
+		return &Response{Status: r.StatusCode, Header: r.Header}, nil
 	}
 	limit := int64(maxResponseBody)
 	if !ok {
-		limit = maxErrorRead
+		limit = MaxErrorRead
 	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
@@ -354,10 +358,10 @@ func (c *HTTPClient) attempt(ctx context.Context, req HTTPRequest) (resp *HTTPRe
 		data = data[:limit]
 		_, _ = io.CopyN(io.Discard, r.Body, maxResponseBody) // for connection reuse; the head is what we report
 	}
-	return &HTTPResponse{Status: r.StatusCode, Header: r.Header, Body: data}, nil
+	return &Response{Status: r.StatusCode, Header: r.Header, Body: data}, nil
 }
 
-func (c *HTTPClient) scrubErr(err error) error {
+func (c *Client) scrubErr(err error) error {
 	return &scrubbedError{msg: c.scrub.String(err.Error()), err: err}
 }
 
@@ -562,7 +566,7 @@ func asciiEqualFold(a, b string) bool {
 // Body scrubs a response body and truncates it to 512 bytes (at a rune
 // boundary), for errors and rejected rows.
 func (s *Scrubber) Body(b []byte) string {
-	return s.Text(string(b), maxErrorBody)
+	return s.Text(string(b), MaxErrorBody)
 }
 
 // Text scrubs text and truncates it to n bytes at a rune boundary. Only the
@@ -588,3 +592,14 @@ func (s *Scrubber) margin() int {
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// truncate cuts s to at most n bytes, on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -1,4 +1,4 @@
-package extract
+package cursor
 
 import (
 	"fmt"
@@ -14,11 +14,11 @@ import (
 // its text, for numeric ones. The committed cursor never moves back.
 func (c *Cursor) Back(d time.Duration, isDuration bool, n string) (*Cursor, error) {
 	switch c.Kind {
-	case CursorTimestamp, CursorDate:
+	case Timestamp, Date:
 		if !isDuration {
 			return nil, fmt.Errorf("a %s cursor needs a duration as cursor_lookback (10m, 2h, 3d), not %q", c.Kind, n)
 		}
-		if c.Kind == CursorDate {
+		if c.Kind == Date {
 			t, err := time.Parse(time.DateOnly, c.Value)
 			if err != nil {
 				return nil, fmt.Errorf("bad date cursor %q", c.Value)
@@ -31,7 +31,7 @@ func (c *Cursor) Back(d time.Duration, isDuration bool, n string) (*Cursor, erro
 			return nil, fmt.Errorf("bad timestamp cursor %q", c.Value)
 		}
 		return &Cursor{Kind: c.Kind, Value: t.Add(-d).UTC().Format(time.RFC3339Nano)}, nil
-	case CursorInt:
+	case Int:
 		if isDuration {
 			return nil, fmt.Errorf("an int cursor needs a number as cursor_lookback, not the duration %q", n)
 		}
@@ -44,7 +44,7 @@ func (c *Cursor) Back(d time.Duration, isDuration bool, n string) (*Cursor, erro
 			w = v - minInt64
 		}
 		return &Cursor{Kind: c.Kind, Value: strconv.FormatInt(v-w, 10)}, nil
-	case CursorFloat, CursorDecimal:
+	case Float, Decimal:
 		if isDuration {
 			return nil, fmt.Errorf("a %s cursor needs a number as cursor_lookback, not the duration %q", c.Kind, n)
 		}
@@ -54,7 +54,7 @@ func (c *Cursor) Back(d time.Duration, isDuration bool, n string) (*Cursor, erro
 			return nil, fmt.Errorf("%s cursor %q cannot step back by %q", c.Kind, c.Value, n)
 		}
 		v.Sub(v, w)
-		if c.Kind == CursorFloat {
+		if c.Kind == Float {
 			f, _ := v.Float64()
 			return &Cursor{Kind: c.Kind, Value: strconv.FormatFloat(f, 'g', -1, 64)}, nil
 		}
