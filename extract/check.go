@@ -12,8 +12,8 @@ import (
 // (validate --connect). Opening a source connects to databases and refuses a
 // missing SQLite file, but an http source only builds a client: it is probed.
 func Check(ctx context.Context, conn *spec.Connection, dir string) error {
-	if conn.Type == spec.TypeHTTP {
-		c, err := httpkit.NewClient(conn)
+	if cfg, ok := conn.Config.(*httpkit.Config); ok {
+		c, err := httpkit.NewClient(conn.Name, cfg)
 		if err != nil {
 			return fmt.Errorf("source %s: %w", conn.Name, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/filefmt"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -54,7 +55,7 @@ func filesReadAll(t *testing.T, conn *spec.Connection, src *spec.Source, dir str
 
 func TestFilesSource(t *testing.T) {
 	t.Parallel()
-	if !slices.Contains(extract.Types(), spec.TypeFiles) {
+	if !slices.Contains(extract.Types(), filefmt.Type) {
 		t.Fatalf("files is not a registered source type: %v", extract.Types())
 	}
 	dir := t.TempDir()
@@ -70,24 +71,24 @@ func TestFilesSource(t *testing.T) {
 		wantErr string
 	}{
 		{name: "folder of csv files read in name order as one stream",
-			conn: spec.Connection{Path: "exports", Format: "csv"}, src: spec.Source{Path: "20*.csv"},
+			conn: spec.Connection{Config: &filefmt.Config{Path: "exports", Format: "csv"}}, src: spec.Source{Config: &extract.FilesSource{Path: "20*.csv"}},
 			want: []string{"1", "2", "3", "4"}},
 		{name: "source format overrides the connection's",
-			conn: spec.Connection{Path: "exports", Format: "csv"}, src: spec.Source{Path: "events.jsonl", Format: "jsonl"},
+			conn: spec.Connection{Config: &filefmt.Config{Path: "exports", Format: "csv"}}, src: spec.Source{Config: &extract.FilesSource{Path: "events.jsonl", Format: "jsonl"}},
 			want: []string{"10", "11"}},
 		{name: "errors name the file as the spec does and the row",
-			conn: spec.Connection{Path: "exports", Format: "csv"}, src: spec.Source{Path: "bad.csv"},
+			conn: spec.Connection{Config: &filefmt.Config{Path: "exports", Format: "csv"}}, src: spec.Source{Config: &extract.FilesSource{Path: "bad.csv"}},
 			wantErr: filepath.Join("exports", "bad.csv") + ": row 2 (line 3): expected 2 fields, got 1"},
 		{name: "no format",
-			conn: spec.Connection{Path: "exports"}, wantErr: "no file format"},
+			conn: spec.Connection{Config: &filefmt.Config{Path: "exports"}}, wantErr: "no file format"},
 		{name: "nothing matches",
-			conn: spec.Connection{Path: "exports", Format: "parquet"}, wantErr: "holds no parquet files"},
+			conn: spec.Connection{Config: &filefmt.Config{Path: "exports", Format: "parquet"}}, wantErr: "holds no parquet files"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			conn := tt.conn
-			conn.Name, conn.Type = "files", spec.TypeFiles
+			conn.Name, conn.Type = "files", filefmt.Type
 			src := tt.src
 			src.Connection = "files"
 			got, err := filesReadAll(t, &conn, &src, dir)
@@ -111,7 +112,7 @@ func TestFilesSource(t *testing.T) {
 // source, as `hoist run` on the quickstart does.
 func TestFilesSourceQuickstart(t *testing.T) {
 	t.Parallel()
-	conn := &spec.Connection{Name: "warehouse", Type: spec.TypeFiles, Path: filepath.Join("..", "testdata", "quickstart", "customers.parquet"), Format: "parquet"}
+	conn := &spec.Connection{Name: "warehouse", Type: filefmt.Type, Config: &filefmt.Config{Path: filepath.Join("..", "testdata", "quickstart", "customers.parquet"), Format: "parquet"}}
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	ctx := context.Background()
@@ -159,8 +160,8 @@ func TestFilesFixtures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			t.Parallel()
-			conn := &spec.Connection{Name: "f", Type: spec.TypeFiles, Path: "files", Format: tt.format}
-			got, err := filesReadAll(t, conn, &spec.Source{Connection: "f", Path: tt.file}, dir)
+			conn := &spec.Connection{Name: "f", Type: filefmt.Type, Config: &filefmt.Config{Path: "files", Format: tt.format}}
+			got, err := filesReadAll(t, conn, &spec.Source{Connection: "f", Config: &extract.FilesSource{Path: tt.file}}, dir)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/internal/httpkit"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
@@ -30,21 +31,27 @@ import (
 // cursor value as that query parameter; the pipeline filters again, so an
 // API that ignores it only costs transfer.
 
-func init() { Register(spec.TypeHTTP, openHTTP) }
+func init() {
+	Register(httpkit.Type, func() connector.SourceConfig { return &HTTPSource{} }, openHTTP)
+}
 
 type httpSource struct {
-	conn   *spec.Connection
+	name   string
 	client *httpkit.Client
 }
 
 var _ Source = (*httpSource)(nil)
 
 func openHTTP(_ context.Context, conn *spec.Connection, _ string) (Source, error) {
-	c, err := httpkit.NewClient(conn)
+	cfg, err := connector.As[*httpkit.Config](conn.Config)
 	if err != nil {
 		return nil, err
 	}
-	return &httpSource{conn: conn, client: c}, nil
+	c, err := httpkit.NewClient(conn.Name, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &httpSource{name: conn.Name, client: c}, nil
 }
 
 func (s *httpSource) Close() error {
@@ -53,25 +60,28 @@ func (s *httpSource) Close() error {
 }
 
 func (s *httpSource) Read(ctx context.Context, req Request) (array.RecordReader, error) {
-	src := req.Source
-	if src == nil {
-		return nil, fmt.Errorf("http source %s: no source block", s.conn.Name)
+	if req.Source == nil {
+		return nil, fmt.Errorf("http source %s: no source block", s.name)
+	}
+	src, err := connector.As[*HTTPSource](req.Source.Config)
+	if err != nil {
+		return nil, fmt.Errorf("http source %s: %w", s.name, err)
 	}
 	client := s.client.WithLogger(req.Log())
 	p, err := newPager(client, src, req.After)
 	if err != nil {
-		return nil, fmt.Errorf("http source %s: %w", s.conn.Name, err)
+		return nil, fmt.Errorf("http source %s: %w", s.name, err)
 	}
 	r := &httpReader{ctx: ctx, pager: p, req: req}
 	r.refs.Store(1)
 	// The first page comes now: it may be needed to infer the schema, and a
 	// wrong endpoint or token should fail Read, not the first Next.
 	if err := r.fetch(); err != nil {
-		return nil, fmt.Errorf("http source %s: %w", s.conn.Name, err)
+		return nil, fmt.Errorf("http source %s: %w", s.name, err)
 	}
 	defer func() { r.first = nil }()
 	if r.cols, err = declaredColumns(src.Columns); err != nil {
-		return nil, fmt.Errorf("http source %s: %w", s.conn.Name, err)
+		return nil, fmt.Errorf("http source %s: %w", s.name, err)
 	}
 	if r.cols == nil {
 		r.cols = inferColumns(r.first)

@@ -11,8 +11,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-
-	"github.com/hoist-dev/hoist/sync/spec"
 )
 
 // colType is an http source column type.
@@ -60,7 +58,7 @@ type column struct {
 	typ  colType
 }
 
-func declaredColumns(cols []*spec.Column) ([]column, error) {
+func declaredColumns(cols []*HTTPColumn) ([]column, error) {
 	if len(cols) == 0 {
 		return nil, nil
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/internal/httpkit"
-	"github.com/hoist-dev/hoist/sync/spec"
 )
 
 // Pagination styles and their defaults.
@@ -59,7 +58,7 @@ func fingerprint(b []byte) [16]byte {
 	return [16]byte(sum[:16])
 }
 
-func newPager(client *httpkit.Client, src *spec.Source, after *cursor.Cursor) (*pager, error) {
+func newPager(client *httpkit.Client, src *HTTPSource, after *cursor.Cursor) (*pager, error) {
 	endpoint := src.Endpoint
 	if endpoint == "" {
 		endpoint = src.Path

@@ -64,21 +64,21 @@ func TestHTTPSourcePaginationLoops(t *testing.T) {
 	num := func(q map[string]string, k string) int { n, _ := strconv.Atoi(q[k]); return n }
 	tests := []struct {
 		name     string
-		pg       *spec.HTTPPagination
+		pg       *HTTPPagination
 		page     func(q map[string]string) ([]int, string, string)
 		wantErr  string
 		wantReqs int64
 	}{
-		{"page parameter ignored", &spec.HTTPPagination{Type: "page", SizeParam: "limit", PageSize: 3},
+		{"page parameter ignored", &HTTPPagination{Type: "page", SizeParam: "limit", PageSize: 3},
 			func(map[string]string) ([]int, string, string) { return span(1, 3), "", "" },
 			"the same 3 records as page 1: the API ignores the page parameter", 2},
-		{"offset parameter ignored", &spec.HTTPPagination{Type: "offset", Param: "skip"},
+		{"offset parameter ignored", &HTTPPagination{Type: "offset", Param: "skip"},
 			func(map[string]string) ([]int, string, string) { return span(1, 3), "", "" },
 			"the same 3 records as page 1: the API ignores the skip parameter", 2},
-		{"page cycle A B A", &spec.HTTPPagination{Type: "page"},
+		{"page cycle A B A", &HTTPPagination{Type: "page"},
 			func(q map[string]string) ([]int, string, string) { return span(1+3*((num(q, "page")+1)%2), 3), "", "" },
 			"page 3: the same 3 records as page 1", 3},
-		{"cursor cycle A B A", &spec.HTTPPagination{Type: "cursor", NextPath: "next"},
+		{"cursor cycle A B A", &HTTPPagination{Type: "cursor", NextPath: "next"},
 			func(q map[string]string) ([]int, string, string) {
 				switch q["cursor"] {
 				case "":
@@ -89,7 +89,7 @@ func TestHTTPSourcePaginationLoops(t *testing.T) {
 				return span(5, 2), "A", ""
 			},
 			"page 3: the next cursor (next) is the one page 1 gave: the API's pages form a cycle", 3},
-		{"cursor cycle back to the first records", &spec.HTTPPagination{Type: "cursor", NextPath: "next"},
+		{"cursor cycle back to the first records", &HTTPPagination{Type: "cursor", NextPath: "next"},
 			func(q map[string]string) ([]int, string, string) {
 				if q["cursor"] == "B" {
 					return span(3, 2), "C", ""
@@ -97,7 +97,7 @@ func TestHTTPSourcePaginationLoops(t *testing.T) {
 				return span(1, 2), "B", "" // "" and "C" give page 1 again
 			},
 			"page 3: the same 2 records as page 1", 3},
-		{"link cycle", &spec.HTTPPagination{Type: "link"},
+		{"link cycle", &HTTPPagination{Type: "link"},
 			func(q map[string]string) ([]int, string, string) {
 				if q["path"] == "/items" {
 					return span(1, 2), "", "/b"
@@ -108,7 +108,7 @@ func TestHTTPSourcePaginationLoops(t *testing.T) {
 				return span(5, 2), "", "/b"
 			},
 			"page 3: the Link rel=next URL is the one page 1 gave", 3},
-		{"endless API stops at max_pages", &spec.HTTPPagination{Type: "page", MaxPages: 7},
+		{"endless API stops at max_pages", &HTTPPagination{Type: "page", MaxPages: 7},
 			func(q map[string]string) ([]int, string, string) { return span(num(q, "page")*10, 2), "", "" },
 			"read 7 pages and the API still has a next one: more than pagination.max_pages 7", 7},
 	}
@@ -124,7 +124,7 @@ func TestHTTPSourcePaginationLoops(t *testing.T) {
 			}
 			defer src.Close()
 			rr, err := src.Read(context.Background(), Request{Sync: "s", Alloc: alloc, BatchRows: 1000,
-				Source: &spec.Source{Endpoint: "/items", RecordsPath: "data", Pagination: tt.pg}})
+				Source: &spec.Source{Config: &HTTPSource{Endpoint: "/items", RecordsPath: "data", Pagination: tt.pg}}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -160,7 +160,7 @@ func TestHTTPSourceMaxPagesAllowsExact(t *testing.T) {
 	}
 	defer src.Close()
 	rr, err := src.Read(context.Background(), Request{Sync: "s", Alloc: memory.NewGoAllocator(),
-		Source: &spec.Source{Endpoint: "/items", RecordsPath: "data", Pagination: &spec.HTTPPagination{Type: "page", MaxPages: 5}}})
+		Source: &spec.Source{Config: &HTTPSource{Endpoint: "/items", RecordsPath: "data", Pagination: &HTTPPagination{Type: "page", MaxPages: 5}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/hoist-dev/hoist/internal/cursor"
+	"github.com/hoist-dev/hoist/internal/httpkit"
 	"github.com/hoist-dev/hoist/load/crmtest"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
@@ -33,9 +34,17 @@ func httpSeed(srv *crmtest.Server, n int) {
 
 func httpConn(name, url, token string) *spec.Connection {
 	retries := 8
-	return &spec.Connection{Name: name, Type: spec.TypeHTTP, BaseURL: url, MaxRetries: &retries,
-		Headers:   map[string]spec.Secret{"Authorization": spec.Secret("Bearer " + token)},
-		RateLimit: &spec.RateLimit{RequestsPerSecond: 2000, Burst: 100}, Timeout: spec.Duration(5 * time.Second)}
+	return &spec.Connection{
+		Name: name,
+		Type: httpkit.Type,
+		Config: &httpkit.Config{
+			BaseURL:    url,
+			MaxRetries: &retries,
+			Headers:    map[string]spec.Secret{"Authorization": spec.Secret("Bearer " + token)},
+			RateLimit:  &httpkit.RateLimit{RequestsPerSecond: 2000, Burst: 100},
+			Timeout:    spec.Duration(5 * time.Second),
+		},
+	}
 }
 
 // httpReadAll drains a reader into ids (column "id") and the record sizes.
@@ -62,20 +71,20 @@ func intp(n int) *int { return &n }
 // pagination style, through 10% injected 5xx, into records of 100 rows.
 func TestHTTPSourcePagination(t *testing.T) {
 	t.Parallel()
-	cols := []*spec.Column{{Name: "id", Type: "int64"}, {Name: "email", Type: "string"}, {Name: "properties.plan", Type: "string"}, {Name: "updated_at", Type: "timestamp"}}
+	cols := []*HTTPColumn{{Name: "id", Type: "int64"}, {Name: "email", Type: "string"}, {Name: "properties.plan", Type: "string"}, {Name: "updated_at", Type: "timestamp"}}
 	tests := []struct {
 		name     string
 		endpoint string
 		records  string
-		pg       *spec.HTTPPagination
+		pg       *HTTPPagination
 		wantReqs int64 // pages requested, 5xx retries aside
 	}{
-		{"page", "/contacts", "data", &spec.HTTPPagination{Type: "page", SizeParam: "per_page", PageSize: 50}, 5},
-		{"page with explicit param and start_at", "/contacts?sort=id", "data", &spec.HTTPPagination{Type: "page", Param: "page", SizeParam: "per_page", PageSize: 50, StartAt: intp(1)}, 5},
-		{"offset", "/contacts", "data", &spec.HTTPPagination{Type: "offset", SizeParam: "limit", PageSize: 50}, 5},
-		{"cursor", "/contacts", "data", &spec.HTTPPagination{Type: "cursor", SizeParam: "limit", PageSize: 50, NextPath: "meta.next_cursor"}, 5},
-		{"link", "/contacts?limit=50", "data", &spec.HTTPPagination{Type: "link"}, 5},
-		{"page size unknown ends on an empty page", "/contacts?per_page=50", "data", &spec.HTTPPagination{Type: "page"}, 6},
+		{"page", "/contacts", "data", &HTTPPagination{Type: "page", SizeParam: "per_page", PageSize: 50}, 5},
+		{"page with explicit param and start_at", "/contacts?sort=id", "data", &HTTPPagination{Type: "page", Param: "page", SizeParam: "per_page", PageSize: 50, StartAt: intp(1)}, 5},
+		{"offset", "/contacts", "data", &HTTPPagination{Type: "offset", SizeParam: "limit", PageSize: 50}, 5},
+		{"cursor", "/contacts", "data", &HTTPPagination{Type: "cursor", SizeParam: "limit", PageSize: 50, NextPath: "meta.next_cursor"}, 5},
+		{"link", "/contacts?limit=50", "data", &HTTPPagination{Type: "link"}, 5},
+		{"page size unknown ends on an empty page", "/contacts?per_page=50", "data", &HTTPPagination{Type: "page"}, 6},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,7 +100,7 @@ func TestHTTPSourcePagination(t *testing.T) {
 			}
 			defer src.Close()
 			rr, err := src.Read(context.Background(), Request{Sync: "s", Alloc: alloc, BatchRows: 100,
-				Source: &spec.Source{Endpoint: tt.endpoint, RecordsPath: tt.records, Pagination: tt.pg, Columns: cols}})
+				Source: &spec.Source{Config: &HTTPSource{Endpoint: tt.endpoint, RecordsPath: tt.records, Pagination: tt.pg, Columns: cols}}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,9 +140,14 @@ func TestHTTPSourceIncremental(t *testing.T) {
 	defer src.Close()
 	after := &cursor.Cursor{Kind: cursor.Timestamp, Value: httpEpoch.Add(100 * time.Minute).Format(time.RFC3339Nano)}
 	rr, err := src.Read(context.Background(), Request{Alloc: alloc, After: after, Source: &spec.Source{
-		Endpoint: "/contacts", RecordsPath: "data", Cursor: "updated_at", CursorParam: "updated_since",
-		Params:     map[string]string{"sort": "updated_at"},
-		Pagination: &spec.HTTPPagination{Type: "cursor", SizeParam: "limit", PageSize: 7, NextPath: "meta.next_cursor"},
+		Cursor: "updated_at",
+		Config: &HTTPSource{
+			Endpoint:    "/contacts",
+			RecordsPath: "data",
+			CursorParam: "updated_since",
+			Params:      map[string]string{"sort": "updated_at"},
+			Pagination:  &HTTPPagination{Type: "cursor", SizeParam: "limit", PageSize: 7, NextPath: "meta.next_cursor"},
+		},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +172,7 @@ func TestHTTPSourceInfersTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	rr, err := src.Read(context.Background(), Request{Alloc: alloc, Source: &spec.Source{Endpoint: "/contacts", RecordsPath: "data"}})
+	rr, err := src.Read(context.Background(), Request{Alloc: alloc, Source: &spec.Source{Config: &HTTPSource{Endpoint: "/contacts", RecordsPath: "data"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +212,7 @@ func TestHTTPSourceErrorsCarryNoSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	_, err = src.Read(context.Background(), Request{Source: &spec.Source{Endpoint: "/contacts", RecordsPath: "data"}})
+	_, err = src.Read(context.Background(), Request{Source: &spec.Source{Config: &HTTPSource{Endpoint: "/contacts", RecordsPath: "data"}}})
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("err = %v, want a 401", err)
 	}
@@ -218,8 +232,13 @@ func TestHTTPSourceStopsOnCancel(t *testing.T) {
 	src, _ := Open(context.Background(), httpConn("src-cancel", srv.URL, "x"), "")
 	defer src.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	rr, err := src.Read(ctx, Request{Alloc: alloc, BatchRows: 10, Source: &spec.Source{Endpoint: "/contacts", RecordsPath: "data",
-		Pagination: &spec.HTTPPagination{Type: "page", SizeParam: "per_page", PageSize: 10}}})
+	rr, err := src.Read(ctx, Request{Alloc: alloc, BatchRows: 10, Source: &spec.Source{
+		Config: &HTTPSource{
+			Endpoint:    "/contacts",
+			RecordsPath: "data",
+			Pagination:  &HTTPPagination{Type: "page", SizeParam: "per_page", PageSize: 10},
+		},
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,11 +9,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/internal/pgconn"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
-func init() { Register(spec.TypePostgres, openPostgres) }
+func init() { Register(pgconn.Type, newSQLSource, openPostgres) }
 
 // postgresSource reads a query or table over one pooled connection per Read.
 //
@@ -32,7 +33,11 @@ type postgresSource struct {
 var _ Source = (*postgresSource)(nil)
 
 func openPostgres(ctx context.Context, conn *spec.Connection, _ string) (Source, error) {
-	pool, err := pgconn.Connect(ctx, conn.URL.Reveal(), pgconn.Options{StatementTimeout: conn.StatementTimeout.D()})
+	cfg, err := connector.As[*pgconn.Config](conn.Config)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := pgconn.Connect(ctx, cfg.URL.Reveal(), cfg.Options())
 	if err != nil {
 		return nil, err
 	}
@@ -52,12 +57,16 @@ func (s *postgresSource) Close() error {
 // postgresSQL builds the statement for req, and its bound arguments.
 func postgresSQL(req *Request) (string, []any, error) {
 	src := req.Source
+	sq, err := sqlSource(*req)
+	if err != nil {
+		return "", nil, err
+	}
 	var base string
 	switch {
-	case strings.TrimSpace(src.Query) != "":
-		base = strings.TrimRight(strings.TrimSpace(src.Query), "; \n\t")
-	case src.Table != "":
-		base = "SELECT * FROM " + pgconn.Ident(src.Table)
+	case strings.TrimSpace(sq.Query) != "":
+		base = strings.TrimRight(strings.TrimSpace(sq.Query), "; \n\t")
+	case sq.Table != "":
+		base = "SELECT * FROM " + pgconn.Ident(sq.Table)
 	default:
 		return "", nil, fmt.Errorf("sync %s: postgres source needs query or table", req.Sync)
 	}

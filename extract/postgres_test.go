@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/extract"
 	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/internal/pgtest"
@@ -60,7 +61,7 @@ func TestIntegrationPostgresCursorPushdown(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
 			after := tc.after
-			rr, err := src.Read(ctx, extract.Request{Source: &spec.Source{Query: "select * from ev -- trailing comment", Cursor: tc.cursor},
+			rr, err := src.Read(ctx, extract.Request{Source: &spec.Source{Cursor: tc.cursor, Config: &connector.SQLSource{Query: "select * from ev -- trailing comment"}},
 				After: &after, BatchRows: 7, Alloc: mem})
 			if err != nil {
 				t.Fatal(err)
@@ -86,7 +87,7 @@ func TestIntegrationPostgresBatchesAndErrors(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 
-	rr, err := src.Read(ctx, extract.Request{Source: &spec.Source{Query: "select g as n from generate_series(1, 10) g"}, BatchRows: 3, Alloc: mem})
+	rr, err := src.Read(ctx, extract.Request{Source: &spec.Source{Config: &connector.SQLSource{Query: "select g as n from generate_series(1, 10) g"}}, BatchRows: 3, Alloc: mem})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestIntegrationPostgresBatchesAndErrors(t *testing.T) {
 		{"select 1 as a, 2 as a", `column "a" appears twice`},
 	}
 	for _, tc := range errCases {
-		rr, err := src.Read(ctx, extract.Request{Sync: "e", Source: &spec.Source{Query: tc.query}, Alloc: mem})
+		rr, err := src.Read(ctx, extract.Request{Sync: "e", Source: &spec.Source{Config: &connector.SQLSource{Query: tc.query}}, Alloc: mem})
 		if err == nil {
 			for rr.Next() {
 			}
@@ -131,7 +132,7 @@ func TestIntegrationPostgresStreams(t *testing.T) {
 	defer mem.AssertSize(t, 0)
 
 	rr, err := src.Read(context.Background(), extract.Request{BatchRows: 1000, Alloc: mem,
-		Source: &spec.Source{Query: "select g as id, md5(g::text) as h, now() as at from generate_series(1, 300000) g"}})
+		Source: &spec.Source{Config: &connector.SQLSource{Query: "select g as id, md5(g::text) as h, now() as at from generate_series(1, 300000) g"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +154,7 @@ func TestIntegrationPostgresStreams(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	rr, err = src.Read(ctx, extract.Request{BatchRows: 1000, Alloc: mem,
-		Source: &spec.Source{Query: "select generate_series(1, 100000000) as g"}})
+		Source: &spec.Source{Config: &connector.SQLSource{Query: "select generate_series(1, 100000000) as g"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

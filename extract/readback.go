@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/internal/filefmt"
 	"github.com/hoist-dev/hoist/internal/pgconn"
 	"github.com/hoist-dev/hoist/internal/sqlitedb"
@@ -61,7 +62,7 @@ func (s *postgresSource) ReadObject(ctx context.Context, req ObjectRequest) (arr
 	for i, f := range req.Schema.Fields() {
 		cols[i] = pgconn.Col(f.Name)
 	}
-	req.Source = &spec.Source{Query: "SELECT " + strings.Join(cols, ", ") + " FROM " + table}
+	req.Source = &spec.Source{Config: &connector.SQLSource{Query: "SELECT " + strings.Join(cols, ", ") + " FROM " + table}}
 	return s.Read(ctx, req.Request)
 }
 
@@ -87,7 +88,7 @@ func (s *sqliteSource) ReadObject(ctx context.Context, req ObjectRequest) (array
 	for i, f := range req.Schema.Fields() {
 		cols[i] = sqlitedb.Quote(f.Name)
 	}
-	req.Source = &spec.Source{Query: "SELECT " + strings.Join(cols, ", ") + " FROM " + t.SQL()}
+	req.Source = &spec.Source{Config: &connector.SQLSource{Query: "SELECT " + strings.Join(cols, ", ") + " FROM " + t.SQL()}}
 	return s.Read(ctx, req.Request)
 }
 
@@ -99,13 +100,11 @@ func (s *filesSource) ReadObject(ctx context.Context, req ObjectRequest) (array.
 	if !filepath.IsAbs(dir) && s.dir != "" {
 		dir = filepath.Join(s.dir, dir)
 	}
-	format := req.Dest.Format
-	if format == "" {
-		format = s.conn.Format
-	}
+	d, _ := req.Dest.Config.(*filefmt.Dest)
+	format := d.FormatOf(s.conn)
 	path, format, err := filefmt.ObjectPath(filepath.Clean(dir), req.Dest.Object, format)
 	if err != nil {
-		return nil, fmt.Errorf("files destination %s: %w", s.conn.Name, err)
+		return nil, fmt.Errorf("files destination %s: %w", s.name, err)
 	}
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return emptyReader(req.Schema)
@@ -116,7 +115,7 @@ func (s *filesSource) ReadObject(ctx context.Context, req ObjectRequest) (array.
 	}
 	rr, err := filefmt.Open(ctx, path, format, opts)
 	if err != nil {
-		return nil, fmt.Errorf("files destination %s: %w", s.conn.Name, err)
+		return nil, fmt.Errorf("files destination %s: %w", s.name, err)
 	}
 	return rr, nil
 }

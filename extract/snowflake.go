@@ -17,6 +17,7 @@ import (
 
 	sf "github.com/snowflakedb/gosnowflake"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -27,7 +28,7 @@ const (
 	defaultSnowflakeDownloadConcurrent = 4
 )
 
-func init() { Register(spec.TypeSnowflake, openSnowflake) }
+func init() { Register(SnowflakeType, newSQLSource, openSnowflake) }
 
 var snowflakeStartup stdsync.Once
 
@@ -57,9 +58,13 @@ type snowflakeSource struct {
 
 var _ Source = (*snowflakeSource)(nil)
 
-func openSnowflake(ctx context.Context, conn *spec.Connection, dir string) (Source, error) {
+func openSnowflake(ctx context.Context, c *spec.Connection, dir string) (Source, error) {
 	prepareSnowflakeDriver()
-	cfg, err := snowflakeConfig(conn, dir)
+	conn, err := connector.As[*SnowflakeConfig](c.Config)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := driverConfig(conn, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +79,7 @@ func openSnowflake(ctx context.Context, conn *spec.Connection, dir string) (Sour
 	if n <= 0 {
 		n = defaultSnowflakeDownloadConcurrent
 	}
-	return &snowflakeSource{name: conn.Name, db: db, concurrency: n}, nil
+	return &snowflakeSource{name: c.Name, db: db, concurrency: n}, nil
 }
 
 func (s *snowflakeSource) Close() error {
@@ -85,9 +90,9 @@ func (s *snowflakeSource) Close() error {
 	return nil
 }
 
-// snowflakeConfig builds the driver config from the dsn or the separate
+// driverConfig builds the driver config from the dsn or the separate
 // keys; separate keys override what the dsn says.
-func snowflakeConfig(conn *spec.Connection, dir string) (*sf.Config, error) {
+func driverConfig(conn *SnowflakeConfig, dir string) (*sf.Config, error) {
 	cfg := &sf.Config{}
 	if conn.DSN != "" {
 		dsn := conn.DSN.Reveal()
@@ -185,7 +190,7 @@ func (e *redactedError) Unwrap() error { return e.err }
 
 // redact removes every secret of the connection from a driver error: the
 // driver's messages can quote a dsn or URL.
-func redact(err error, conn *spec.Connection, cfg *sf.Config) error {
+func redact(err error, conn *SnowflakeConfig, cfg *sf.Config) error {
 	msg := err.Error()
 	secrets := []string{conn.DSN.Reveal(), conn.Password.Reveal()}
 	if cfg != nil {

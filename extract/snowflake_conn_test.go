@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/extract/snowflaketest"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
@@ -41,15 +42,26 @@ func TestIntegrationSnowflakeLoginFailures(t *testing.T) {
 	}{
 		{
 			name: "wrong password",
-			conn: &spec.Connection{Name: "wh", Type: spec.TypeSnowflake,
-				DSN: spec.Secret(fmt.Sprintf("hoist:%s@%s/DB/PUBLIC?account=fake&protocol=http", wrong, fake.HostPort()))},
+			conn: &spec.Connection{
+				Name: "wh",
+				Type: SnowflakeType,
+				Config: &SnowflakeConfig{
+					DSN: spec.Secret(fmt.Sprintf("hoist:%s@%s/DB/PUBLIC?account=fake&protocol=http", wrong, fake.HostPort())),
+				},
+			},
 			within:  5 * time.Second,
 			wantMsg: "Incorrect username or password was specified",
 		},
 		{
 			name: "unreachable host",
-			conn: &spec.Connection{Name: "wh", Type: spec.TypeSnowflake, LoginTimeout: spec.Duration(2 * time.Second),
-				DSN: spec.Secret(fmt.Sprintf("hoist:%s@%s/DB/PUBLIC?account=fake&protocol=http", wrong, deadAddr))},
+			conn: &spec.Connection{
+				Name: "wh",
+				Type: SnowflakeType,
+				Config: &SnowflakeConfig{
+					LoginTimeout: spec.Duration(2 * time.Second),
+					DSN:          spec.Secret(fmt.Sprintf("hoist:%s@%s/DB/PUBLIC?account=fake&protocol=http", wrong, deadAddr)),
+				},
+			},
 			within:  6 * time.Second,
 			wantMsg: "connection refused",
 		},
@@ -90,7 +102,7 @@ func TestIntegrationSnowflakeNetworkHygiene(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, recs, err := sfReadAll(t, src, Request{Source: &spec.Source{Table: "customers"}})
+	_, recs, err := sfReadAll(t, src, Request{Source: &spec.Source{Config: &connector.SQLSource{Table: "customers"}}})
 	sfRelease(recs)
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +171,7 @@ func TestIntegrationSnowflakeKeyPair(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.keyPath, func(t *testing.T) {
-			conn := &spec.Connection{Name: "wh", Type: spec.TypeSnowflake, DSN: spec.Secret(dsn), PrivateKeyPath: tc.keyPath}
+			conn := &spec.Connection{Name: "wh", Type: SnowflakeType, Config: &SnowflakeConfig{DSN: spec.Secret(dsn), PrivateKeyPath: tc.keyPath}}
 			src, err := Open(context.Background(), conn, dir)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -171,7 +183,7 @@ func TestIntegrationSnowflakeKeyPair(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer src.Close()
-			_, recs, err := sfReadAll(t, src, Request{Source: &spec.Source{Table: "customers"}})
+			_, recs, err := sfReadAll(t, src, Request{Source: &spec.Source{Config: &connector.SQLSource{Table: "customers"}}})
 			sfRelease(recs)
 			if err != nil {
 				t.Fatal(err)
@@ -193,7 +205,7 @@ func TestSnowflakeConfig(t *testing.T) {
 	}{
 		{
 			name: "keys, default login timeout",
-			conn: spec.Connection{Account: "acme-xy12345", User: "loader", Password: "pw-123", Database: "ANALYTICS", Schema: "PUBLIC", Warehouse: "WH", Role: "R"},
+			conn: spec.Connection{Config: &SnowflakeConfig{Account: "acme-xy12345", User: "loader", Password: "pw-123", Database: "ANALYTICS", Schema: "PUBLIC", Warehouse: "WH", Role: "R"}},
 			check: func(t *testing.T, got string) {
 				want := "acme-xy12345 loader ANALYTICS PUBLIC WH R 10s true UTC"
 				if got != want {
@@ -203,7 +215,7 @@ func TestSnowflakeConfig(t *testing.T) {
 		},
 		{
 			name: "dsn with key overrides and explicit timeout",
-			conn: spec.Connection{DSN: "u:p-123@acme/DB1/S1?warehouse=W1", Database: "DB2", LoginTimeout: spec.Duration(3 * time.Second)},
+			conn: spec.Connection{Config: &SnowflakeConfig{DSN: "u:p-123@acme/DB1/S1?warehouse=W1", Database: "DB2", LoginTimeout: spec.Duration(3 * time.Second)}},
 			check: func(t *testing.T, got string) {
 				if want := "acme u DB2 S1 W1  3s true UTC"; got != want {
 					t.Errorf("got %q, want %q", got, want)
@@ -212,7 +224,7 @@ func TestSnowflakeConfig(t *testing.T) {
 		},
 		{
 			name: "dsn login timeout kept",
-			conn: spec.Connection{DSN: "u:p-123@acme/DB1/S1?loginTimeout=7"},
+			conn: spec.Connection{Config: &SnowflakeConfig{DSN: "u:p-123@acme/DB1/S1?loginTimeout=7"}},
 			check: func(t *testing.T, got string) {
 				if !strings.Contains(got, " 7s ") {
 					t.Errorf("got %q, want the dsn's 7s", got)
@@ -222,7 +234,7 @@ func TestSnowflakeConfig(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := snowflakeConfig(&tc.conn, "")
+			cfg, err := driverConfig(tc.conn.Config.(*SnowflakeConfig), "")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -15,15 +15,16 @@ import (
 // binding the last cursor value, so the warehouse skips old rows.
 func snowflakeQuery(req *Request) (string, []driver.NamedValue, error) {
 	src := req.Source
-	if src == nil {
-		return "", nil, fmt.Errorf("snowflake source needs a source block")
+	sq, err := sqlSource(*req)
+	if err != nil {
+		return "", nil, err
 	}
 	var q string
 	switch {
-	case strings.TrimSpace(src.Query) != "":
-		q = strings.TrimRight(strings.TrimSpace(src.Query), "; \t\n")
-	case src.Table != "":
-		q = "SELECT * FROM " + src.Table
+	case strings.TrimSpace(sq.Query) != "":
+		q = strings.TrimRight(strings.TrimSpace(sq.Query), "; \t\n")
+	case sq.Table != "":
+		q = "SELECT * FROM " + sq.Table
 	default:
 		return "", nil, fmt.Errorf("snowflake source needs query or table")
 	}

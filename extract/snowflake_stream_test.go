@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/extract/snowflaketest"
 	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/sync/spec"
@@ -42,7 +43,7 @@ func TestIntegrationSnowflakeMillionRows(t *testing.T) {
 	fake := snowflaketest.New(snowflaketest.Options{ChunkRows: rows / chunks, Tables: []*snowflaketest.Table{snowflaketest.Customers(rows)}})
 	t.Cleanup(fake.Close)
 	conn := sfConn(fake)
-	conn.DownloadConcurrency = concurrency
+	conn.Config.(*SnowflakeConfig).DownloadConcurrency = concurrency
 	src := openSF(t, conn)
 
 	checked := memory.NewCheckedAllocator(memory.NewGoAllocator())
@@ -66,7 +67,7 @@ func TestIntegrationSnowflakeMillionRows(t *testing.T) {
 		}
 	}()
 
-	rr, err := src.Read(context.Background(), Request{Sync: "big", Source: &spec.Source{Table: "customers"}, Alloc: mem})
+	rr, err := src.Read(context.Background(), Request{Sync: "big", Source: &spec.Source{Config: &connector.SQLSource{Table: "customers"}}, Alloc: mem})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func TestIntegrationSnowflakeChunkRetry(t *testing.T) {
 			t.Cleanup(fake.Close)
 			mem := sfCheckedAlloc(t)
 			src := openSF(t, sfConn(fake))
-			schema, recs, err := sfReadAll(t, src, Request{Source: &spec.Source{Table: "customers"}, Alloc: mem})
+			schema, recs, err := sfReadAll(t, src, Request{Source: &spec.Source{Config: &connector.SQLSource{Table: "customers"}}, Alloc: mem})
 			defer sfRelease(recs)
 			if got := chunkGets(fake)["1"]; got != tc.wantGets {
 				t.Errorf("chunk 1 downloaded %d times, want %d", got, tc.wantGets)
@@ -205,7 +206,7 @@ func TestIntegrationSnowflakeCursorPushdown(t *testing.T) {
 	}{
 		{
 			name:     "timestamp cursor",
-			source:   spec.Source{Query: "select * from customers;", Cursor: "updated_at"},
+			source:   spec.Source{Cursor: "updated_at", Config: &connector.SQLSource{Query: "select * from customers;"}},
 			after:    &cursor.Cursor{Kind: cursor.Timestamp, Value: after7.Format(time.RFC3339Nano)},
 			wantIDs:  []int64{8, 9, 10},
 			wantSQL:  `SELECT * FROM (select * from customers) WHERE "UPDATED_AT" > ? ORDER BY "UPDATED_AT"`,
@@ -213,7 +214,7 @@ func TestIntegrationSnowflakeCursorPushdown(t *testing.T) {
 		},
 		{
 			name:     "int cursor",
-			source:   spec.Source{Table: "CUSTOMERS", Cursor: "ID"},
+			source:   spec.Source{Cursor: "ID", Config: &connector.SQLSource{Table: "CUSTOMERS"}},
 			after:    &cursor.Cursor{Kind: cursor.Int, Value: "4"},
 			wantIDs:  []int64{5, 6, 7, 8, 9, 10},
 			wantSQL:  `SELECT * FROM (SELECT * FROM CUSTOMERS) WHERE "ID" > ? ORDER BY "ID"`,
@@ -221,7 +222,7 @@ func TestIntegrationSnowflakeCursorPushdown(t *testing.T) {
 		},
 		{
 			name:     "cursor past the end: empty result, schema kept",
-			source:   spec.Source{Table: "customers", Cursor: "id"},
+			source:   spec.Source{Cursor: "id", Config: &connector.SQLSource{Table: "customers"}},
 			after:    &cursor.Cursor{Kind: cursor.Int, Value: "10"},
 			wantIDs:  []int64{},
 			wantSQL:  `SELECT * FROM (SELECT * FROM customers) WHERE "ID" > ? ORDER BY "ID"`,
@@ -229,7 +230,7 @@ func TestIntegrationSnowflakeCursorPushdown(t *testing.T) {
 		},
 		{
 			name:    "no cursor yet",
-			source:  spec.Source{Table: "customers", Cursor: "id"},
+			source:  spec.Source{Cursor: "id", Config: &connector.SQLSource{Table: "customers"}},
 			wantIDs: []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10},
 			wantSQL: `SELECT * FROM customers`,
 		},
@@ -290,7 +291,7 @@ func TestIntegrationSnowflakeCancel(t *testing.T) {
 	src := openSF(t, sfConn(fake))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	rr, err := src.Read(ctx, Request{Source: &spec.Source{Table: "customers"}, Alloc: mem})
+	rr, err := src.Read(ctx, Request{Source: &spec.Source{Config: &connector.SQLSource{Table: "customers"}}, Alloc: mem})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +306,7 @@ func TestIntegrationSnowflakeCancel(t *testing.T) {
 	}
 	rr.Release()
 	// Releasing early without draining must also free everything.
-	rr2, err := src.Read(context.Background(), Request{Source: &spec.Source{Table: "customers"}, Alloc: mem})
+	rr2, err := src.Read(context.Background(), Request{Source: &spec.Source{Config: &connector.SQLSource{Table: "customers"}}, Alloc: mem})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,10 +333,10 @@ func TestIntegrationSnowflakeDownloadConcurrency(t *testing.T) {
 			})
 			t.Cleanup(fake.Close)
 			conn := sfConn(fake)
-			conn.DownloadConcurrency = conc
+			conn.Config.(*SnowflakeConfig).DownloadConcurrency = conc
 			mem := sfCheckedAlloc(t)
 			src := openSF(t, conn)
-			schema, recs, err := sfReadAll(t, src, Request{Source: &spec.Source{Table: "customers"}, Alloc: mem})
+			schema, recs, err := sfReadAll(t, src, Request{Source: &spec.Source{Config: &connector.SQLSource{Table: "customers"}}, Alloc: mem})
 			defer sfRelease(recs)
 			if err != nil {
 				t.Fatal(err)

@@ -14,12 +14,13 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/extract/snowflaketest"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
 func sfConn(s *snowflaketest.Server) *spec.Connection {
-	return &spec.Connection{Name: "warehouse", Type: spec.TypeSnowflake, DSN: spec.Secret(s.DSN("TESTDB", "PUBLIC"))}
+	return &spec.Connection{Name: "warehouse", Type: SnowflakeType, Config: &SnowflakeConfig{DSN: spec.Secret(s.DSN("TESTDB", "PUBLIC"))}}
 }
 
 // openSF opens a Snowflake source on the fake and closes it with the test.
@@ -216,7 +217,7 @@ func TestIntegrationSnowflakeTypes(t *testing.T) {
 	t.Cleanup(fake.Close)
 	mem := sfCheckedAlloc(t)
 	src := openSF(t, sfConn(fake))
-	schema, recs, err := sfReadAll(t, src, Request{Sync: "types", Source: &spec.Source{Table: "all_types"}, Alloc: mem})
+	schema, recs, err := sfReadAll(t, src, Request{Sync: "types", Source: &spec.Source{Config: &connector.SQLSource{Table: "all_types"}}, Alloc: mem})
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
@@ -305,7 +306,7 @@ func TestIntegrationSnowflakeIntWidths(t *testing.T) {
 	t.Cleanup(fake.Close)
 	mem := sfCheckedAlloc(t)
 	src := openSF(t, sfConn(fake))
-	schema, recs, err := sfReadAll(t, src, Request{Source: &spec.Source{Query: "select * from nums"}, Alloc: mem})
+	schema, recs, err := sfReadAll(t, src, Request{Source: &spec.Source{Config: &connector.SQLSource{Query: "select * from nums"}}, Alloc: mem})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +343,7 @@ func TestIntegrationSnowflakeIntOverflow(t *testing.T) {
 	t.Cleanup(fake.Close)
 	mem := sfCheckedAlloc(t)
 	src := openSF(t, sfConn(fake))
-	_, recs, err := sfReadAll(t, src, Request{Source: &spec.Source{Table: "HUGE"}, Alloc: mem})
+	_, recs, err := sfReadAll(t, src, Request{Source: &spec.Source{Config: &connector.SQLSource{Table: "HUGE"}}, Alloc: mem})
 	sfRelease(recs)
 	if err == nil || !strings.Contains(err.Error(), "does not fit in int64") || !strings.Contains(err.Error(), huge.String()) {
 		t.Fatalf("err = %v, want an int64 overflow error naming the value", err)

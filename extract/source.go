@@ -8,12 +8,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sort"
-	stdsync "sync"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
@@ -77,39 +76,26 @@ type Source interface {
 }
 
 // Opener opens a source for a connection; dir is the spec file's folder,
-// against which relative paths resolve.
+// against which relative paths resolve. conn.Config is the config the
+// type's connector registered.
 type Opener func(ctx context.Context, conn *spec.Connection, dir string) (Source, error)
 
-var (
-	mu      stdsync.RWMutex
-	openers = map[string]Opener{}
-)
+var openers connector.Table[Opener]
 
-// Register makes a connection type available as a source. Connector files
-// call it from init.
-func Register(typ string, o Opener) {
-	mu.Lock()
-	defer mu.Unlock()
-	openers[typ] = o
+// Register makes a connection type available as a source: newConfig makes
+// the struct a sync's source keys of that type decode into, and o opens it.
+// Connector files call it from init.
+func Register(typ string, newConfig func() connector.SourceConfig, o Opener) {
+	connector.RegisterSource(typ, connector.SourceRole{NewConfig: newConfig})
+	openers.Set(typ, o)
 }
 
 // Types lists the registered source types.
-func Types() []string {
-	mu.RLock()
-	defer mu.RUnlock()
-	out := make([]string, 0, len(openers))
-	for t := range openers {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
-}
+func Types() []string { return openers.Types() }
 
 // Open opens the source for conn.
 func Open(ctx context.Context, conn *spec.Connection, dir string) (Source, error) {
-	mu.RLock()
-	o, ok := openers[conn.Type]
-	mu.RUnlock()
+	o, ok := openers.Get(conn.Type)
 	if !ok {
 		return nil, fmt.Errorf("connection %s: type %q cannot be a source", conn.Name, conn.Type)
 	}
@@ -118,4 +104,15 @@ func Open(ctx context.Context, conn *spec.Connection, dir string) (Source, error
 		return nil, fmt.Errorf("open source %s: %w", conn.Name, err)
 	}
 	return src, nil
+}
+
+// newSQLSource is the source config of the SQL databases: query or table.
+func newSQLSource() connector.SourceConfig { return &connector.SQLSource{} }
+
+// sqlSource returns a SQL source's query and table.
+func sqlSource(req Request) (*connector.SQLSource, error) {
+	if req.Source == nil {
+		return nil, fmt.Errorf("sync %s: no source block", req.Sync)
+	}
+	return connector.As[*connector.SQLSource](req.Source.Config)
 }

@@ -9,12 +9,13 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/internal/sqlitedb"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
-func init() { Register(spec.TypeSQLite, openSQLite) }
+func init() { Register(sqlitedb.Type, newSQLSource, openSQLite) }
 
 // sqliteSource reads an embedded SQLite database file.
 type sqliteSource struct {
@@ -25,7 +26,11 @@ type sqliteSource struct {
 var _ Source = (*sqliteSource)(nil)
 
 func openSQLite(ctx context.Context, conn *spec.Connection, dir string) (Source, error) {
-	path := sqlitedb.Resolve(conn.Path, dir)
+	cfg, err := connector.As[*sqlitedb.Config](conn.Config)
+	if err != nil {
+		return nil, err
+	}
+	path := sqlitedb.Resolve(cfg.Path, dir)
 	db, err := sqlitedb.OpenRead(ctx, path)
 	if err != nil {
 		return nil, err
@@ -57,13 +62,17 @@ func (s *sqliteSource) Read(ctx context.Context, req Request) (array.RecordReade
 // sqliteQuery builds the SQL text and its bound parameters.
 func sqliteQuery(req Request) (string, []any, error) {
 	src := req.Source
+	sq, err := sqlSource(req)
+	if err != nil {
+		return "", nil, err
+	}
 	var query string
 	switch {
-	case strings.TrimSpace(src.Query) != "":
+	case strings.TrimSpace(sq.Query) != "":
 		// A trailing ';' would end the subquery the cursor filter wraps it in.
-		query = strings.TrimRight(strings.TrimSpace(src.Query), "; \t\r\n")
-	case src.Table != "":
-		t, err := sqlitedb.ParseTable(src.Table)
+		query = strings.TrimRight(strings.TrimSpace(sq.Query), "; \t\r\n")
+	case sq.Table != "":
+		t, err := sqlitedb.ParseTable(sq.Table)
 		if err != nil {
 			return "", nil, err
 		}

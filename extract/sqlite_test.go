@@ -13,7 +13,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/internal/cursor"
+	"github.com/hoist-dev/hoist/internal/sqlitedb"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -32,7 +34,7 @@ func sqliteFixture(t *testing.T, stmts ...string) (*spec.Connection, string) {
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
-	return &spec.Connection{Name: "src", Type: spec.TypeSQLite, Path: "src.db"}, dir
+	return &spec.Connection{Name: "src", Type: sqlitedb.Type, Config: &sqlitedb.Config{Path: "src.db"}}, dir
 }
 
 // readSQLite reads every record of req and returns the rows as Go values
@@ -85,7 +87,7 @@ func TestSQLiteSourceTypes(t *testing.T) {
 		`INSERT INTO "all types" (id) VALUES (2)`,
 		`INSERT INTO "all types" (id, ok, ts, ts2, d) VALUES (3, 'false', '2024-03-01T12:20:30+02:00', 1709288430, '2024-03-01 23:59:59')`,
 	)
-	sch, rows, _ := readSQLite(t, conn, dir, Request{Source: &spec.Source{Table: "all types"}})
+	sch, rows, _ := readSQLite(t, conn, dir, Request{Source: &spec.Source{Config: &connector.SQLSource{Table: "all types"}}})
 	wantTypes := []arrow.DataType{
 		arrow.PrimitiveTypes.Int64, arrow.PrimitiveTypes.Int64, arrow.PrimitiveTypes.Float64,
 		arrow.BinaryTypes.String, arrow.BinaryTypes.String, arrow.BinaryTypes.Binary, arrow.FixedWidthTypes.Boolean,
@@ -128,9 +130,7 @@ func TestSQLiteSourceInfersExpressionTypes(t *testing.T) {
 	)
 	// The first rows of "late" are NULL, so inference must read ahead and
 	// still emit those rows.
-	sch, rows, sizes := readSQLite(t, conn, dir, Request{BatchRows: 2, Source: &spec.Source{
-		Query: `SELECT id * 2 AS doubled, id / 2.0 AS half, upper(name) AS late, NULL AS none_, x'01' AS blob FROM t ORDER BY id;`,
-	}})
+	sch, rows, sizes := readSQLite(t, conn, dir, Request{BatchRows: 2, Source: &spec.Source{Config: &connector.SQLSource{Query: `SELECT id * 2 AS doubled, id / 2.0 AS half, upper(name) AS late, NULL AS none_, x'01' AS blob FROM t ORDER BY id;`}}})
 	want := []arrow.DataType{arrow.PrimitiveTypes.Int64, arrow.PrimitiveTypes.Float64, arrow.BinaryTypes.String,
 		arrow.BinaryTypes.String, arrow.BinaryTypes.Binary}
 	for i, w := range want {
@@ -159,7 +159,7 @@ func TestSQLiteSourceBadValue(t *testing.T) {
 	defer src.Close()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	rr, err := src.Read(context.Background(), Request{Alloc: mem, Source: &spec.Source{Table: "t"}})
+	rr, err := src.Read(context.Background(), Request{Alloc: mem, Source: &spec.Source{Config: &connector.SQLSource{Table: "t"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestSQLiteSourceBatchesStayBounded(t *testing.T) {
 		`CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT)`,
 		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 1000) INSERT INTO t SELECT i, hex(randomblob(8)) FROM n`,
 	)
-	_, rows, sizes := readSQLite(t, conn, dir, Request{BatchRows: 300, Source: &spec.Source{Table: "main.t"}})
+	_, rows, sizes := readSQLite(t, conn, dir, Request{BatchRows: 300, Source: &spec.Source{Config: &connector.SQLSource{Table: "main.t"}}})
 	if fmt.Sprint(sizes) != "[300 300 300 100]" {
 		t.Errorf("record sizes %v, want [300 300 300 100]", sizes)
 	}
@@ -222,7 +222,7 @@ func TestSQLiteSourceCursorPushdown(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			after := tt.after
-			_, rows, _ := readSQLite(t, conn, dir, Request{After: &after, Source: &spec.Source{Table: "ev", Cursor: tt.cursor}})
+			_, rows, _ := readSQLite(t, conn, dir, Request{After: &after, Source: &spec.Source{Cursor: tt.cursor, Config: &connector.SQLSource{Table: "ev"}}})
 			ids := make([]int64, len(rows))
 			for i, r := range rows {
 				ids[i] = r[0].(int64)
@@ -260,7 +260,7 @@ func TestSQLiteSourceCancelMidRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	rr, err := src.Read(ctx, Request{Alloc: mem, BatchRows: 100, Source: &spec.Source{Table: "t"}})
+	rr, err := src.Read(ctx, Request{Alloc: mem, BatchRows: 100, Source: &spec.Source{Config: &connector.SQLSource{Table: "t"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,11 +290,11 @@ func TestSQLiteSourceErrors(t *testing.T) {
 		src  spec.Source
 		want string
 	}{
-		{"missing file", spec.Connection{Name: "x", Type: spec.TypeSQLite, Path: "nope.db"}, spec.Source{Table: "t"}, "nope.db does not exist"},
-		{"missing table", *conn, spec.Source{Table: "missing"}, "no such table: missing"},
-		{"bad query", *conn, spec.Source{Query: "SELEC 1"}, "syntax error"},
-		{"missing cursor column", *conn, spec.Source{Table: "t", Cursor: "updated_at"}, "no such column"},
-		{"write attempt", *conn, spec.Source{Query: "DELETE FROM t RETURNING id"}, "readonly"},
+		{"missing file", spec.Connection{Name: "x", Type: sqlitedb.Type, Config: &sqlitedb.Config{Path: "nope.db"}}, spec.Source{Config: &connector.SQLSource{Table: "t"}}, "nope.db does not exist"},
+		{"missing table", *conn, spec.Source{Config: &connector.SQLSource{Table: "missing"}}, "no such table: missing"},
+		{"bad query", *conn, spec.Source{Config: &connector.SQLSource{Query: "SELEC 1"}}, "syntax error"},
+		{"missing cursor column", *conn, spec.Source{Cursor: "updated_at", Config: &connector.SQLSource{Table: "t"}}, "no such column"},
+		{"write attempt", *conn, spec.Source{Config: &connector.SQLSource{Query: "DELETE FROM t RETURNING id"}}, "readonly"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -330,7 +330,7 @@ func TestSQLiteSourceTimeFormatsParse(t *testing.T) {
 		`INSERT INTO t VALUES (1, '2024-05-06 07:08'), (2, '2024-05-06T07:08:09.1234567'), (3, 2460436.79733796),
 			(4, '2024-05-06 07:08:09.123-01:30'), (5, '2024-05-06')`,
 	)
-	_, rows, _ := readSQLite(t, conn, dir, Request{Source: &spec.Source{Query: "SELECT ts FROM t ORDER BY id"}})
+	_, rows, _ := readSQLite(t, conn, dir, Request{Source: &spec.Source{Config: &connector.SQLSource{Query: "SELECT ts FROM t ORDER BY id"}}})
 	want := []string{"2024-05-06T07:08:00Z", "2024-05-06T07:08:09.123456Z", "2024-05-06T07:08:09Z",
 		"2024-05-06T08:38:09.123Z", "2024-05-06T00:00:00Z"}
 	for i, w := range want {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/internal/httpkit"
 	"github.com/hoist-dev/hoist/internal/sqlitedb"
 	"github.com/hoist-dev/hoist/sync/spec"
@@ -17,8 +18,8 @@ import (
 type Checker func(ctx context.Context, conn *spec.Connection, dir string) (notice string, err error)
 
 var checkers = map[string]Checker{
-	spec.TypeSQLite: checkSQLite,
-	spec.TypeHTTP:   checkHTTP,
+	sqlitedb.Type: checkSQLite,
+	httpkit.Type:  checkHTTP,
 }
 
 // Check tests the destination for conn: with its type's Checker when it has
@@ -42,7 +43,11 @@ func Check(ctx context.Context, conn *spec.Connection, dir string) (string, erro
 // checkSQLite opens an existing database read-only; opening it for writing,
 // as run does, would create the file, and validate writes nothing.
 func checkSQLite(ctx context.Context, conn *spec.Connection, dir string) (string, error) {
-	path := sqlitedb.Resolve(conn.Path, dir)
+	cfg, err := connector.As[*sqlitedb.Config](conn.Config)
+	if err != nil {
+		return "", err
+	}
+	path := sqlitedb.Resolve(cfg.Path, dir)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return fmt.Sprintf("sqlite database %s does not exist yet; run will create it", path), nil
 	}
@@ -54,7 +59,11 @@ func checkSQLite(ctx context.Context, conn *spec.Connection, dir string) (string
 }
 
 func checkHTTP(ctx context.Context, conn *spec.Connection, _ string) (string, error) {
-	c, err := httpkit.NewClient(conn)
+	cfg, err := connector.As[*httpkit.Config](conn.Config)
+	if err != nil {
+		return "", err
+	}
+	c, err := httpkit.NewClient(conn.Name, cfg)
 	if err != nil {
 		return "", err
 	}

@@ -9,12 +9,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sort"
-	stdsync "sync"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -162,35 +162,22 @@ type Destination interface {
 // folder, against which relative paths resolve.
 type Opener func(ctx context.Context, conn *spec.Connection, dir string) (Destination, error)
 
-var (
-	mu      stdsync.RWMutex
-	openers = map[string]Opener{}
-)
+var openers connector.Table[Opener]
 
-// Register makes a connection type available as a destination.
-func Register(typ string, o Opener) {
-	mu.Lock()
-	defer mu.Unlock()
-	openers[typ] = o
+// Register makes a connection type available as a destination: role says
+// what its destination keys decode into and what it can do, o opens it.
+// Connector files call it from init.
+func Register(typ string, role connector.DestRole, o Opener) {
+	connector.RegisterDest(typ, role)
+	openers.Set(typ, o)
 }
 
 // Types lists the registered destination types.
-func Types() []string {
-	mu.RLock()
-	defer mu.RUnlock()
-	out := make([]string, 0, len(openers))
-	for t := range openers {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
-}
+func Types() []string { return openers.Types() }
 
 // Open opens the destination for conn.
 func Open(ctx context.Context, conn *spec.Connection, dir string) (Destination, error) {
-	mu.RLock()
-	o, ok := openers[conn.Type]
-	mu.RUnlock()
+	o, ok := openers.Get(conn.Type)
 	if !ok {
 		return nil, fmt.Errorf("connection %s: type %q cannot be a destination", conn.Name, conn.Type)
 	}
@@ -216,9 +203,29 @@ func OpFor(mode string) Op {
 
 // Lookup returns the opener registered for a connection type (tests wrap
 // real destinations with fault injection through it).
-func Lookup(typ string) (Opener, bool) {
-	mu.RLock()
-	defer mu.RUnlock()
-	o, ok := openers[typ]
-	return o, ok
+func Lookup(typ string) (Opener, bool) { return openers.Get(typ) }
+
+// SetOpener replaces the opener of a registered type, keeping its role
+// (tests wrap a real destination with fault injection).
+func SetOpener(typ string, o Opener) { openers.Set(typ, o) }
+
+// allModes are the modes a database destination writes.
+var allModes = []string{spec.ModeInsert, spec.ModeUpdate, spec.ModeUpsert, spec.ModeMirror, spec.ModeAppend, spec.ModeReplace}
+
+// sqlDestRole is what a SQL database destination declares: every mode,
+// create_table, and case-insensitive table names.
+func sqlDestRole(planCheck bool) connector.DestRole {
+	return connector.DestRole{
+		NewConfig: func() connector.DestConfig { return &connector.SQLDest{} },
+		Modes:     allModes,
+		// Unquoted SQL names are case-insensitive.
+		ObjectKey: func(_ connector.Config, _ connector.DestConfig, object string) string { return strings.ToLower(object) },
+		PlanCheck: planCheck,
+	}
+}
+
+// createTable reports whether a sync asks for its table to be created.
+func createTable(t Target) bool {
+	c, ok := t.Dest.Config.(interface{ CreatesTable() bool })
+	return ok && c.CreatesTable()
 }

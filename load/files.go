@@ -9,11 +9,18 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/internal/filefmt"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
-func init() { Register(spec.TypeFiles, openFilesDest) }
+func init() {
+	Register(filefmt.Type, connector.DestRole{
+		NewConfig: func() connector.DestConfig { return &filefmt.Dest{} },
+		Modes:     allModes,
+		ObjectKey: filefmt.ObjectKey,
+	}, openFilesDest)
+}
 
 // filesDest writes Parquet, CSV or JSON Lines files into the connection's
 // folder. Every mode ends in an atomic rename or an append of whole batches,
@@ -30,53 +37,55 @@ func init() { Register(spec.TypeFiles, openFilesDest) }
 //     memory), and Commit streams the old object and the spill into a new
 //     file holding exactly the current table, renamed over the object.
 type filesDest struct {
-	conn *spec.Connection
+	name string
+	conn *filefmt.Config
 	dir  string // the connection's folder, absolute or relative to the cwd
 }
 
 var _ Destination = (*filesDest)(nil)
 
 func openFilesDest(_ context.Context, conn *spec.Connection, dir string) (Destination, error) {
-	if conn.Path == "" {
+	cfg, err := connector.As[*filefmt.Config](conn.Config)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Path == "" {
 		return nil, fmt.Errorf("files connection %s: path is required", conn.Name)
 	}
-	p := conn.Path
+	p := cfg.Path
 	if !filepath.IsAbs(p) && dir != "" {
 		p = filepath.Join(dir, p)
 	}
-	return &filesDest{conn: conn, dir: filepath.Clean(p)}, nil
+	return &filesDest{name: conn.Name, conn: cfg, dir: filepath.Clean(p)}, nil
 }
 
 func (d *filesDest) Close() error { return nil }
 
 // objectPath returns the file a target writes and its format.
 func (d *filesDest) objectPath(dst *spec.Dest) (string, string, error) {
-	format := dst.Format
-	if format == "" {
-		format = d.conn.Format
-	}
-	return filefmt.ObjectPath(d.dir, dst.Object, format)
+	fd, _ := dst.Config.(*filefmt.Dest)
+	return filefmt.ObjectPath(d.dir, dst.Object, fd.FormatOf(d.conn))
 }
 
 func (d *filesDest) Open(ctx context.Context, t Target) (Writer, error) {
 	if t.Dest == nil || t.Schema == nil {
-		return nil, fmt.Errorf("files destination %s: target needs a destination and a schema", d.conn.Name)
+		return nil, fmt.Errorf("files destination %s: target needs a destination and a schema", d.name)
 	}
 	path, format, err := d.objectPath(t.Dest)
 	if err != nil {
-		return nil, fmt.Errorf("files destination %s: %w", d.conn.Name, err)
+		return nil, fmt.Errorf("files destination %s: %w", d.name, err)
 	}
 	if err := d.inside(path); err != nil {
-		return nil, fmt.Errorf("files destination %s: %w", d.conn.Name, err)
+		return nil, fmt.Errorf("files destination %s: %w", d.name, err)
 	}
 	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("files destination %s: %s exists and is not a file", d.conn.Name, path)
+		return nil, fmt.Errorf("files destination %s: %s exists and is not a file", d.name, path)
 	}
 	if t.DryRun {
 		return filesDryRun{}, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("files destination %s: create folder: %w", d.conn.Name, err)
+		return nil, fmt.Errorf("files destination %s: create folder: %w", d.name, err)
 	}
 	o := fileObject{path: path, format: format, compression: d.conn.Compression, target: t}
 	var w Writer
@@ -93,7 +102,7 @@ func (d *filesDest) Open(ctx context.Context, t Target) (Writer, error) {
 		err = fmt.Errorf("unknown mode %q", mode)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("files destination %s: open %s: %w", d.conn.Name, filepath.Base(path), err)
+		return nil, fmt.Errorf("files destination %s: open %s: %w", d.name, filepath.Base(path), err)
 	}
 	return w, nil
 }

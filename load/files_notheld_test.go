@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/hoist-dev/hoist/internal/filefmt"
 	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
@@ -50,7 +51,7 @@ func TestFilesUpdateNotHeld(t *testing.T) {
 					}
 				}
 				ctx := context.Background()
-				d, err := load.Open(ctx, &spec.Connection{Name: "out", Type: spec.TypeFiles, Path: "out", Format: format}, dir)
+				d, err := load.Open(ctx, &spec.Connection{Name: "out", Type: filefmt.Type, Config: &filefmt.Config{Path: "out", Format: format}}, dir)
 				if err != nil {
 					t.Fatal(err)
 				}

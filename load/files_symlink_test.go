@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hoist-dev/hoist/internal/filefmt"
 	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
@@ -65,7 +66,7 @@ func TestFilesRefusesSymlinksOut(t *testing.T) {
 				}
 				l.link(t, out, outside, ext)
 				ctx := context.Background()
-				d, err := load.Open(ctx, &spec.Connection{Name: "out", Type: spec.TypeFiles, Path: "out", Format: m.format}, dir)
+				d, err := load.Open(ctx, &spec.Connection{Name: "out", Type: filefmt.Type, Config: &filefmt.Config{Path: "out", Format: m.format}}, dir)
 				if err != nil {
 					t.Fatal(err)
 				}

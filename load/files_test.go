@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/filefmt"
 	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
@@ -89,7 +90,7 @@ type filesBatch struct {
 func filesRun(t *testing.T, mem memory.Allocator, dir, object, format, mode string, abort bool, batches ...filesBatch) error {
 	t.Helper()
 	ctx := context.Background()
-	conn := &spec.Connection{Name: "out", Type: spec.TypeFiles, Path: "out", Format: format}
+	conn := &spec.Connection{Name: "out", Type: filefmt.Type, Config: &filefmt.Config{Path: "out", Format: format}}
 	d, err := load.Open(ctx, conn, dir)
 	if err != nil {
 		return err
@@ -139,12 +140,12 @@ func filesRun(t *testing.T, mem memory.Allocator, dir, object, format, mode stri
 func filesRead(t *testing.T, mem memory.Allocator, dir, srcPath, format string) [][]string {
 	t.Helper()
 	ctx := context.Background()
-	src, err := extract.Open(ctx, &spec.Connection{Name: "in", Type: spec.TypeFiles, Path: "out", Format: format}, dir)
+	src, err := extract.Open(ctx, &spec.Connection{Name: "in", Type: filefmt.Type, Config: &filefmt.Config{Path: "out", Format: format}}, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	rr, err := src.Read(ctx, extract.Request{Sync: "test", Source: &spec.Source{Connection: "in", Path: srcPath}, BatchRows: 3, Alloc: mem})
+	rr, err := src.Read(ctx, extract.Request{Sync: "test", Source: &spec.Source{Connection: "in", Config: &extract.FilesSource{Path: srcPath}}, BatchRows: 3, Alloc: mem})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,12 +398,12 @@ func TestFilesObjectPath(t *testing.T) {
 			mem := filesChecked(t)
 			dir := t.TempDir()
 			ctx := context.Background()
-			d, err := load.Open(ctx, &spec.Connection{Name: "out", Type: spec.TypeFiles, Path: "out", Format: tt.connFormat}, dir)
+			d, err := load.Open(ctx, &spec.Connection{Name: "out", Type: filefmt.Type, Config: &filefmt.Config{Path: "out", Format: tt.connFormat}}, dir)
 			if err != nil {
 				t.Fatal(err)
 			}
 			w, err := d.Open(ctx, load.Target{Sync: "s", Schema: filesSchema, Alloc: mem,
-				Dest: &spec.Dest{Object: tt.object, Mode: spec.ModeReplace, Format: tt.destFormat}})
+				Dest: &spec.Dest{Object: tt.object, Mode: spec.ModeReplace, Config: &filefmt.Dest{Format: tt.destFormat}}})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)

@@ -15,12 +15,13 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/internal/httpkit"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
 // The http destination sends mapped rows to a JSON API, one request template
-// per operation (see spec.HTTPOperation):
+// per operation (see HTTPOperation):
 //
 //   - method: default POST for batched operations; for per-row ones PUT
 //     (upsert, update), POST (insert) or DELETE (delete).
@@ -45,21 +46,26 @@ import (
 // the key and the update left it alone. A batched update cannot say which
 // of its rows found their key, so a 2xx counts every row delivered.
 
-func init() { Register(spec.TypeHTTP, openHTTP) }
+func init() { Register(httpkit.Type, httpDestRole, openHTTP) }
 
 type httpDest struct {
-	conn   *spec.Connection
+	name   string
+	conn   *httpkit.Config
 	client *httpkit.Client
 }
 
 var _ Destination = (*httpDest)(nil)
 
 func openHTTP(_ context.Context, conn *spec.Connection, _ string) (Destination, error) {
-	c, err := httpkit.NewClient(conn)
+	cfg, err := connector.As[*httpkit.Config](conn.Config)
 	if err != nil {
 		return nil, err
 	}
-	return &httpDest{conn: conn, client: c}, nil
+	c, err := httpkit.NewClient(conn.Name, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &httpDest{name: conn.Name, conn: cfg, client: c}, nil
 }
 
 func (d *httpDest) Close() error {
@@ -96,16 +102,20 @@ func (d *httpDest) Open(ctx context.Context, t Target) (Writer, error) {
 		return nil, errors.New("http destination: no destination block")
 	}
 	if t.Dest.Mode == spec.ModeReplace {
-		return nil, fmt.Errorf("http destination %s: mode replace cannot be done atomically through an API; use upsert or mirror", d.conn.Name)
+		return nil, fmt.Errorf("http destination %s: mode replace cannot be done atomically through an API; use upsert or mirror", d.name)
+	}
+	cfg, err := connector.As[*HTTPDest](t.Dest.Config)
+	if err != nil {
+		return nil, fmt.Errorf("http destination %s: %w", d.name, err)
 	}
 	compiled := map[string]*opRequest{}
-	for name, o := range t.Dest.Operations {
+	for name, o := range cfg.Operations {
 		if o == nil {
 			continue
 		}
 		r, err := compileOp(name, o)
 		if err != nil {
-			return nil, fmt.Errorf("http destination %s: operations.%s: %w", d.conn.Name, name, err)
+			return nil, fmt.Errorf("http destination %s: operations.%s: %w", d.name, name, err)
 		}
 		compiled[name] = r
 	}
@@ -138,13 +148,13 @@ func (d *httpDest) Open(ctx context.Context, t Target) (Writer, error) {
 			if op == OpAppend || op == OpInsert {
 				want = "insert or upsert"
 			}
-			return nil, fmt.Errorf("http destination %s: mode %s needs operations.%s", d.conn.Name, t.Dest.Mode, want)
+			return nil, fmt.Errorf("http destination %s: mode %s needs operations.%s", d.name, t.Dest.Mode, want)
 		}
 	}
 	return w, nil
 }
 
-func compileOp(name string, o *spec.HTTPOperation) (*opRequest, error) {
+func compileOp(name string, o *HTTPOperation) (*opRequest, error) {
 	r := &opRequest{name: name, method: strings.ToUpper(o.Method), batch: o.Batch}
 	if r.method == "" {
 		switch {

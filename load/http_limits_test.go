@@ -41,8 +41,8 @@ func bigBodyAPI(t *testing.T, size int) *httptest.Server {
 func TestHTTPWriterDoesNotBufferSuccessBodies(t *testing.T) {
 	const bodySize, batches = 16 << 20, 8
 	srv := bigBodyAPI(t, bodySize)
-	conn := &spec.Connection{Name: "big-bodies", Type: spec.TypeHTTP, BaseURL: srv.URL, Timeout: spec.Duration(10 * time.Second)}
-	w := httpOpenWriter(t, conn, &spec.Dest{Mode: spec.ModeUpsert, Operations: httpBatchUpsert}, nil)
+	conn := &spec.Connection{Name: "big-bodies", Type: httpkit.Type, Config: &httpkit.Config{BaseURL: srv.URL, Timeout: spec.Duration(10 * time.Second)}}
+	w := httpOpenWriter(t, conn, &spec.Dest{Mode: spec.ModeUpsert, Config: &HTTPDest{Operations: httpBatchUpsert}}, nil)
 	alloc := memory.NewGoAllocator()
 	rows := httpContacts(10*batches, 0)
 	var before, after runtime.MemStats
@@ -71,7 +71,7 @@ func TestHTTPClientKeepsBodiesItNeeds(t *testing.T) {
 		w.Write([]byte(strings.Repeat("x", size)))
 	}))
 	defer srv.Close()
-	c, err := httpkit.NewClient(&spec.Connection{Name: "keep", Type: spec.TypeHTTP, BaseURL: srv.URL})
+	c, err := httpkit.NewClient("keep", &httpkit.Config{BaseURL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,8 +130,8 @@ func TestHTTPClientRetriesRefusedConnection(t *testing.T) {
 	}))
 	defer srv.Close()
 	retries := 3
-	conn := &spec.Connection{Name: "refused", Type: spec.TypeHTTP, BaseURL: "http://" + addr, MaxRetries: &retries}
-	c, err := httpkit.NewClient(conn)
+	conn := &spec.Connection{Name: "refused", Type: httpkit.Type, Config: &httpkit.Config{BaseURL: "http://" + addr, MaxRetries: &retries}}
+	c, err := httpkit.NewClient(conn.Name, conn.Config.(*httpkit.Config))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestHTTPClientRetriesRefusedConnection(t *testing.T) {
 	u, _ := c.Resolve("/contacts")
 
 	noRetry := 0
-	c0, _ := httpkit.NewClient(&spec.Connection{Name: "refused0", Type: spec.TypeHTTP, BaseURL: "http://" + addr, MaxRetries: &noRetry})
+	c0, _ := httpkit.NewClient("refused0", &httpkit.Config{BaseURL: "http://" + addr, MaxRetries: &noRetry})
 	defer c0.Close()
 	_, err = c0.WithClock(&httpFakeClock{}).Do(context.Background(), httpkit.Request{Method: http.MethodPost, URL: u, Body: []byte(`{}`)})
 	if err == nil || !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), "giving up after 1 attempt") {

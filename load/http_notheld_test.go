@@ -22,18 +22,18 @@ func TestHTTPUpdateNotHeld(t *testing.T) {
 	bad.email = "not-an-email" // held, and rejected by the fake (400)
 	tests := []struct {
 		name    string
-		op      *spec.HTTPOperation
+		op      *HTTPOperation
 		send    []httpContact
 		notHeld []int
 		failed  []int
 	}{
-		{"per row, some keys absent", &spec.HTTPOperation{Method: "PATCH", Path: "/contacts/{{.Row.id}}"},
+		{"per row, some keys absent", &HTTPOperation{Method: "PATCH", Path: "/contacts/{{.Row.id}}"},
 			[]httpContact{rows[8], rows[1], rows[6], rows[0]}, []int{0, 2}, nil},
-		{"per row, every key held", &spec.HTTPOperation{Method: "PATCH", Path: "/contacts/{{.Row.id}}"},
+		{"per row, every key held", &HTTPOperation{Method: "PATCH", Path: "/contacts/{{.Row.id}}"},
 			[]httpContact{rows[2], rows[0]}, nil, nil},
-		{"per row, a rejected row beside absent ones", &spec.HTTPOperation{Method: "PATCH", Path: "/contacts/{{.Row.id}}"},
+		{"per row, a rejected row beside absent ones", &HTTPOperation{Method: "PATCH", Path: "/contacts/{{.Row.id}}"},
 			[]httpContact{rows[5], bad, rows[1], rows[9]}, []int{0, 3}, []int{1}},
-		{"batched: cannot know, all delivered", &spec.HTTPOperation{Method: "POST", Path: "/contacts/batch", Batch: true},
+		{"batched: cannot know, all delivered", &HTTPOperation{Method: "POST", Path: "/contacts/batch", Batch: true},
 			[]httpContact{rows[8], rows[1]}, nil, nil},
 	}
 	for _, tt := range tests {
@@ -52,7 +52,7 @@ func TestHTTPUpdateNotHeld(t *testing.T) {
 			}
 			defer d.Close()
 			w, err := d.Open(context.Background(), Target{Sync: "s", Schema: httpContactSchema,
-				Dest: &spec.Dest{Mode: spec.ModeUpdate, PrimaryKey: []string{"id"}, Operations: map[string]*spec.HTTPOperation{"update": tt.op}}})
+				Dest: &spec.Dest{Mode: spec.ModeUpdate, PrimaryKey: []string{"id"}, Config: &HTTPDest{Operations: map[string]*HTTPOperation{"update": tt.op}}}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/internal/httpkit"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -55,16 +56,21 @@ func TestHTTPPathValues(t *testing.T) {
 	rec := b.NewRecordBatch()
 	defer rec.Release()
 
-	conn := &spec.Connection{Name: "paths", Type: spec.TypeHTTP, BaseURL: srv.URL + "/v1"}
+	conn := &spec.Connection{Name: "paths", Type: httpkit.Type, Config: &httpkit.Config{BaseURL: srv.URL + "/v1"}}
 	d, err := Open(context.Background(), conn, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	w, err := d.Open(context.Background(), Target{Sync: "s", Schema: schema, Dest: &spec.Dest{Mode: spec.ModeMirror, Operations: map[string]*spec.HTTPOperation{
-		"upsert": {Path: "/contacts/batch", Batch: true},
-		"delete": {Path: "/contacts/{{.Row.id}}"},
-	}}})
+	w, err := d.Open(context.Background(), Target{Sync: "s", Schema: schema, Dest: &spec.Dest{
+		Mode: spec.ModeMirror,
+		Config: &HTTPDest{
+			Operations: map[string]*HTTPOperation{
+				"upsert": {Path: "/contacts/batch", Batch: true},
+				"delete": {Path: "/contacts/{{.Row.id}}"},
+			},
+		},
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

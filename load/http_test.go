@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/internal/httpkit"
 	"github.com/hoist-dev/hoist/load/crmtest"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
@@ -79,15 +80,19 @@ func httpBuildRecord(alloc memory.Allocator, rows []httpContact) arrow.RecordBat
 func httpCRMConn(t *testing.T, srv *crmtest.Server, rps float64, burst int) *spec.Connection {
 	retries := 8
 	return &spec.Connection{
-		Name: "crm-" + t.Name(), Type: spec.TypeHTTP, BaseURL: srv.URL,
-		Headers:    map[string]spec.Secret{"Authorization": spec.Secret("Bearer " + httpTestToken)},
-		RateLimit:  &spec.RateLimit{RequestsPerSecond: rps, Burst: burst},
-		Timeout:    spec.Duration(300 * time.Millisecond),
-		MaxRetries: &retries,
+		Name: "crm-" + t.Name(),
+		Type: httpkit.Type,
+		Config: &httpkit.Config{
+			BaseURL:    srv.URL,
+			Headers:    map[string]spec.Secret{"Authorization": spec.Secret("Bearer " + httpTestToken)},
+			RateLimit:  &httpkit.RateLimit{RequestsPerSecond: rps, Burst: burst},
+			Timeout:    spec.Duration(300 * time.Millisecond),
+			MaxRetries: &retries,
+		},
 	}
 }
 
-var httpBatchUpsert = map[string]*spec.HTTPOperation{
+var httpBatchUpsert = map[string]*HTTPOperation{
 	"upsert": {Method: "POST", Path: "/contacts/batch", Batch: true},
 }
 
@@ -224,7 +229,7 @@ func TestHTTPWriterUnderFaults(t *testing.T) {
 	alloc := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer alloc.AssertSize(t, 0)
 	logs := &httpSyncLog{}
-	w := httpOpenWriter(t, httpCRMConn(t, srv, 5000, 100), &spec.Dest{Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, Operations: httpBatchUpsert}, logs)
+	w := httpOpenWriter(t, httpCRMConn(t, srv, 5000, 100), &spec.Dest{Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, Config: &HTTPDest{Operations: httpBatchUpsert}}, logs)
 
 	rows := httpContacts(9000, 97)
 	failed, err := httpWriteAll(t, w, alloc, rows, 10, 8, OpUpsert)
@@ -264,8 +269,8 @@ func TestHTTPWriterRowErrorsFromBody(t *testing.T) {
 	defer srv.Close()
 	alloc := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer alloc.AssertSize(t, 0)
-	ops := map[string]*spec.HTTPOperation{"upsert": {Path: "/contacts/batch", Batch: true, ErrorsPath: "errors"}}
-	w := httpOpenWriter(t, httpCRMConn(t, srv, 5000, 100), &spec.Dest{Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, Operations: ops}, nil)
+	ops := map[string]*HTTPOperation{"upsert": {Path: "/contacts/batch", Batch: true, ErrorsPath: "errors"}}
+	w := httpOpenWriter(t, httpCRMConn(t, srv, 5000, 100), &spec.Dest{Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, Config: &HTTPDest{Operations: ops}}, nil)
 	rows := httpContacts(500, 7)
 	failed, err := httpWriteAll(t, w, alloc, rows, 50, 4, OpUpsert)
 	if err != nil {
@@ -289,13 +294,13 @@ func TestHTTPWriterSharedRateLimit(t *testing.T) {
 	alloc := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer alloc.AssertSize(t, 0)
 	conn := httpCRMConn(t, srv, rps, burst)
-	perRow := map[string]*spec.HTTPOperation{"upsert": {Path: "/contacts/{{.Row.id}}"}}
+	perRow := map[string]*HTTPOperation{"upsert": {Path: "/contacts/{{.Row.id}}"}}
 	rows := httpContacts(100, 0)
 	start := time.Now()
 	var wg stdsync.WaitGroup
 	errs := make([]error, 2)
 	for i := range 2 {
-		w := httpOpenWriter(t, conn, &spec.Dest{Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, Operations: perRow}, nil)
+		w := httpOpenWriter(t, conn, &spec.Dest{Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, Config: &HTTPDest{Operations: perRow}}, nil)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -333,7 +338,7 @@ func TestHTTPWriterPerRowOps(t *testing.T) {
 		{Name: "external_id", Type: arrow.BinaryTypes.String},
 		{Name: "properties.full_name", Type: arrow.BinaryTypes.String, Nullable: true},
 	}, nil)
-	ops := map[string]*spec.HTTPOperation{
+	ops := map[string]*HTTPOperation{
 		"upsert": {Path: "/contacts/{{.Row.external_id}}"},
 		"delete": {Path: "/contacts/{{.Row.external_id}}"},
 	}
@@ -342,7 +347,7 @@ func TestHTTPWriterPerRowOps(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	w, err := d.Open(context.Background(), Target{Sync: "s", Dest: &spec.Dest{Mode: spec.ModeMirror, PrimaryKey: []string{"external_id"}, Operations: ops}, Schema: schema})
+	w, err := d.Open(context.Background(), Target{Sync: "s", Dest: &spec.Dest{Mode: spec.ModeMirror, PrimaryKey: []string{"external_id"}, Config: &HTTPDest{Operations: ops}}, Schema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +397,7 @@ func TestHTTPWriterAuthFailure(t *testing.T) {
 	defer srv.Close()
 	alloc := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer alloc.AssertSize(t, 0)
-	w := httpOpenWriter(t, httpCRMConn(t, srv, 5000, 100), &spec.Dest{Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, Operations: httpBatchUpsert}, nil)
+	w := httpOpenWriter(t, httpCRMConn(t, srv, 5000, 100), &spec.Dest{Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, Config: &HTTPDest{Operations: httpBatchUpsert}}, nil)
 	_, err := httpWriteAll(t, w, alloc, httpContacts(20, 0), 20, 1, OpUpsert)
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("err = %v, want a 401 batch failure", err)
@@ -426,8 +431,8 @@ func TestIdempotencyKey(t *testing.T) {
 	defer srv.Close()
 	alloc := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer alloc.AssertSize(t, 0)
-	conn := &spec.Connection{Name: "idem", Type: spec.TypeHTTP, BaseURL: srv.URL}
-	w := httpOpenWriter(t, conn, &spec.Dest{Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, Operations: httpBatchUpsert}, nil)
+	conn := &spec.Connection{Name: "idem", Type: httpkit.Type, Config: &httpkit.Config{BaseURL: srv.URL}}
+	w := httpOpenWriter(t, conn, &spec.Dest{Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, Config: &HTTPDest{Operations: httpBatchUpsert}}, nil)
 	w.(*httpWriter).client = w.(*httpWriter).client.WithClock(&httpFakeClock{})
 	if _, err := httpWriteAll(t, w, alloc, httpContacts(30, 0), 10, 1, OpUpsert); err != nil {
 		t.Fatal(err)

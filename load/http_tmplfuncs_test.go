@@ -1,29 +1,20 @@
 package load
 
 import (
-	"sort"
+	"strings"
 	"testing"
-
-	"github.com/hoist-dev/hoist/sync/spec"
 )
 
-// TestTemplateFuncsMatchSpec: validate parses operation templates with the
-// function names spec.TemplateFuncs lists; they must be the ones the
-// destination provides, or validate would pass a template run rejects.
-func TestTemplateFuncsMatchSpec(t *testing.T) {
-	var have []string
+// TestCheckTemplateUsesTheDestinationsFuncs: validate parses operation
+// templates with the very functions the destination renders them with, so it
+// passes exactly the templates run accepts.
+func TestCheckTemplateUsesTheDestinationsFuncs(t *testing.T) {
 	for n := range tmplFuncs {
-		have = append(have, n)
-	}
-	sort.Strings(have)
-	want := append([]string(nil), spec.TemplateFuncs...)
-	sort.Strings(want)
-	if len(have) != len(want) {
-		t.Fatalf("load provides %v, spec.TemplateFuncs lists %v", have, want)
-	}
-	for i := range have {
-		if have[i] != want[i] {
-			t.Fatalf("load provides %v, spec.TemplateFuncs lists %v", have, want)
+		if err := CheckTemplate("{{" + n + " .Rows}}"); err != nil {
+			t.Errorf("template calling %s: %v", n, err)
 		}
+	}
+	if err := CheckTemplate("{{yaml .Rows}}"); err == nil || !strings.Contains(err.Error(), `function "yaml" not defined`) {
+		t.Fatalf("unknown function: err = %v", err)
 	}
 }

@@ -12,12 +12,15 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/internal/pgconn"
 	"github.com/hoist-dev/hoist/internal/pgwire"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
-func init() { Register(spec.TypePostgres, openPostgres) }
+// A dry-run open of a postgres destination reads the catalog and changes
+// nothing, so plan checks the mapped schema against it (PlanCheck).
+func init() { Register(pgconn.Type, sqlDestRole(true), openPostgres) }
 
 // postgresDest writes tables of one PostgreSQL database.
 //
@@ -32,7 +35,11 @@ type postgresDest struct {
 var _ Destination = (*postgresDest)(nil)
 
 func openPostgres(ctx context.Context, conn *spec.Connection, _ string) (Destination, error) {
-	pool, err := pgconn.Connect(ctx, conn.URL.Reveal(), pgconn.Options{StatementTimeout: conn.StatementTimeout.D()})
+	cfg, err := connector.As[*pgconn.Config](conn.Config)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := pgconn.Connect(ctx, cfg.URL.Reveal(), cfg.Options())
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +71,7 @@ func (d *postgresDest) open(ctx context.Context, t Target) (Writer, error) {
 		return nil, err
 	}
 	if !exists {
-		if !t.Dest.CreateTable {
+		if !createTable(t) {
 			return nil, errors.New("table does not exist (create it, or set create_table: true)")
 		}
 		sql, err := createTableSQL(table, t.Schema, t.Dest.PrimaryKey)
@@ -88,7 +95,7 @@ func (d *postgresDest) open(ctx context.Context, t Target) (Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if exists && t.Dest.CreateTable {
+	if exists && createTable(t) {
 		if cols, err = d.addColumns(ctx, t, table, cols); err != nil {
 			return nil, err
 		}

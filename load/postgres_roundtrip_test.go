@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/extract"
 	"github.com/hoist-dev/hoist/internal/pgtest"
 	"github.com/hoist-dev/hoist/load"
@@ -61,7 +62,7 @@ func TestIntegrationPostgresRoundTripAllTypes(t *testing.T) {
 	for _, batch := range []int{1, 2, 100} { // a batch boundary inside, at and past the end
 		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) {
 			db.Exec(t, "TRUNCATE dst")
-			rr, err := src.Read(ctx, extract.Request{Sync: "rt", Source: &spec.Source{Table: "src"}, BatchRows: batch, Alloc: mem})
+			rr, err := src.Read(ctx, extract.Request{Sync: "rt", Source: &spec.Source{Config: &connector.SQLSource{Table: "src"}}, BatchRows: batch, Alloc: mem})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,13 +132,13 @@ func TestIntegrationPostgresCreateTable(t *testing.T) {
 	ctx := context.Background()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	rr, err := extract.NewPostgresSource(db.Pool).Read(ctx, extract.Request{Source: &spec.Source{Table: "src"}, Alloc: mem})
+	rr, err := extract.NewPostgresSource(db.Pool).Read(ctx, extract.Request{Source: &spec.Source{Config: &connector.SQLSource{Table: "src"}}, Alloc: mem})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rr.Release()
 	w, err := load.NewPostgresDestination(db.Pool).Open(ctx, load.Target{Sync: "ct",
-		Dest:   &spec.Dest{Object: db.Schema + ".made", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, CreateTable: true},
+		Dest:   &spec.Dest{Object: db.Schema + ".made", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, Config: &connector.SQLDest{CreateTable: true}},
 		Schema: rr.Schema()})
 	if err != nil {
 		t.Fatal(err)

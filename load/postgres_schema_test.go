@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/extract"
 	"github.com/hoist-dev/hoist/internal/pgtest"
 	"github.com/hoist-dev/hoist/load"
@@ -24,13 +25,13 @@ func TestIntegrationPostgresCreateTableNumeric(t *testing.T) {
 	ctx := context.Background()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	rr, err := extract.NewPostgresSource(db.Pool).Read(ctx, extract.Request{Source: &spec.Source{Table: "src"}, Alloc: mem})
+	rr, err := extract.NewPostgresSource(db.Pool).Read(ctx, extract.Request{Source: &spec.Source{Config: &connector.SQLSource{Table: "src"}}, Alloc: mem})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rr.Release()
 	w, err := load.NewPostgresDestination(db.Pool).Open(ctx, load.Target{Sync: "n",
-		Dest:   &spec.Dest{Object: "made", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, CreateTable: true},
+		Dest:   &spec.Dest{Object: "made", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, Config: &connector.SQLDest{CreateTable: true}},
 		Schema: rr.Schema()})
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +69,7 @@ func TestIntegrationPostgresCreateTableAddsColumn(t *testing.T) {
 	dst := load.NewPostgresDestination(db.Pool)
 	target := func(create, dry bool) load.Target {
 		return load.Target{Sync: "a", Schema: peopleSchema, DryRun: dry,
-			Dest: &spec.Dest{Object: "people", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, CreateTable: create}}
+			Dest: &spec.Dest{Object: "people", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, Config: &connector.SQLDest{CreateTable: create}}}
 	}
 	if _, err := dst.Open(ctx, target(false, true)); err == nil || !strings.Contains(err.Error(), `column "score" does not exist in the table`) {
 		t.Fatalf("dry run without create_table: %v, want the missing column named", err)

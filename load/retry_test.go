@@ -148,7 +148,7 @@ func TestClientRetries(t *testing.T) {
 			}))
 			defer srv.Close()
 			retries := tt.retries
-			c, err := httpkit.NewClient(&spec.Connection{Name: "retry-" + tt.name, BaseURL: srv.URL, MaxRetries: &retries})
+			c, err := httpkit.NewClient("retry-"+tt.name, &httpkit.Config{BaseURL: srv.URL, MaxRetries: &retries})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,7 +190,7 @@ func TestClientRetriesConnectionReset(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer srv.Close()
-	c, err := httpkit.NewClient(&spec.Connection{Name: "reset", BaseURL: srv.URL})
+	c, err := httpkit.NewClient("reset", &httpkit.Config{BaseURL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestClientTimeoutIsRetried(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	defer srv.Close()
-	c, err := httpkit.NewClient(&spec.Connection{Name: "timeout", BaseURL: srv.URL, Timeout: spec.Duration(100 * time.Millisecond)})
+	c, err := httpkit.NewClient("timeout", &httpkit.Config{BaseURL: srv.URL, Timeout: spec.Duration(100 * time.Millisecond)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func scrubLeaks(text string) []string {
 // replaced, in text and in a body past the truncation point.
 func TestScrubberEncodings(t *testing.T) {
 	t.Parallel()
-	s := httpkit.NewScrubber(&spec.Connection{Headers: map[string]spec.Secret{"Authorization": "Bearer " + scrubToken}})
+	s := httpkit.NewScrubber(&httpkit.Config{Headers: map[string]spec.Secret{"Authorization": "Bearer " + scrubToken}})
 	for _, e := range scrubEncodings {
 		t.Run(e.name, func(t *testing.T) {
 			t.Parallel()
@@ -109,10 +109,21 @@ func TestHTTPRejectedRowsCarryNoEncodedSecret(t *testing.T) {
 		json.NewEncoder(w).Encode(map[string]any{"message": "refused for " + strings.Join(forms, " "), "seen": forms})
 	}))
 	defer srv.Close()
-	conn := &spec.Connection{Name: "echo", Type: spec.TypeHTTP, BaseURL: srv.URL,
-		Headers: map[string]spec.Secret{"Authorization": spec.Secret("Bearer " + scrubToken)}}
-	w := httpOpenWriter(t, conn, &spec.Dest{Mode: spec.ModeUpsert, Operations: map[string]*spec.HTTPOperation{
-		"upsert": {Method: "PUT", Path: "/contacts/{{.Row.id}}"}}}, nil)
+	conn := &spec.Connection{
+		Name: "echo",
+		Type: httpkit.Type,
+		Config: &httpkit.Config{
+			BaseURL: srv.URL,
+			Headers: map[string]spec.Secret{"Authorization": spec.Secret("Bearer " + scrubToken)},
+		},
+	}
+	w := httpOpenWriter(t, conn, &spec.Dest{
+		Mode: spec.ModeUpsert,
+		Config: &HTTPDest{
+			Operations: map[string]*HTTPOperation{
+				"upsert": {Method: "PUT", Path: "/contacts/{{.Row.id}}"}},
+		},
+	}, nil)
 	failed, err := httpWriteAll(t, w, memory.NewGoAllocator(), httpContacts(2, 0), 2, 1, OpUpsert)
 	if err != nil {
 		t.Fatal(err)

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/internal/sqlitedb"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
-func init() { Register(spec.TypeSQLite, openSQLite) }
+// Opening a sqlite destination creates its file, so plan does not (no PlanCheck).
+func init() { Register(sqlitedb.Type, sqlDestRole(false), openSQLite) }
 
 // sqliteDest is an embedded SQLite database file opened for writing.
 type sqliteDest struct {
@@ -22,7 +24,11 @@ type sqliteDest struct {
 var _ Destination = (*sqliteDest)(nil)
 
 func openSQLite(ctx context.Context, conn *spec.Connection, dir string) (Destination, error) {
-	path := sqlitedb.Resolve(conn.Path, dir)
+	cfg, err := connector.As[*sqlitedb.Config](conn.Config)
+	if err != nil {
+		return nil, err
+	}
+	path := sqlitedb.Resolve(cfg.Path, dir)
 	db, err := sqlitedb.OpenWrite(ctx, path)
 	if err != nil {
 		return nil, err
@@ -61,7 +67,7 @@ func (d *sqliteDest) open(ctx context.Context, t Target) (Writer, error) {
 		return nil, err
 	}
 	if len(cols) == 0 {
-		if !t.Dest.CreateTable {
+		if !createTable(t) {
 			return nil, fmt.Errorf("table %s does not exist (create it, or set create_table: true)", table)
 		}
 		for _, f := range t.Schema.Fields() {
@@ -79,7 +85,7 @@ func (d *sqliteDest) open(ctx context.Context, t Target) (Writer, error) {
 		if cols, err = sqliteTableColumns(ctx, d.db, table); err != nil {
 			return nil, err
 		}
-	} else if t.Dest.CreateTable && !t.DryRun {
+	} else if createTable(t) && !t.DryRun {
 		// create_table manages the table: a field newly mapped (a column
 		// added to the query) becomes a new nullable column.
 		if cols, err = sqliteAddColumns(ctx, d.db, table, cols, t); err != nil {

@@ -14,7 +14,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/sqlitedb"
 	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
@@ -37,7 +39,7 @@ func sqliteRTDB(t *testing.T, stmts ...string) (*spec.Connection, string, *sql.D
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
-	return &spec.Connection{Name: "dest", Type: spec.TypeSQLite, Path: "dest.db"}, dir, db
+	return &spec.Connection{Name: "dest", Type: sqlitedb.Type, Config: &sqlitedb.Config{Path: "dest.db"}}, dir, db
 }
 
 func sqliteRTWriter(t *testing.T, conn *spec.Connection, dir string, dest spec.Dest, sch *arrow.Schema) load.Writer {
@@ -66,7 +68,7 @@ func sqliteReadAll(t *testing.T, conn *spec.Connection, dir, query string, fn fu
 		t.Fatal(err)
 	}
 	defer src.Close()
-	rr, err := src.Read(ctx, extract.Request{Alloc: mem, BatchRows: 2, Source: &spec.Source{Query: query}})
+	rr, err := src.Read(ctx, extract.Request{Alloc: mem, BatchRows: 2, Source: &spec.Source{Config: &connector.SQLSource{Query: query}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +117,7 @@ func TestSQLiteRoundTrip(t *testing.T) {
 			seq := 0
 			sch := sqliteReadAll(t, srcConn, srcDir, "SELECT * FROM src", func(rec arrow.RecordBatch) {
 				if w == nil {
-					w = sqliteRTWriter(t, conn, dir, spec.Dest{Object: "dst_" + mode, Mode: mode, PrimaryKey: []string{"id"}, CreateTable: true}, rec.Schema())
+					w = sqliteRTWriter(t, conn, dir, spec.Dest{Object: "dst_" + mode, Mode: mode, PrimaryKey: []string{"id"}, Config: &connector.SQLDest{CreateTable: true}}, rec.Schema())
 				}
 				want = append(want, sqliteRows(rec)...)
 				res, err := w.Write(context.Background(), load.Batch{Seq: seq, Op: load.OpFor(mode), Record: rec})
@@ -181,7 +183,7 @@ func TestSQLiteStoredForms(t *testing.T) {
 	defer rec.Release()
 
 	conn, dir, check := sqliteRTDB(t)
-	w := sqliteRTWriter(t, conn, dir, spec.Dest{Object: "forms", Mode: spec.ModeAppend, CreateTable: true}, sch)
+	w := sqliteRTWriter(t, conn, dir, spec.Dest{Object: "forms", Mode: spec.ModeAppend, Config: &connector.SQLDest{CreateTable: true}}, sch)
 	if _, err := w.Write(context.Background(), load.Batch{Op: load.OpAppend, Record: rec}); err != nil {
 		t.Fatal(err)
 	}

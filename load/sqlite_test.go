@@ -12,6 +12,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/connector"
+	"github.com/hoist-dev/hoist/internal/sqlitedb"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -31,7 +33,7 @@ func sqliteTestDB(t testing.TB, stmts ...string) (*spec.Connection, string, *sql
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
-	return &spec.Connection{Name: "dest", Type: spec.TypeSQLite, Path: "dest.db"}, dir, check
+	return &spec.Connection{Name: "dest", Type: sqlitedb.Type, Config: &sqlitedb.Config{Path: "dest.db"}}, dir, check
 }
 
 // sqliteDump returns a table's rows ordered by its first column, one per line.
@@ -353,7 +355,7 @@ func TestSQLiteDestDryRunWritesNothing(t *testing.T) {
 	defer d.Close()
 	for _, dest := range []spec.Dest{
 		{Object: "t", Mode: spec.ModeReplace},
-		{Object: "created", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, CreateTable: true},
+		{Object: "created", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, Config: &connector.SQLDest{CreateTable: true}},
 	} {
 		w, err := d.Open(context.Background(), Target{Dest: &dest, Schema: sqliteRowSchema, DryRun: true})
 		if err != nil {
@@ -375,9 +377,9 @@ func TestSQLiteDestCreatesFileAndTable(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	dir := t.TempDir()
-	conn := &spec.Connection{Name: "dest", Type: spec.TypeSQLite, Path: "out/sub/new.db"}
+	conn := &spec.Connection{Name: "dest", Type: sqlitedb.Type, Config: &sqlitedb.Config{Path: "out/sub/new.db"}}
 	sch := arrow.NewSchema([]arrow.Field{sqliteIDField, {Name: "properties.full_name", Type: arrow.BinaryTypes.String, Nullable: true}, sqliteNField}, nil)
-	_, w := sqliteOpenWriter(t, conn, dir, spec.Dest{Object: "people", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, CreateTable: true}, sch)
+	_, w := sqliteOpenWriter(t, conn, dir, spec.Dest{Object: "people", Mode: spec.ModeUpsert, PrimaryKey: []string{"id"}, Config: &connector.SQLDest{CreateTable: true}}, sch)
 	rec := sqliteRecord(t, mem, sch, []any{1, "Ada", 36}, []any{1, "Ada L.", 37})
 	defer rec.Release()
 	if _, err := w.Write(context.Background(), Batch{Op: OpUpsert, Record: rec}); err != nil {

@@ -5,13 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/hoist-dev/hoist/sync/spec"
 	"github.com/hoist-dev/hoist/sync/state"
@@ -42,10 +39,11 @@ func (r *Runner) identityOf(s *spec.Sync, mapped *arrow.Schema) *state.Identity 
 	src := r.File.Connections[s.Source.Connection]
 	dst := r.File.Connections[s.Destination.Connection]
 	var what []string
-	for _, kv := range [][2]string{{"query", s.Source.Query}, {"table", s.Source.Table}, {"path", s.Source.Path},
-		{"endpoint", s.Source.Endpoint}, {"format", s.Source.Format}} {
-		if kv[1] != "" {
-			what = append(what, kv[0]+"="+strings.Join(strings.Fields(kv[1]), " "))
+	if s.Source.Config != nil {
+		for _, kv := range s.Source.Config.Identity() {
+			if kv[1] != "" {
+				what = append(what, kv[0]+"="+strings.Join(strings.Fields(kv[1]), " "))
+			}
 		}
 	}
 	return &state.Identity{
@@ -56,38 +54,15 @@ func (r *Runner) identityOf(s *spec.Sync, mapped *arrow.Schema) *state.Identity 
 	}
 }
 
-// connAddress names what a connection reaches, without credentials.
+// connAddress names what a connection reaches, without credentials, as its
+// connector spells it.
 func connAddress(c *spec.Connection) string {
 	if c == nil {
 		return ""
 	}
 	addr := ""
-	switch c.Type {
-	case spec.TypePostgres:
-		if cfg, err := pgx.ParseConfig(c.URL.Reveal()); err == nil {
-			addr = fmt.Sprintf("%s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
-		}
-	case spec.TypeSnowflake:
-		addr = c.Account + "/" + c.Database + "/" + c.Schema
-		if dsn := c.DSN.Reveal(); dsn != "" {
-			// user:password@account/db/schema?params: keep what follows the @.
-			if at := strings.LastIndexByte(dsn, '@'); at >= 0 {
-				dsn = dsn[at+1:]
-			}
-			addr, _, _ = strings.Cut(dsn, "?")
-		}
-	case spec.TypeSQLite, spec.TypeFiles:
-		// As written: a spec moved to another folder with its state and
-		// files keeps its identity.
-		addr = filepath.ToSlash(filepath.Clean(c.Path))
-		if c.Format != "" {
-			addr += " format=" + c.Format
-		}
-	case spec.TypeHTTP:
-		if u, err := url.Parse(c.BaseURL); err == nil {
-			u.User, u.RawQuery, u.Fragment = nil, "", ""
-			addr = u.String()
-		}
+	if c.Config != nil {
+		addr = c.Config.Address()
 	}
 	return c.Type + ":" + addr
 }

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
@@ -10,12 +11,15 @@ import (
 // planDestination checks that the destination can take the mapped schema,
 // so plan says what run would fail on (a table lacking a mapped column with
 // create_table off, a column of the wrong type) instead of a clean plan.
-// Only Postgres is probed: its dry-run open reads the catalog and changes
-// nothing, where opening SQLite would create the database file and HTTP
-// destinations have no schema to check.
+// Only destinations that declare PlanCheck are probed (Postgres: its dry-run
+// open reads the catalog and changes nothing), where opening SQLite would
+// create the database file and HTTP destinations have no schema to check.
 func (r *Runner) planDestination(ctx context.Context, s *spec.Sync, x *extraction) string {
 	conn := r.File.Connections[s.Destination.Connection]
-	if conn == nil || conn.Type != spec.TypePostgres {
+	if conn == nil {
+		return ""
+	}
+	if k, ok := connector.Lookup(conn.Type); !ok || k.Dest == nil || !k.Dest.PlanCheck {
 		return ""
 	}
 	dst, err := load.Open(ctx, conn, r.File.Dir)

@@ -18,7 +18,10 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
+	"github.com/hoist-dev/hoist/internal/filefmt"
+	"github.com/hoist-dev/hoist/internal/pgconn"
 	"github.com/hoist-dev/hoist/internal/pgtest"
+	"github.com/hoist-dev/hoist/internal/sqlitedb"
 	"github.com/hoist-dev/hoist/load"
 	hsync "github.com/hoist-dev/hoist/sync"
 	"github.com/hoist-dev/hoist/sync/spec"
@@ -117,12 +120,12 @@ func (w faultyWriter) WriteFinal(ctx context.Context, b load.Batch, then load.Fi
 }
 
 func init() {
-	for _, typ := range []string{spec.TypeSQLite, spec.TypePostgres, spec.TypeFiles} {
+	for _, typ := range []string{sqlitedb.Type, pgconn.Type, filefmt.Type} {
 		real, ok := load.Lookup(typ)
 		if !ok {
 			panic(typ + " destination not registered")
 		}
-		load.Register(typ, func(ctx context.Context, c *spec.Connection, dir string) (load.Destination, error) {
+		load.SetOpener(typ, func(ctx context.Context, c *spec.Connection, dir string) (load.Destination, error) {
 			d, err := real(ctx, c, dir)
 			if err != nil {
 				return nil, err

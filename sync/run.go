@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hoist-dev/hoist/internal/cursor"
+	"github.com/hoist-dev/hoist/internal/pgconn"
 	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/sync/diff"
 	"github.com/hoist-dev/hoist/sync/spec"
@@ -323,8 +324,9 @@ func (r *Runner) jointCommit(s *spec.Sync, w load.Writer) bool {
 	conn := r.File.Connections[s.Destination.Connection]
 	tc, ok := r.Store.(state.TxCommitter)
 	_, final := w.(load.FinalTxWriter)
-	return ok && final && conn.Type == spec.TypePostgres && s.Destination.Mode != spec.ModeReplace &&
-		tc.SameDatabase(conn.URL.Reveal())
+	pc, isPG := conn.Config.(*pgconn.Config)
+	return ok && final && isPG && s.Destination.Mode != spec.ModeReplace &&
+		tc.SameDatabase(pc.URL.Reveal())
 }
 
 // finisher computes a run's totals and state commit, at the end of the run

@@ -2,9 +2,10 @@ package main
 
 import (
 	"fmt"
-	"github.com/hoist-dev/hoist/sync/diff"
 	"io"
 	"runtime"
+
+	"github.com/hoist-dev/hoist/sync/diff"
 )
 
 // report prints the diff phase of every size and the targets of issue 4.

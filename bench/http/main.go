@@ -29,6 +29,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/internal/httpkit"
 	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/load/crmtest"
 	"github.com/hoist-dev/hoist/sync/spec"
@@ -110,15 +111,29 @@ func runPhase(name string, cfg crmtest.Config, rows, batch, callers int, limit f
 	defer stopFake()
 	ctx := context.Background()
 	retries := 10 // 2,000 batches at a 16% failure rate: 6 failures in a row happen
-	conn := &spec.Connection{Name: "bench-" + name, MaxRetries: &retries, Type: spec.TypeHTTP, BaseURL: url,
-		RateLimit: &spec.RateLimit{RequestsPerSecond: limit, Burst: burst}, Timeout: spec.Duration(timeout), MaxConcurrency: maxConc}
+	conn := &spec.Connection{
+		Name: "bench-" + name,
+		Type: httpkit.Type,
+		Config: &httpkit.Config{
+			MaxRetries:     &retries,
+			BaseURL:        url,
+			RateLimit:      &httpkit.RateLimit{RequestsPerSecond: limit, Burst: burst},
+			Timeout:        spec.Duration(timeout),
+			MaxConcurrency: maxConc,
+		},
+	}
 	d, err := load.Open(ctx, conn, ".")
 	if err != nil {
 		return result{}, err
 	}
 	defer d.Close()
-	w, err := d.Open(ctx, load.Target{Sync: "bench", Schema: schema, Dest: &spec.Dest{Mode: spec.ModeUpsert, PrimaryKey: []string{"id"},
-		Operations: map[string]*spec.HTTPOperation{"upsert": {Method: "POST", Path: "/contacts/batch", Batch: true}}}})
+	w, err := d.Open(ctx, load.Target{Sync: "bench", Schema: schema, Dest: &spec.Dest{
+		Mode:       spec.ModeUpsert,
+		PrimaryKey: []string{"id"},
+		Config: &load.HTTPDest{
+			Operations: map[string]*load.HTTPOperation{"upsert": {Method: "POST", Path: "/contacts/batch", Batch: true}},
+		},
+	}})
 	if err != nil {
 		return result{}, err
 	}

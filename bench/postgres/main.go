@@ -16,8 +16,10 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/extract"
 	"github.com/hoist-dev/hoist/internal/cursor"
+	"github.com/hoist-dev/hoist/internal/pgconn"
 	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
@@ -50,18 +52,18 @@ func run() error {
 	defer stop()
 	start := time.Now()
 
-	src, err := extract.Open(ctx, &spec.Connection{Name: "src", Type: spec.TypePostgres, URL: spec.Secret(*srcURL)}, ".")
+	src, err := extract.Open(ctx, &spec.Connection{Name: "src", Type: pgconn.Type, Config: &pgconn.Config{URL: spec.Secret(*srcURL)}}, ".")
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	dst, err := load.Open(ctx, &spec.Connection{Name: "dst", Type: spec.TypePostgres, URL: spec.Secret(*dstURL)}, ".")
+	dst, err := load.Open(ctx, &spec.Connection{Name: "dst", Type: pgconn.Type, Config: &pgconn.Config{URL: spec.Secret(*dstURL)}}, ".")
 	if err != nil {
 		return err
 	}
 	defer dst.Close()
 
-	req := extract.Request{Sync: "bench", Source: &spec.Source{Table: *table, Cursor: *cursorCol}, BatchRows: *batch}
+	req := extract.Request{Sync: "bench", Source: &spec.Source{Cursor: *cursorCol, Config: &connector.SQLSource{Table: *table}}, BatchRows: *batch}
 	if *after != "" {
 		req.After = &cursor.Cursor{Kind: cursor.Timestamp, Value: *after}
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/extract"
 	"github.com/hoist-dev/hoist/extract/snowflaketest"
 	"github.com/hoist-dev/hoist/sync/spec"
@@ -177,14 +178,12 @@ func runExtract(cfg string) error {
 	}
 	ctx := context.Background()
 	start := time.Now()
-	src, err := extract.Open(ctx, &spec.Connection{
-		Name: "bench", Type: spec.TypeSnowflake, DSN: spec.Secret(parts[0]), DownloadConcurrency: conc,
-	}, ".")
+	src, err := extract.Open(ctx, &spec.Connection{Name: "bench", Type: extract.SnowflakeType, Config: &extract.SnowflakeConfig{DSN: spec.Secret(parts[0]), DownloadConcurrency: conc}}, ".")
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	rr, err := src.Read(ctx, extract.Request{Sync: "bench", Source: &spec.Source{Table: "customers"}})
+	rr, err := src.Read(ctx, extract.Request{Sync: "bench", Source: &spec.Source{Config: &connector.SQLSource{Table: "customers"}}})
 	if err != nil {
 		return err
 	}

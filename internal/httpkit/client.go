@@ -21,8 +21,6 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
-
-	"github.com/hoist-dev/hoist/sync/spec"
 )
 
 const (
@@ -55,8 +53,8 @@ type Client struct {
 	log     *slog.Logger
 }
 
-// NewClient builds a client for an http connection.
-func NewClient(conn *spec.Connection) (*Client, error) {
+// NewClient builds a client for the http connection name.
+func NewClient(name string, conn *Config) (*Client, error) {
 	base, err := url.Parse(conn.BaseURL)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("base_url %q is not an http(s) URL", RedactURL(conn.BaseURL))
@@ -64,7 +62,7 @@ func NewClient(conn *spec.Connection) (*Client, error) {
 	c := &Client{
 		base:    base,
 		headers: http.Header{},
-		limiter: SharedLimiter(conn),
+		limiter: SharedLimiter(name, conn),
 		backoff: NewBackoff(conn.MaxRetries, nil),
 		timeout: conn.Timeout.D(),
 		scrub:   NewScrubber(conn),
@@ -434,7 +432,7 @@ type Scrubber struct {
 // path), JSON-escaped and base64-encoded, and what a base64 word decodes to
 // (the user:password of Basic). Matching ignores ASCII case, so a lower- or
 // upper-cased echo, or %2f for %2F, is caught too.
-func NewScrubber(conn *spec.Connection) *Scrubber {
+func NewScrubber(conn *Config) *Scrubber {
 	seen := map[string]bool{}
 	add := func(s string) {
 		if len(s) >= 4 {

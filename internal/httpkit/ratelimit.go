@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
-
-	"github.com/hoist-dev/hoist/sync/spec"
 )
 
 // limiters holds one token bucket per HTTP connection for the whole process,
@@ -24,9 +22,9 @@ var limiters = struct {
 // unlimited limiter. If the same key is seen again with different settings
 // (a reloaded spec), the existing limiter is retuned in place so callers that
 // already hold it follow the new settings.
-func SharedLimiter(conn *spec.Connection) *rate.Limiter {
+func SharedLimiter(name string, conn *Config) *rate.Limiter {
 	limit, burst := limiterSettings(conn.RateLimit)
-	key := conn.Name + "\x00" + conn.BaseURL
+	key := name + "\x00" + conn.BaseURL
 	limiters.Lock()
 	defer limiters.Unlock()
 	if l, ok := limiters.m[key]; ok {
@@ -50,7 +48,7 @@ func SharedLimiter(conn *spec.Connection) *rate.Limiter {
 // requests can arrive closer together than their tokens were issued and the
 // API's own bucket would count a few too many in one second. Reserving the
 // tokens of 25ms at the configured rate (at least one) absorbs that.
-func limiterSettings(rl *spec.RateLimit) (rate.Limit, int) {
+func limiterSettings(rl *RateLimit) (rate.Limit, int) {
 	if rl == nil || rl.RequestsPerSecond <= 0 {
 		return rate.Inf, 1
 	}

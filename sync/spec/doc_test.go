@@ -1,4 +1,4 @@
-package spec
+package spec_test
 
 import (
 	"bufio"
@@ -8,6 +8,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hoist-dev/hoist/connector"
+	. "github.com/hoist-dev/hoist/sync/spec"
 )
 
 // docPath is the user-facing reference of the spec format.
@@ -59,34 +63,70 @@ func docTables(t *testing.T) map[string][]string {
 	return tables
 }
 
-// specStructs returns every struct type the spec decodes into, reached from
-// File by reflection, with its yaml keys.
-func specStructs() map[string][]string {
-	out := map[string][]string{}
-	var visit func(reflect.Type)
-	visit = func(t reflect.Type) {
-		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
-			t = t.Elem()
+// yamlKeys lists a struct's yaml keys with their types, inline embeddings
+// included, as the spec's decoder reads them.
+func yamlKeys(t reflect.Type) map[string]reflect.Type {
+	m := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		name, opts, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		if opts == "inline" {
+			ft := sf.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			for k, v := range yamlKeys(ft) {
+				m[k] = v
+			}
+			continue
 		}
-		if t.Kind() != reflect.Struct || t.PkgPath() != reflect.TypeOf(File{}).PkgPath() {
-			return
-		}
-		if _, seen := out[t.Name()]; seen {
-			return
-		}
-		keys := []string{}
-		var children []reflect.Type
-		for k, ft := range yamlFields(t) {
-			keys = append(keys, k)
-			children = append(children, ft)
-		}
-		sort.Strings(keys)
-		out[t.Name()] = keys
-		for _, c := range children {
-			visit(c)
+		if name != "" && name != "-" {
+			m[name] = sf.Type
 		}
 	}
-	visit(reflect.TypeOf(File{}))
+	return m
+}
+
+// specStructs returns every struct type a spec decodes into, by table name:
+// the envelope's, reached from File by reflection; each connector's
+// connection config as "connection <type>"; the source and destination keys
+// of every connector merged into the envelope's Source and Dest (the
+// reference documents them in one table each, saying which types they
+// apply to); and the structs those configs hold.
+func specStructs() map[string][]string {
+	keys := map[string]map[string]bool{}
+	var visit func(name string, t reflect.Type)
+	visit = func(name string, t reflect.Type) {
+		if keys[name] == nil {
+			keys[name] = map[string]bool{}
+		}
+		for k, ft := range yamlKeys(t) {
+			keys[name][k] = true
+			for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice || ft.Kind() == reflect.Map {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct && ft.PkgPath() != reflect.TypeOf(time.Time{}).PkgPath() {
+				visit(ft.Name(), ft)
+			}
+		}
+	}
+	visit("File", reflect.TypeOf(File{}))
+	for _, c := range connector.All() {
+		visit("connection "+c.Type, connector.TypeOf(c.NewConfig))
+		if c.Source != nil {
+			visit("Source", connector.TypeOf(c.Source.NewConfig))
+		}
+		if c.Dest != nil {
+			visit("Dest", connector.TypeOf(c.Dest.NewConfig))
+		}
+	}
+	out := map[string][]string{}
+	for name, set := range keys {
+		for k := range set {
+			out[name] = append(out[name], k)
+		}
+		sort.Strings(out[name])
+	}
 	return out
 }
 
@@ -124,30 +164,11 @@ func TestDocCoversSpec(t *testing.T) {
 		}
 	}
 	for name, keys := range structs {
-		if name == "Connection" {
-			continue // checked per type below
-		}
 		check(name, keys)
 	}
-	// A connection's keys are `type` plus those of its type (connKeys), and
-	// every field of Connection belongs to some type.
-	check("Connection", []string{"type"})
-	all := map[string]bool{"type": true}
-	for typ, keys := range connKeys {
-		check("connection "+typ, keys)
-		for _, k := range keys {
-			all[k] = true
-		}
-	}
-	for _, k := range structs["Connection"] {
-		if !all[k] {
-			t.Errorf("Connection key %q belongs to no connection type in connKeys", k)
-		}
-	}
-	check("modes", modes)
+	check("modes", Modes())
 	for table := range doc {
-		typ, isConn := strings.CutPrefix(table, "connection ")
-		if _, ok := structs[table]; !ok && table != "modes" && !(isConn && connKeys[typ] != nil) {
+		if _, ok := structs[table]; !ok && table != "modes" {
 			t.Errorf("%s has a table for %q, which is not a spec struct or connection type", docPath, table)
 		}
 	}

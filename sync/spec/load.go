@@ -91,7 +91,8 @@ func ParseSyncs(path string, data []byte, env Env, names []string) (*File, error
 		add(yamlErrLine(err), "", "invalid YAML: "+trimYAMLErr(err))
 	}
 	doc := root.Content[0]
-	w := &walker{pos: f.pos, skip: f.skip, env: env, add: add}
+	w := &walker{pos: f.pos, skip: f.skip, env: env, add: add, nodes: map[string]*yaml.Node{}}
+	w.connTypes = connectionTypes(doc, env)
 	w.walk(doc, reflect.TypeOf(File{}), "")
 	if f.skip[""] {
 		return nil, joinProblems(probs)
@@ -122,6 +123,9 @@ func ParseSyncs(path string, data []byte, env Env, names []string) (*File, error
 		}
 		s.Index = i
 	}
+	for _, p := range f.decodeConfigs(w.nodes) {
+		probs = append(probs, p)
+	}
 	f.applyDefaults()
 	if err := f.Validate(); err != nil {
 		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
@@ -130,6 +134,10 @@ func ParseSyncs(path string, data []byte, env Env, names []string) (*File, error
 			}
 		}
 	}
+	for _, p := range w.warns {
+		p.File = f.Path
+	}
+	f.Warnings = append(w.warns, f.Warnings...)
 	probs = append(probs, f.envProblems(w.envProbs, names)...)
 	if len(probs) > 0 {
 		return nil, joinProblems(probs)
@@ -226,6 +234,15 @@ type walker struct {
 	skip map[string]bool
 	env  Env
 	add  func(int, string, string)
+	// connTypes maps each connection to its type, read before the walk so
+	// that a connection's, source's or destination's keys are checked
+	// against what its type's connector declares.
+	connTypes map[string]string
+	// nodes keeps the mapping of every connection, source and destination
+	// block, for decodeConfigs.
+	nodes map[string]*yaml.Node
+	// warns are keys that do not apply to their block's type: ignored.
+	warns []*Problem
 	// envProbs are unset or malformed ${VAR}s, kept apart because whether
 	// they matter depends on the syncs a command runs.
 	envProbs []*Problem
@@ -284,11 +301,24 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 		switch t.Kind() {
 		case reflect.Struct:
 			fields := yamlFields(t)
+			ext := w.extension(t, n, path)
+			if ext != nil {
+				w.nodes[path] = n
+				fields = ext.fields
+			}
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
 				ft, ok := fields[k.Value]
 				child := join(path, k.Value)
 				if !ok {
+					if ext != nil {
+						if msg, report, warn := ext.unknown(k.Value); warn {
+							w.warns = append(w.warns, &Problem{Line: k.Line, Field: child, Msg: msg})
+						} else if report {
+							w.add(k.Line, child, msg)
+						}
+						continue
+					}
 					w.add(k.Line, child, "unknown key"+suggest(k.Value, fields))
 					continue
 				}
@@ -362,16 +392,30 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 		return m
 	}
 	m := map[string]reflect.Type{}
+	addFields(t, m)
+	fieldCache[t] = m
+	return m
+}
+
+// addFields adds t's yaml keys to m, with those of structs it embeds inline
+// (a connector reusing connector.SQLSource, say).
+func addFields(t reflect.Type, m map[string]reflect.Type) {
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
-		name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		name, opts, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		if opts == "inline" {
+			ft := sf.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			addFields(ft, m)
+			continue
+		}
 		if name == "" || name == "-" {
 			continue
 		}
 		m[name] = sf.Type
 	}
-	fieldCache[t] = m
-	return m
 }
 
 // suggest names the closest known key, for typos.
@@ -515,5 +559,3 @@ func trimYAMLErr(err error) string {
 	}
 	return s
 }
-
-func reflectTypeOf(v any) reflect.Type { return reflect.TypeOf(v) }

@@ -1,9 +1,11 @@
-package spec
+package spec_test
 
 import (
 	"strings"
 	"testing"
 	"time"
+
+	. "github.com/hoist-dev/hoist/sync/spec"
 )
 
 // TestCursorLookback: cursor_lookback parses as a duration (days too) or a

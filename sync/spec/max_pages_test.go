@@ -1,8 +1,11 @@
-package spec
+package spec_test
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/hoist-dev/hoist/extract"
+	. "github.com/hoist-dev/hoist/sync/spec"
 )
 
 // TestMaxPages: pagination.max_pages parses, and a negative one is refused
@@ -27,7 +30,7 @@ syncs:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := f.Syncs[0].Source.Pagination.MaxPages; got != 250 {
+	if got := f.Syncs[0].Source.Config.(*extract.HTTPSource).Pagination.MaxPages; got != 250 {
 		t.Errorf("max_pages = %d, want 250", got)
 	}
 	_, err = Parse("s.yaml", []byte(doc("-1")), env(nil))

@@ -1,9 +1,12 @@
-package spec
+package spec_test
 
 import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/hoist-dev/hoist/internal/httpkit"
+	. "github.com/hoist-dev/hoist/sync/spec"
 )
 
 func env(m map[string]string) Env {
@@ -70,7 +73,7 @@ func TestParseGood(t *testing.T) {
 	if s.BatchSize != DefaultBatchSize || s.Concurrency != DefaultConcurrency || *s.MaxDeleteFraction != 0.5 {
 		t.Fatalf("defaults not applied: %+v", s)
 	}
-	if got := f.Connections["crm"].Headers["Authorization"]; got.Reveal() != "Bearer tok" || got.String() != "****" {
+	if got := f.Connections["crm"].Config.(*httpkit.Config).Headers["Authorization"]; got.Reveal() != "Bearer tok" || got.String() != "****" {
 		t.Fatalf("header secret: reveal %q string %q", got.Reveal(), got.String())
 	}
 	if f.Line("syncs[0].destination.mode") != 13 {

@@ -2,7 +2,11 @@
 // loads it from YAML with line numbers kept for every field, and validates it.
 package spec
 
-import "time"
+import (
+	"time"
+
+	"github.com/hoist-dev/hoist/connector"
+)
 
 // Modes a destination can be written in.
 const (
@@ -12,15 +16,6 @@ const (
 	ModeMirror  = "mirror"
 	ModeAppend  = "append"
 	ModeReplace = "replace"
-)
-
-// Connection types.
-const (
-	TypePostgres  = "postgres"
-	TypeSnowflake = "snowflake"
-	TypeSQLite    = "sqlite"
-	TypeFiles     = "files"
-	TypeHTTP      = "http"
 )
 
 // Defaults applied by Load when a sync leaves a knob unset.
@@ -54,49 +49,14 @@ type File struct {
 	Warnings []*Problem `yaml:"-"`
 }
 
-// Connection holds the keys of every connection type; Validate checks that
-// only the keys of its own type are set.
+// Connection is one named connection: its type, and the keys that type
+// declares in the connector registry, decoded into the connector's own
+// config struct.
 type Connection struct {
 	Name string `yaml:"-"`
 	Type string `yaml:"type"`
-
-	// postgres
-	URL              Secret   `yaml:"url"`
-	StatementTimeout Duration `yaml:"statement_timeout"`
-
-	// snowflake
-	DSN                 Secret   `yaml:"dsn"`
-	Account             string   `yaml:"account"`
-	User                string   `yaml:"user"`
-	Password            Secret   `yaml:"password"`
-	Database            string   `yaml:"database"`
-	Schema              string   `yaml:"schema"`
-	Warehouse           string   `yaml:"warehouse"`
-	Role                string   `yaml:"role"`
-	PrivateKeyPath      string   `yaml:"private_key_path"`
-	DownloadConcurrency int      `yaml:"download_concurrency"`
-	LoginTimeout        Duration `yaml:"login_timeout"`
-
-	// sqlite, files
-	Path   string `yaml:"path"`
-	Format string `yaml:"format"`
-	// Compression of Parquet files written: snappy (default), zstd, gzip or none.
-	Compression string `yaml:"compression"`
-
-	// http
-	BaseURL    string            `yaml:"base_url"`
-	Headers    map[string]Secret `yaml:"headers"`
-	RateLimit  *RateLimit        `yaml:"rate_limit"`
-	Timeout    Duration          `yaml:"timeout"`
-	MaxRetries *int              `yaml:"max_retries"`
-	// MaxConcurrency caps adaptive concurrency for an http destination.
-	MaxConcurrency int `yaml:"max_concurrency"`
-}
-
-// RateLimit is a token bucket shared by every loader of a connection.
-type RateLimit struct {
-	RequestsPerSecond float64 `yaml:"requests_per_second"`
-	Burst             int     `yaml:"burst"`
+	// Config holds the type's own keys (nil when the type is unknown).
+	Config connector.Config `yaml:"-"`
 }
 
 // Sync is one source → destination pipeline.
@@ -117,78 +77,31 @@ type Sync struct {
 	Index int `yaml:"-"`
 }
 
-// Source says what to extract.
+// Source says what to extract: the envelope keys every source has, and the
+// keys of the source's connection type in Config.
 type Source struct {
 	Connection string `yaml:"connection"`
-	Query      string `yaml:"query"`
-	Table      string `yaml:"table"`
-	Path       string `yaml:"path"`
 	Cursor     string `yaml:"cursor"`
 	// CursorLookback re-reads this window before the committed cursor (a
 	// duration for time cursors, a number for numeric ones), so rows that
 	// committed late, with a cursor value below one already passed, are
 	// still picked up; the diff drops what was already delivered.
 	CursorLookback string `yaml:"cursor_lookback"`
-	// Format overrides the files connection's format for this source.
-	Format string `yaml:"format"`
-
-	// http sources
-	Endpoint    string            `yaml:"endpoint"`
-	RecordsPath string            `yaml:"records_path"`
-	Pagination  *HTTPPagination   `yaml:"pagination"`
-	CursorParam string            `yaml:"cursor_param"`
-	Params      map[string]string `yaml:"params"`
-	Columns     []*Column         `yaml:"columns"`
+	// Config holds the connection type's source keys (query, table, path,
+	// endpoint…); nil when the connection or its type is unknown.
+	Config connector.SourceConfig `yaml:"-"`
 }
 
-// HTTPPagination describes how an http source walks pages.
-type HTTPPagination struct {
-	// Type is page, offset, cursor or link.
-	Type string `yaml:"type"`
-	// Param is the query parameter carrying the page number, offset or cursor.
-	Param string `yaml:"param"`
-	// SizeParam and PageSize set the page size sent with each request.
-	SizeParam string `yaml:"size_param"`
-	PageSize  int    `yaml:"page_size"`
-	// NextPath is the dotted path of the next-cursor field in the body (type cursor).
-	NextPath string `yaml:"next_path"`
-	// StartAt is the first page number or offset (default 1 for page, 0 for offset).
-	StartAt *int `yaml:"start_at"`
-	// MaxPages caps the pages one read fetches (0: the default, 100000); a
-	// source with more fails instead of paging on forever.
-	MaxPages int `yaml:"max_pages"`
-}
-
-// Column declares a source column and its type (http sources).
-type Column struct {
-	Name string `yaml:"name"`
-	Type string `yaml:"type"`
-}
-
-// Dest says where to write and how.
+// Dest says where to write and how: the envelope keys every destination
+// has, and the keys of its connection type in Config.
 type Dest struct {
-	Connection  string   `yaml:"connection"`
-	Object      string   `yaml:"object"`
-	Mode        string   `yaml:"mode"`
-	PrimaryKey  []string `yaml:"primary_key"`
-	CreateTable bool     `yaml:"create_table"`
-	// Format overrides the files connection's format for this destination.
-	Format string `yaml:"format"`
-
-	// http destinations: one request template per operation.
-	Operations map[string]*HTTPOperation `yaml:"operations"`
-}
-
-// HTTPOperation is the request template for one operation (upsert, insert, update, delete).
-type HTTPOperation struct {
-	Method string `yaml:"method"`
-	Path   string `yaml:"path"`
-	// Body is a text/template rendered with .Rows (batched) or .Row (per row).
-	Body string `yaml:"body"`
-	// Batch sends batch_size rows per request; otherwise one request per row.
-	Batch bool `yaml:"batch"`
-	// ErrorsPath reads per-row errors (by index) from a 2xx response body.
-	ErrorsPath string `yaml:"errors_path"`
+	Connection string   `yaml:"connection"`
+	Object     string   `yaml:"object"`
+	Mode       string   `yaml:"mode"`
+	PrimaryKey []string `yaml:"primary_key"`
+	// Config holds the connection type's destination keys (create_table,
+	// format, operations…); nil when the connection or its type is unknown.
+	Config connector.DestConfig `yaml:"-"`
 }
 
 // Mapping maps a source column (From) or a constant (Value) onto a destination field.

@@ -3,26 +3,19 @@ package spec
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hoist-dev/hoist/connector"
 )
 
-// connKeys lists the keys each connection type accepts, besides type.
-var connKeys = map[string][]string{
-	TypePostgres:  {"url", "statement_timeout"},
-	TypeSnowflake: {"dsn", "account", "user", "password", "database", "schema", "warehouse", "role", "private_key_path", "download_concurrency", "login_timeout"},
-	TypeSQLite:    {"path"},
-	TypeFiles:     {"path", "format", "compression"},
-	TypeHTTP:      {"base_url", "headers", "rate_limit", "timeout", "max_retries", "max_concurrency"},
-}
-
-// Formats a files connection reads and writes.
-var Formats = []string{"parquet", "csv", "jsonl"}
-
 var modes = []string{ModeInsert, ModeUpdate, ModeUpsert, ModeMirror, ModeAppend, ModeReplace}
+
+// Modes lists every mode, in the order the reference gives them.
+func Modes() []string { return slices.Clone(modes) }
 
 // Validate checks references, modes and types, returning every problem joined.
 func (f *File) Validate() error {
@@ -71,71 +64,12 @@ func (f *File) Validate() error {
 
 func (f *File) validateConnection(c *Connection, bad func(string, string, ...any)) {
 	p := "connections." + c.Name
-	allowed, ok := connKeys[c.Type]
-	if !ok {
-		bad(p+".type", "unknown connection type %q (want postgres, snowflake, sqlite, files or http)", c.Type)
+	if c.Config == nil {
+		bad(p+".type", "unknown connection type %q (want %s)", c.Type, connector.List(connector.Types()))
 		return
 	}
-	for key := range yamlFields(typeOfConnection) {
-		if key == "type" || !f.has(p+"."+key) {
-			continue
-		}
-		if !contains(allowed, key) {
-			bad(p+"."+key, "key %q does not apply to a %s connection", key, c.Type)
-		}
-	}
-	switch c.Type {
-	case TypePostgres:
-		if c.URL == "" {
-			bad(p+".url", "url is required")
-		} else if u := c.URL.Reveal(); !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
-			bad(p+".url", "url must start with postgres://")
-		}
-	case TypeSnowflake:
-		if c.DSN == "" && (c.Account == "" || c.User == "") {
-			bad(p, "snowflake needs dsn, or account and user")
-		}
-		if c.DSN == "" && c.Password == "" && c.PrivateKeyPath == "" {
-			bad(p, "snowflake needs password or private_key_path (or a dsn)")
-		}
-		if c.DownloadConcurrency < 0 {
-			bad(p+".download_concurrency", "must be positive")
-		} else if c.DownloadConcurrency > MaxConcurrency {
-			bad(p+".download_concurrency", "must be at most %d (got %d)", MaxConcurrency, c.DownloadConcurrency)
-		}
-	case TypeSQLite:
-		if c.Path == "" {
-			bad(p+".path", "path is required")
-		}
-	case TypeFiles:
-		if c.Path == "" {
-			bad(p+".path", "path is required")
-		}
-		if c.Format != "" && !contains(Formats, c.Format) {
-			bad(p+".format", "unknown format %q (want parquet, csv or jsonl)", c.Format)
-		}
-		if c.Compression != "" && !contains([]string{"snappy", "zstd", "gzip", "none"}, c.Compression) {
-			bad(p+".compression", "unknown compression %q (want snappy, zstd, gzip or none)", c.Compression)
-		}
-	case TypeHTTP:
-		if c.BaseURL == "" {
-			bad(p+".base_url", "base_url is required")
-		} else if !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
-			bad(p+".base_url", "base_url must start with http:// or https://")
-		}
-		if c.RateLimit != nil && c.RateLimit.RequestsPerSecond <= 0 {
-			bad(p+".rate_limit.requests_per_second", "must be greater than 0")
-		}
-		if c.MaxRetries != nil && *c.MaxRetries < 0 {
-			bad(p+".max_retries", "must not be negative")
-		}
-		if c.MaxConcurrency < 0 || c.MaxConcurrency > MaxConcurrency {
-			bad(p+".max_concurrency", "must be between 0 (no cap) and %d (got %d)", MaxConcurrency, c.MaxConcurrency)
-		}
-	}
+	c.Config.Validate(problems{prefix: p, bad: bad})
 }
-
-var typeOfConnection = reflectTypeOf(Connection{})
 
 func (f *File) validateSync(s *Sync, p string, bad func(string, string, ...any)) {
 	src, dst := s.Source, s.Destination
@@ -147,32 +81,15 @@ func (f *File) validateSync(s *Sync, p string, bad func(string, string, ...any))
 		// reported where the connection is defined
 	case sc == nil:
 		bad(p+".source.connection", "unknown connection %q%s", src.Connection, f.knownConnections())
+	case sc.Config == nil:
+		// an unknown type: reported where the connection is defined
+	case src.Config == nil:
+		bad(p+".source.connection", "a %s connection cannot be a source", sc.Type)
 	default:
-		switch sc.Type {
-		case TypeFiles:
-			if src.Query != "" || src.Table != "" {
-				bad(p+".source", "a files source reads path, not query or table")
-			}
-			if src.Format != "" && !contains(Formats, src.Format) {
-				bad(p+".source.format", "unknown format %q (want parquet, csv or jsonl)", src.Format)
-			}
-			if src.Format == "" && sc.Format == "" {
-				bad(p+".source.format", "format is required (on the source or its files connection)")
-			}
-		case TypeHTTP:
-			if src.Endpoint == "" && src.Path == "" {
-				bad(p+".source.endpoint", "endpoint is required for an http source")
-			}
-			if pg := src.Pagination; pg != nil && pg.MaxPages < 0 {
-				bad(p+".source.pagination.max_pages", "max_pages must be positive (got %d)", pg.MaxPages)
-			}
-		default:
-			if (src.Query == "") == (src.Table == "") {
-				bad(p+".source", "set exactly one of query or table")
-			}
-		}
+		src.Config.Validate(sc.Config, problems{prefix: p + ".source", bad: bad})
 	}
 	dc, dcDefined := f.Connections[dst.Connection]
+	var role *connector.DestRole
 	switch {
 	case dst.Connection == "":
 		bad(p+".destination.connection", "connection is required")
@@ -180,23 +97,24 @@ func (f *File) validateSync(s *Sync, p string, bad func(string, string, ...any))
 		// reported where the connection is defined
 	case dc == nil:
 		bad(p+".destination.connection", "unknown connection %q%s", dst.Connection, f.knownConnections())
-	case dc.Type == TypeSnowflake:
-		bad(p+".destination.connection", "a snowflake connection can only be a source")
-	case dc.Type == TypeFiles:
-		if dst.Format != "" && !contains(Formats, dst.Format) {
-			bad(p+".destination.format", "unknown format %q (want parquet, csv or jsonl)", dst.Format)
+	case dc.Config == nil:
+		// an unknown type: reported where the connection is defined
+	case dst.Config == nil:
+		bad(p+".destination.connection", "a %s connection can only be a source", dc.Type)
+	default:
+		role = f.connectorOf(dst.Connection).Dest
+		dst.Config.Validate(connector.Dest{Conn: dc.Config, Object: dst.Object, Mode: dst.Mode, PrimaryKey: dst.PrimaryKey},
+			problems{prefix: p + ".destination", bad: bad})
+		if dst.Object == "" && !role.ObjectOptional {
+			bad(p+".destination.object", "object is required")
 		}
-		if dst.Format == "" && dc.Format == "" && !strings.Contains(dst.Object, ".") {
-			bad(p+".destination.format", "format is required (on the destination, its connection, or as the object's extension)")
+		if contains(modes, dst.Mode) && !contains(role.Modes, dst.Mode) {
+			if why := role.Why[dst.Mode]; why != "" {
+				bad(p+".destination.mode", "%s", why)
+			} else {
+				bad(p+".destination.mode", "a %s destination cannot write mode %s (it writes %s)", dc.Type, dst.Mode, connector.List(role.Modes))
+			}
 		}
-		if dst.Object != "" && !filepath.IsLocal(dst.Object) {
-			bad(p+".destination.object", "object %q must be a file name inside the connection's folder (no .. or absolute path)", dst.Object)
-		}
-	case dc.Type == TypeHTTP:
-		validateHTTPDest(&dst, p+".destination", bad)
-	}
-	if dst.Object == "" && dc != nil && dc.Type != TypeHTTP {
-		bad(p+".destination.object", "object is required")
 	}
 	switch {
 	case dst.Mode == "":

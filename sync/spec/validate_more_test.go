@@ -1,8 +1,10 @@
-package spec
+package spec_test
 
 import (
 	"strings"
 	"testing"
+
+	. "github.com/hoist-dev/hoist/sync/spec"
 )
 
 const twoConns = `version: 1

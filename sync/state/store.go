@@ -12,9 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	stdsync "sync"
 	"time"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/internal/cursor"
 )
 
@@ -126,17 +126,10 @@ type Store interface {
 // file store reads a sync's state there until a run moves it in.
 type Opener func(ctx context.Context, url, legacy string) (Store, error)
 
-var (
-	mu      stdsync.RWMutex
-	openers = map[string]Opener{}
-)
+var openers connector.Table[Opener]
 
 // Register makes a URL scheme ("file", "postgres") available.
-func Register(scheme string, o Opener) {
-	mu.Lock()
-	defer mu.Unlock()
-	openers[scheme] = o
-}
+func Register(scheme string, o Opener) { openers.Set(scheme, o) }
 
 // Open opens the store at url (file://DIR or postgres://…); see Opener for
 // legacy.
@@ -148,9 +141,7 @@ func Open(ctx context.Context, url, legacy string) (Store, error) {
 	if scheme == "postgresql" {
 		scheme = "postgres"
 	}
-	mu.RLock()
-	o, found := openers[scheme]
-	mu.RUnlock()
+	o, found := openers.Get(scheme)
 	if !found {
 		return nil, fmt.Errorf("state: unsupported scheme %q", scheme)
 	}

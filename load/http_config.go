@@ -1,0 +1,111 @@
+package load
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"text/template"
+
+	"github.com/hoist-dev/hoist/connector"
+	"github.com/hoist-dev/hoist/sync/spec"
+)
+
+// HTTPDest is an http destination's keys: one request template per operation.
+type HTTPDest struct {
+	Operations map[string]*HTTPOperation `yaml:"operations"`
+}
+
+// HTTPOperation is the request template for one operation (upsert, insert, update, delete).
+type HTTPOperation struct {
+	Method string `yaml:"method"`
+	Path   string `yaml:"path"`
+	// Body is a text/template rendered with .Rows (batched) or .Row (per row).
+	Body string `yaml:"body"`
+	// Batch sends batch_size rows per request; otherwise one request per row.
+	Batch bool `yaml:"batch"`
+	// ErrorsPath reads per-row errors (by index) from a 2xx response body.
+	ErrorsPath string `yaml:"errors_path"`
+}
+
+// HTTPOperations are the operations an http destination can declare.
+var HTTPOperations = []string{"upsert", "insert", "update", "delete"}
+
+// httpModeNeeds lists, per mode, the operations an http destination must
+// declare; each entry is a set of alternatives (Open picks them the same way).
+var httpModeNeeds = map[string][][]string{
+	spec.ModeInsert: {{"insert", "upsert"}},
+	spec.ModeUpdate: {{"update"}},
+	spec.ModeUpsert: {{"upsert"}},
+	spec.ModeMirror: {{"upsert"}, {"delete"}},
+	spec.ModeAppend: {{"insert", "upsert"}},
+}
+
+// httpDestRole is what an http destination can do: every mode but replace,
+// which an API cannot do atomically; the operations name their own paths,
+// so it needs no object.
+var httpDestRole = connector.DestRole{
+	NewConfig:      func() connector.DestConfig { return &HTTPDest{} },
+	Modes:          []string{spec.ModeInsert, spec.ModeUpdate, spec.ModeUpsert, spec.ModeMirror, spec.ModeAppend},
+	Why:            map[string]string{spec.ModeReplace: "mode replace cannot be done atomically through an API; use upsert or mirror"},
+	ObjectOptional: true,
+}
+
+// CheckTemplate parses an http operation's path or body template as the
+// destination will, so a broken one fails validate rather than the first batch.
+func CheckTemplate(text string) error {
+	_, err := template.New("").Funcs(tmplFuncs).Parse(text)
+	return err
+}
+
+// Validate implements connector.DestConfig.
+func (h *HTTPDest) Validate(dst connector.Dest, p connector.Problems) {
+	if len(h.Operations) == 0 {
+		p.Add("operations", "an http destination needs operations (upsert, insert, update, delete)")
+		return
+	}
+	names := make([]string, 0, len(h.Operations))
+	for op := range h.Operations {
+		names = append(names, op)
+	}
+	sort.Strings(names)
+	for _, op := range names {
+		o := h.Operations[op]
+		q := "operations." + op
+		if !slices.Contains(HTTPOperations, op) {
+			p.Add(q, "unknown operation %q (want upsert, insert, update or delete)", op)
+		}
+		if o == nil || o.Path == "" {
+			p.Add(q+".path", "path is required")
+			continue
+		}
+		if err := CheckTemplate(o.Path); err != nil {
+			p.Add(q+".path", "invalid template: %s", templateErr(err))
+		}
+		if o.Body != "" {
+			if err := CheckTemplate(o.Body); err != nil {
+				p.Add(q+".body", "invalid template: %s", templateErr(err))
+			}
+		}
+	}
+	for _, alts := range httpModeNeeds[dst.Mode] {
+		found := false
+		for _, a := range alts {
+			if h.Operations[a] != nil {
+				found = true
+			}
+		}
+		if !found {
+			p.Add("operations", "mode %s needs operations.%s", dst.Mode, strings.Join(alts, " or operations."))
+		}
+	}
+}
+
+// templateErr drops text/template's `template: :1:` prefix, which names
+// neither file nor field; the problem's location does.
+func templateErr(err error) string {
+	s := strings.TrimPrefix(err.Error(), "template: ")
+	if i := strings.Index(s, ": "); i >= 0 && strings.HasPrefix(s, ":") {
+		s = s[i+2:]
+	}
+	return s
+}
