@@ -26,7 +26,7 @@ var unicodeTexts = []string{
 	"line\nbreak",
 	"crlf\r\nline",
 	"tab\tseparated",
-	`quotes " and ' and `+"`",
+	`quotes " and ' and ` + "`",
 	"comma, semicolon; pipe |",
 	`back\slash \n not a newline`,
 	"<b>html</b> &amp; {\"json\": [1]}",
