@@ -11,9 +11,9 @@ import (
 // content whole; in every other mode the batches already acknowledged stay
 // delivered (load.Writer).
 func (s *suite) abort(t *testing.T) {
-	t.Run("replace keeps the old content", s.abortReplace)
+	s.check(t, "replace keeps the old content", s.abortReplace)
 	for _, mode := range []string{spec.ModeInsert, spec.ModeUpdate, spec.ModeUpsert, spec.ModeMirror, spec.ModeAppend} {
-		t.Run(mode+" keeps acknowledged batches", func(t *testing.T) {
+		s.check(t, mode+" keeps acknowledged batches", func(t *testing.T) {
 			s.needMode(t, mode)
 			s.abortKeeps(t, mode)
 		})

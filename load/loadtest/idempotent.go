@@ -12,7 +12,7 @@ import (
 // timeout) and every batch of a run that failed (in the next run).
 func (s *suite) idempotent(t *testing.T) {
 	for _, mode := range []string{spec.ModeInsert, spec.ModeUpdate, spec.ModeUpsert, spec.ModeMirror} {
-		t.Run(mode, func(t *testing.T) {
+		s.check(t, mode, func(t *testing.T) {
 			s.needMode(t, mode)
 			s.idempotentMode(t, mode)
 		})

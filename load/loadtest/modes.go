@@ -11,13 +11,13 @@ import (
 // modes checks that every claimed mode does what it means, against an
 // object holding rows from an earlier run.
 func (s *suite) modes(t *testing.T) {
-	t.Run("insert leaves existing keys alone", s.modeInsert)
-	t.Run("update leaves missing keys alone", s.modeUpdate)
-	t.Run("upsert inserts and updates", s.modeUpsert)
-	t.Run("mirror upserts and deletes", s.modeMirror)
-	t.Run("append appends", s.modeAppend)
-	t.Run("replace swaps at commit", s.modeReplace)
-	t.Run("replace with no rows empties", s.modeReplaceEmpty)
+	s.check(t, "insert leaves existing keys alone", s.modeInsert)
+	s.check(t, "update leaves missing keys alone", s.modeUpdate)
+	s.check(t, "upsert inserts and updates", s.modeUpsert)
+	s.check(t, "mirror upserts and deletes", s.modeMirror)
+	s.check(t, "append appends", s.modeAppend)
+	s.check(t, "replace swaps at commit", s.modeReplace)
+	s.check(t, "replace with no rows empties", s.modeReplaceEmpty)
 }
 
 // seed fills object with rows in one committed run of mode.

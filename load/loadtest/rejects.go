@@ -19,7 +19,7 @@ func (s *suite) rejects(t *testing.T) {
 		t.Skip("the harness has no way to make a row the destination rejects")
 	}
 	for _, mode := range allModes {
-		t.Run(mode, func(t *testing.T) {
+		s.check(t, mode, func(t *testing.T) {
 			s.needMode(t, mode)
 			s.rejectsMode(t, mode)
 		})

@@ -124,7 +124,7 @@ func (s *suite) types(t *testing.T) {
 		t.Skip("no mode that writes new rows is claimed")
 	}
 	for _, ty := range AllTypes() {
-		t.Run(ty.Name, func(t *testing.T) {
+		s.check(t, ty.Name, func(t *testing.T) {
 			if !slices.ContainsFunc(s.h.Types, func(c Type) bool { return c.Name == ty.Name }) {
 				t.Skipf("type %s not claimed", ty.Name)
 			}
@@ -143,10 +143,27 @@ func (s *suite) roundTrip(t *testing.T, obj, mode string, ty Type) {
 		rows = append(rows, row{i + 1, v})
 	}
 	rows = append(rows, row{len(ty.Values) + 1, nil})
+	s.writeTwice(t, obj, mode, schema, rows, row{len(rows) + 1, ty.Values[0]})
+}
+
+// writeTwice writes rows in one run and expects them back; then, unless
+// mode replaces, it writes one more row in a second run and expects the
+// first rows unchanged beside it: a destination that rewrites the object
+// to add a row (the files merge) reads the old rows back first, and must
+// not lose anything doing so.
+func (s *suite) writeTwice(t *testing.T, obj, mode string, schema *arrow.Schema, rows []row, more row) {
+	t.Helper()
 	r := s.begin(t, obj, mode, schema)
-	noRejects(t, "a batch of "+ty.Name+" values", r.write(load.OpFor(mode), rows...))
+	noRejects(t, "the first run", r.write(load.OpFor(mode), rows...))
 	r.commit()
-	s.expect(t, obj, "after writing "+ty.Name+" values", schema, rows...)
+	s.expect(t, obj, "after writing them", schema, rows...)
+	if mode == spec.ModeReplace {
+		return
+	}
+	r = s.begin(t, obj, mode, schema)
+	noRejects(t, "the second run", r.write(load.OpFor(mode), more))
+	r.commit()
+	s.expect(t, obj, "after a second run added a row", schema, append(slices.Clone(rows), more)...)
 }
 
 // objectName makes a name safe for every destination (a table, a file, a

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -23,8 +22,6 @@ var unicodeTexts = []string{
 	"zero\u200bwidth space",
 	"\ufeffbyte order mark",
 	"max rune \U0010ffff",
-	"line\nbreak",
-	"crlf\r\nline",
 	"tab\tseparated",
 	`quotes " and ' and ` + "`",
 	"comma, semicolon; pipe |",
@@ -40,18 +37,22 @@ func (s *suite) values(t *testing.T) {
 	if mode == "" {
 		t.Skip("no mode that writes new rows is claimed")
 	}
-	t.Run("nulls", func(t *testing.T) {
+	s.check(t, "nulls", func(t *testing.T) {
 		rows := []row{{1, nil, nil}, {2, "x", 0}, {3, nil, 7}, {4, "y", nil}}
 		s.writeAndExpect(t, "v_nulls", mode, rows)
 	})
-	t.Run("unicode", func(t *testing.T) {
+	s.check(t, "unicode", func(t *testing.T) {
 		rows := make([]row, len(unicodeTexts))
 		for i, text := range unicodeTexts {
 			rows[i] = row{i + 1, text, i}
 		}
 		s.writeAndExpect(t, "v_unicode", mode, rows)
 	})
-	t.Run("a 1 MB value", func(t *testing.T) {
+	s.check(t, "line endings", func(t *testing.T) {
+		rows := []row{{1, "line\nbreak", 1}, {2, "crlf\r\nline", 2}, {3, "cr\ronly", 3}, {4, "ends with a newline\n", 4}}
+		s.writeAndExpect(t, "v_line_endings", mode, rows)
+	})
+	s.check(t, "a 1 MB value", func(t *testing.T) {
 		var b strings.Builder
 		for b.Len() < 1<<20 {
 			b.WriteString("0123456789 abcdefghijklmnopqrstuvwxyz ÄÖÜ 🚀 ")
@@ -63,8 +64,5 @@ func (s *suite) values(t *testing.T) {
 
 func (s *suite) writeAndExpect(t *testing.T, obj, mode string, rows []row) {
 	t.Helper()
-	r := s.begin(t, obj, mode, baseSchema)
-	noRejects(t, "values", r.write(load.OpFor(mode), rows...))
-	r.commit()
-	s.expect(t, obj, "after writing them", baseSchema, rows...)
+	s.writeTwice(t, obj, mode, baseSchema, rows, row{len(rows) + 1, "another", nil})
 }
