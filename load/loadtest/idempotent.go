@@ -49,10 +49,10 @@ func (s *suite) idempotentMode(t *testing.T, mode string) {
 	op := load.OpFor(mode)
 	for _, when := range []string{"after the batches were written twice in one run", "after the run was repeated"} {
 		r := s.begin(t, obj, mode, baseSchema)
-		for range 2 {
-			noRejects(t, mode+" batch written again", r.write(op, batch...))
+		for _, which := range []string{"written", "written again"} {
+			noRejects(t, mode+" batch "+which, r.write(op, batch...))
 			if deletes != nil {
-				noRejects(t, "delete batch written again", r.write(load.OpDelete, deletes...))
+				noRejects(t, "delete batch "+which, r.write(load.OpDelete, deletes...))
 			}
 		}
 		r.commit()
