@@ -176,8 +176,22 @@ type view struct {
 
 func (v view) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "cursor %v, %d rows, identity %+v, %d runs %v, snapshot %s", v.Cursor, v.Rows, v.Identity, len(v.Runs), v.Runs, entriesText(v.Snapshot))
+	var runs []string
+	for _, raw := range v.Runs {
+		var r state.Run
+		json.Unmarshal([]byte(raw), &r)
+		runs = append(runs, fmt.Sprintf("%s:%d", r.Status, r.Delivered))
+	}
+	fmt.Fprintf(&b, "cursor %v, %d rows, identity %v, runs (status:delivered, newest first) %v, snapshot %s",
+		v.Cursor, v.Rows, identityText(v.Identity), runs, entriesText(v.Snapshot))
 	return b.String()
+}
+
+func identityText(id *state.Identity) string {
+	if id == nil {
+		return "none"
+	}
+	return id.Source + "→" + id.Destination
 }
 
 func (v view) equal(o view) bool {
