@@ -338,6 +338,13 @@ func appendJSON(b array.Builder, v jsonVal) error {
 	case *array.LargeStringBuilder:
 		sb.Append(v.text)
 		return nil
+	case *array.BinaryBuilder: // binary and large binary
+		if v.kind == jString && v.text == "" {
+			// the base64 of no bytes, which the writer writes for an
+			// empty value (NULL is null)
+			sb.Append([]byte{})
+			return nil
+		}
 	}
 	if v.kind == jRaw {
 		return fmt.Errorf("cannot read a json array as %s", b.Type())

@@ -233,11 +233,21 @@ func numericEncoder(dt arrow.DataType) Encoder {
 			return func(dst []byte, i int) ([]byte, error) { return AppendNumeric(dst, s(i)) }
 		}
 	}
+	if dt.ID() == arrow.UINT64 {
+		// not through intGetter: a uint64 past MaxInt64 would wrap to a
+		// negative number, and numeric holds every uint64 as it is
+		return func(arr arrow.Array) AppendFunc {
+			a := arr.(*array.Uint64)
+			return func(dst []byte, i int) ([]byte, error) {
+				return AppendNumeric(dst, strconv.FormatUint(a.Value(i), 10))
+			}
+		}
+	}
 	if get := intGetter(dt); get != nil {
 		return func(arr arrow.Array) AppendFunc {
 			g := get(arr)
 			return func(dst []byte, i int) ([]byte, error) {
-				v, _ := g(i)
+				v, _ := g(i) // every other integer type fits an int64
 				return AppendNumeric(dst, strconv.FormatInt(v, 10))
 			}
 		}

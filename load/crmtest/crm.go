@@ -62,6 +62,10 @@ type Config struct {
 	RowErrors bool
 	// PageSize is the default page size of listings (default 50).
 	PageSize int
+	// Validate, when set, is one more rule a record must pass, besides a
+	// key and a well-formed email: a non-empty answer says why it is
+	// invalid, and the record is refused like a malformed email.
+	Validate func(record map[string]any) string
 }
 
 // Stats counts what the server saw.

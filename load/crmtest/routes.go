@@ -99,6 +99,9 @@ func (s *Server) invalid(rec map[string]any) string {
 			return fmt.Sprintf("invalid email %q", fmt.Sprint(e))
 		}
 	}
+	if s.cfg.Validate != nil {
+		return s.cfg.Validate(rec)
+	}
 	return ""
 }
 

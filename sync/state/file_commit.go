@@ -115,6 +115,7 @@ func (s *fileStore) commitLocked(ctx context.Context, dir, sync string, c *Commi
 	if err := renameDurably(stateTmp, filepath.Join(dir, stateFileName)); err != nil {
 		return err
 	}
+	crashPoint("state-renamed")
 	removeStale(dir, next.tableNames())
 	return nil
 }
