@@ -43,7 +43,7 @@ func TestFilesJSONLConformance(t *testing.T) {
 
 func filesHarness(t *testing.T, format string, types []loadtest.Type) loadtest.Harness {
 	dir := t.TempDir()
-	conn := &spec.Connection{Name: "out", Type: spec.TypeFiles, Path: "out", Format: format}
+	conn := &spec.Connection{Name: "out", Type: filefmt.Type, Config: &filefmt.Config{Path: "out", Format: format}}
 	folder := filepath.Join(dir, "out")
 	return loadtest.Harness{
 		Open: func(t *testing.T) load.Destination {

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/internal/httpkit"
 	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/load/crmtest"
 	"github.com/hoist-dev/hoist/load/loadtest"
@@ -29,11 +30,18 @@ func TestHTTPConformance(t *testing.T) {
 	srv := httptest.NewServer(crm)
 	t.Cleanup(srv.Close)
 	retries := 2
-	conn := &spec.Connection{Name: "crm-conformance", Type: spec.TypeHTTP, BaseURL: srv.URL,
-		Timeout: spec.Duration(10 * time.Second), MaxRetries: &retries}
+	conn := &spec.Connection{
+		Name: "crm-conformance",
+		Type: httpkit.Type,
+		Config: &httpkit.Config{
+			BaseURL:    srv.URL,
+			Timeout:    spec.Duration(10 * time.Second),
+			MaxRetries: &retries,
+		},
+	}
 	// Every operation the fake has: batched upserts and deletes, per-row
 	// creates (409 for a key it holds) and patches (404 for one it lacks).
-	ops := map[string]*spec.HTTPOperation{
+	ops := map[string]*load.HTTPOperation{
 		"upsert": {Method: http.MethodPost, Path: "/{{.Object}}/contacts/batch", Batch: true},
 		"delete": {Method: http.MethodPost, Path: "/{{.Object}}/contacts/batch/delete", Batch: true},
 		"insert": {Method: http.MethodPost, Path: "/{{.Object}}/contacts"},
@@ -48,7 +56,7 @@ func TestHTTPConformance(t *testing.T) {
 			return d
 		},
 		Target: func(_ *testing.T, object, mode string, key []string, schema *arrow.Schema) load.Target {
-			return load.Target{Dest: &spec.Dest{Connection: conn.Name, Object: object, Mode: mode, PrimaryKey: key, Operations: ops}, Schema: schema}
+			return load.Target{Dest: &spec.Dest{Connection: conn.Name, Object: object, Mode: mode, PrimaryKey: key, Config: &load.HTTPDest{Operations: ops}}, Schema: schema}
 		},
 		Read: func(t *testing.T, object string, schema *arrow.Schema, mem memory.Allocator) []arrow.RecordBatch {
 			return crm.read(t, object, schema, mem)

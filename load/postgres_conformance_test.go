@@ -8,7 +8,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/pgconn"
 	"github.com/hoist-dev/hoist/internal/pgtest"
 	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/load/loadtest"
@@ -19,7 +21,7 @@ import (
 // its own on the test server, read back through hoist's PostgreSQL source.
 func TestPostgresConformance(t *testing.T) {
 	db := pgtest.New(t)
-	conn := &spec.Connection{Name: "dest", Type: spec.TypePostgres, URL: spec.Secret(db.URL)}
+	conn := &spec.Connection{Name: "dest", Type: pgconn.Type, Config: &pgconn.Config{URL: spec.Secret(db.URL)}}
 	src := extract.NewPostgresSource(db.Pool) // not closed: it would close the test's pool
 	loadtest.Run(t, loadtest.Harness{
 		Open: func(t *testing.T) load.Destination {
@@ -30,13 +32,13 @@ func TestPostgresConformance(t *testing.T) {
 			return d
 		},
 		Target: func(_ *testing.T, object, mode string, key []string, schema *arrow.Schema) load.Target {
-			return load.Target{Dest: &spec.Dest{Connection: conn.Name, Object: object, Mode: mode, PrimaryKey: key, CreateTable: true}, Schema: schema}
+			return load.Target{Dest: &spec.Dest{Connection: conn.Name, Object: object, Mode: mode, PrimaryKey: key, Config: &connector.SQLDest{CreateTable: true}}, Schema: schema}
 		},
 		Read: func(t *testing.T, object string, _ *arrow.Schema, mem memory.Allocator) []arrow.RecordBatch {
 			if got := db.Strings(t, "SELECT coalesce(to_regclass($1)::text, '')", object); got[0] == "" {
 				return nil
 			}
-			return readAll(t, src, &spec.Source{Table: object}, mem)
+			return readAll(t, src, &spec.Source{Config: &connector.SQLSource{Table: object}}, mem)
 		},
 		Modes: []string{spec.ModeInsert, spec.ModeUpdate, spec.ModeUpsert, spec.ModeMirror, spec.ModeAppend, spec.ModeReplace},
 		// timestamp columns hold microseconds: nanoseconds are cut off

@@ -10,7 +10,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/sqlitedb"
 	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/load/loadtest"
 	"github.com/hoist-dev/hoist/sync/spec"
@@ -21,7 +23,7 @@ import (
 func TestSQLiteConformance(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	conn := &spec.Connection{Name: "dest", Type: spec.TypeSQLite, Path: "dest.db"}
+	conn := &spec.Connection{Name: "dest", Type: sqlitedb.Type, Config: &sqlitedb.Config{Path: "dest.db"}}
 	db, err := sql.Open("sqlite", filepath.Join(dir, "dest.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +38,7 @@ func TestSQLiteConformance(t *testing.T) {
 			return d
 		},
 		Target: func(_ *testing.T, object, mode string, key []string, schema *arrow.Schema) load.Target {
-			return load.Target{Dest: &spec.Dest{Connection: conn.Name, Object: object, Mode: mode, PrimaryKey: key, CreateTable: true}, Schema: schema}
+			return load.Target{Dest: &spec.Dest{Connection: conn.Name, Object: object, Mode: mode, PrimaryKey: key, Config: &connector.SQLDest{CreateTable: true}}, Schema: schema}
 		},
 		Read: func(t *testing.T, object string, _ *arrow.Schema, mem memory.Allocator) []arrow.RecordBatch {
 			var n int
@@ -46,7 +48,7 @@ func TestSQLiteConformance(t *testing.T) {
 			if n == 0 {
 				return nil
 			}
-			return readSource(t, conn, dir, &spec.Source{Query: "SELECT * FROM " + object}, mem)
+			return readSource(t, conn, dir, &spec.Source{Config: &connector.SQLSource{Query: "SELECT * FROM " + object}}, mem)
 		},
 		Modes: []string{spec.ModeInsert, spec.ModeUpdate, spec.ModeUpsert, spec.ModeMirror, spec.ModeAppend, spec.ModeReplace},
 		// Not claimed: a uint64 past MaxInt64 is rejected (INTEGER is

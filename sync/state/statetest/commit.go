@@ -63,9 +63,9 @@ func apply(snap, delta []state.Entry) []state.Entry {
 // commitA makes sync's first commit and returns the view it must leave.
 func commitA(t *testing.T, st state.Store, sync string) view {
 	t.Helper()
-	commit(t, st, sync, &state.Commit{Cursor: cursor("1"), Delta: delta(firstDelta()...), Run: runN(1), Identity: identityA})
+	commit(t, st, sync, &state.Commit{Cursor: cursorAt("1"), Delta: delta(firstDelta()...), Run: runN(1), Identity: identityA})
 	snap := apply(nil, firstDelta())
-	return view{Cursor: cursor("1"), Rows: int64(len(snap)), Identity: identityA, Runs: []string{runText(runN(1))}, Snapshot: snap}
+	return view{Cursor: cursorAt("1"), Rows: int64(len(snap)), Identity: identityA, Runs: []string{runText(runN(1))}, Snapshot: snap}
 }
 
 func expectView(t *testing.T, st state.Store, sync, when string, want view) {
@@ -84,10 +84,10 @@ func (s *suite) movesTogether(t *testing.T) {
 	st := s.store(t)
 	a := commitA(t, st, "s")
 	expectView(t, st, "s", "after its first commit", a)
-	commit(t, st, "s", &state.Commit{Cursor: cursor("2"), Delta: delta(secondDelta()...), Run: runN(2), Identity: identityB})
+	commit(t, st, "s", &state.Commit{Cursor: cursorAt("2"), Delta: delta(secondDelta()...), Run: runN(2), Identity: identityB})
 	snap := apply(a.Snapshot, secondDelta())
 	expectView(t, st, "s", "after a second commit that overwrites, removes and adds", view{
-		Cursor: cursor("2"), Rows: int64(len(snap)), Identity: identityB,
+		Cursor: cursorAt("2"), Rows: int64(len(snap)), Identity: identityB,
 		Runs: []string{runText(runN(2)), runText(runN(1))}, Snapshot: snap,
 	})
 }
@@ -132,7 +132,7 @@ func (s *suite) failingDelta(t *testing.T) {
 	for _, after := range []int{0, 2, len(secondDelta()) - 1} {
 		it := &failingIter{SliceIterator: state.SliceIterator{Entries: secondDelta()}, n: after}
 		ctx, cancel := ctxFor()
-		err := st.Commit(ctx, "s", &state.Commit{Cursor: cursor("2"), Delta: it, Run: runN(2), Identity: identityB})
+		err := st.Commit(ctx, "s", &state.Commit{Cursor: cursorAt("2"), Delta: it, Run: runN(2), Identity: identityB})
 		cancel()
 		if err == nil {
 			t.Fatalf("a commit whose delta failed after %d entries succeeded", after)
@@ -140,10 +140,10 @@ func (s *suite) failingDelta(t *testing.T) {
 		expectView(t, st, "s", "after a commit whose delta failed after "+itoa(after)+" entries", a)
 	}
 	// the store is not left unusable
-	commit(t, st, "s", &state.Commit{Cursor: cursor("3"), Delta: delta(entries("z=26")...), Run: runN(3)})
+	commit(t, st, "s", &state.Commit{Cursor: cursorAt("3"), Delta: delta(entries("z=26")...), Run: runN(3)})
 	snap := apply(a.Snapshot, entries("z=26"))
 	expectView(t, st, "s", "after a good commit that followed the failed ones", view{
-		Cursor: cursor("3"), Rows: int64(len(snap)), Identity: identityA, Runs: []string{runText(runN(3)), runText(runN(1))}, Snapshot: snap,
+		Cursor: cursorAt("3"), Rows: int64(len(snap)), Identity: identityA, Runs: []string{runText(runN(3)), runText(runN(1))}, Snapshot: snap,
 	})
 }
 
@@ -155,8 +155,8 @@ func (s *suite) independent(t *testing.T) {
 	want := map[string]view{}
 	for i, name := range names {
 		es := entries("k=" + name)
-		commit(t, st, name, &state.Commit{Cursor: cursor(itoa(i)), Delta: delta(es...), Run: runN(i)})
-		want[name] = view{Cursor: cursor(itoa(i)), Rows: 1, Runs: []string{runText(runN(i))}, Snapshot: es}
+		commit(t, st, name, &state.Commit{Cursor: cursorAt(itoa(i)), Delta: delta(es...), Run: runN(i)})
+		want[name] = view{Cursor: cursorAt(itoa(i)), Rows: 1, Runs: []string{runText(runN(i))}, Snapshot: es}
 	}
 	ctx, cancel := ctxFor()
 	defer cancel()

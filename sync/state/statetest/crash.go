@@ -32,7 +32,7 @@ func crashDelta() []state.Entry {
 }
 
 func crashCommit(it state.Iterator) *state.Commit {
-	return &state.Commit{Cursor: cursor("2"), Delta: it, Run: runN(2), Identity: identityB}
+	return &state.Commit{Cursor: cursorAt("2"), Delta: it, Run: runN(2), Identity: identityB}
 }
 
 // dyingIter ends the process when asked for entry at (len: when asked for
@@ -91,7 +91,7 @@ func (s *suite) crashAt(t *testing.T, point string) {
 	st := s.store(t)
 	old := commitA(t, st, sync)
 	snap := apply(old.Snapshot, crashDelta())
-	done := view{Cursor: cursor("2"), Rows: int64(len(snap)), Identity: identityB,
+	done := view{Cursor: cursorAt("2"), Rows: int64(len(snap)), Identity: identityB,
 		Runs: []string{runText(runN(2)), runText(runN(1))}, Snapshot: snap}
 
 	code, out := s.h.Crash(t, st, sync, point)
@@ -113,10 +113,10 @@ func (s *suite) crashAt(t *testing.T, point string) {
 	// the dead process's lock is free, and the store takes the next commit
 	l := lock(t, st, sync, 10*time.Second)
 	defer l.Release()
-	commit(t, st, sync, &state.Commit{Cursor: cursor("3"), Delta: delta(entries("after=crash")...), Run: runN(3)})
+	commit(t, st, sync, &state.Commit{Cursor: cursorAt("3"), Delta: delta(entries("after=crash")...), Run: runN(3)})
 	next := got
 	next.Snapshot = apply(got.Snapshot, entries("after=crash"))
-	next.Rows, next.Cursor = int64(len(next.Snapshot)), cursor("3")
+	next.Rows, next.Cursor = int64(len(next.Snapshot)), cursorAt("3")
 	next.Runs = append([]string{runText(runN(3))}, got.Runs...)
 	expectView(t, st, sync, "after a commit that followed the crash", next)
 }

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/sync/state"
 )
 
@@ -163,11 +163,11 @@ func runN(n int) state.Run {
 	return state.Run{Status: "ok", Mode: "upsert", StartedAt: runStart.Add(time.Duration(n) * time.Minute), DurationMS: int64(n), Delivered: int64(n)}
 }
 
-func cursor(v string) *extract.Cursor { return &extract.Cursor{Kind: extract.CursorInt, Value: v} }
+func cursorAt(v string) *cursor.Cursor { return &cursor.Cursor{Kind: cursor.Int, Value: v} }
 
 // view is everything a store says about one sync, to compare whole states.
 type view struct {
-	Cursor   *extract.Cursor
+	Cursor   *cursor.Cursor
 	Rows     int64
 	Identity *state.Identity
 	Runs     []string // JSON of each run, newest first

@@ -156,7 +156,7 @@ func (s *suite) fencing(t *testing.T) {
 	defer l2.Release()
 
 	ctx, cancel := ctxFor()
-	err := st.Commit(ctx, "fenced", &state.Commit{Cursor: cursor("2"), Delta: delta(secondDelta()...), Run: runN(2), Identity: identityB})
+	err := st.Commit(ctx, "fenced", &state.Commit{Cursor: cursorAt("2"), Delta: delta(secondDelta()...), Run: runN(2), Identity: identityB})
 	cancel()
 	if err == nil {
 		t.Errorf("a runner that lost its lock committed while another runner held it")
@@ -165,7 +165,7 @@ func (s *suite) fencing(t *testing.T) {
 	}
 	expectView(t, other, "fenced", "after the runner that lost its lock tried to commit", a)
 	// the runner holding the lock now commits as usual
-	commit(t, other, "fenced", &state.Commit{Cursor: cursor("3"), Run: runN(3)})
-	a.Cursor, a.Runs = cursor("3"), append([]string{runText(runN(3))}, a.Runs...)
+	commit(t, other, "fenced", &state.Commit{Cursor: cursorAt("3"), Run: runN(3)})
+	a.Cursor, a.Runs = cursorAt("3"), append([]string{runText(runN(3))}, a.Runs...)
 	expectView(t, other, "fenced", "after the new holder's commit", a)
 }

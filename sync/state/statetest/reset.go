@@ -12,7 +12,7 @@ import (
 func (s *suite) reset(t *testing.T) {
 	st := s.store(t)
 	commitA(t, st, "s")
-	commit(t, st, "s", &state.Commit{Cursor: cursor("2"), Delta: delta(secondDelta()...), Run: runN(2)})
+	commit(t, st, "s", &state.Commit{Cursor: cursorAt("2"), Delta: delta(secondDelta()...), Run: runN(2)})
 	ctx, cancel := ctxFor()
 	defer cancel()
 	if err := st.Reset(ctx, "s"); err != nil {
@@ -20,9 +20,9 @@ func (s *suite) reset(t *testing.T) {
 	}
 	runs := []string{runText(runN(2)), runText(runN(1))}
 	expectView(t, st, "s", "after Reset", view{Runs: runs})
-	commit(t, st, "s", &state.Commit{Cursor: cursor("3"), Delta: delta(entries("new=1")...), Run: runN(3), Identity: identityB})
+	commit(t, st, "s", &state.Commit{Cursor: cursorAt("3"), Delta: delta(entries("new=1")...), Run: runN(3), Identity: identityB})
 	expectView(t, st, "s", "after the first commit following Reset", view{
-		Cursor: cursor("3"), Rows: 1, Identity: identityB, Runs: append([]string{runText(runN(3))}, runs...), Snapshot: entries("new=1"),
+		Cursor: cursorAt("3"), Rows: 1, Identity: identityB, Runs: append([]string{runText(runN(3))}, runs...), Snapshot: entries("new=1"),
 	})
 	if err := st.Reset(ctx, "never committed"); err != nil {
 		t.Errorf("reset of a sync never committed: %v", err)
