@@ -16,7 +16,6 @@ import (
 
 	"github.com/hoist-dev/hoist/extract"
 	"github.com/hoist-dev/hoist/load"
-	"github.com/hoist-dev/hoist/sync/diff"
 )
 
 // outBatch is a batch on its way to a loader, with the cursor values of its
@@ -401,14 +400,6 @@ func (b *batcher) flush() error {
 
 func newBatcher(size int, emit func(p *pending) error) *batcher {
 	return &batcher{size: size, open: map[load.Op]*pending{}, emit: emit}
-}
-
-// opFor is the op a keyed change is sent with.
-func opFor(mode string, k diff.Kind) load.Op {
-	if k == diff.Remove {
-		return load.OpDelete
-	}
-	return load.OpFor(mode)
 }
 
 // bookkeeping is a copy of what record changes, to undo it when the

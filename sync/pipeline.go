@@ -355,27 +355,10 @@ func (r *Runner) runDiff(ctx context.Context, s *spec.Sync, x *extraction, tmp s
 	return res, nil
 }
 
-// sends reports whether a mode sends a classified row. update sends rows new
-// to the snapshot too: only the destination knows whether it holds the key,
-// and an update of a key it lacks is a no-op there.
-func sends(mode string, k diff.Kind, full bool) bool {
-	switch k {
-	case diff.Add:
-		return true
-	case diff.Change:
-		return mode != spec.ModeInsert
-	case diff.Remove:
-		return mode == spec.ModeMirror
-	case diff.Unchanged:
-		return full
-	}
-	return false
-}
-
-// massDelete returns an error when a mirror would remove more than the
-// sync allows.
-func massDelete(s *spec.Sync, removed, snapshotRows int64) error {
-	if s.Destination.Mode != spec.ModeMirror || removed == 0 || snapshotRows == 0 {
+// massDelete returns an error when a mode whose deletes are bounded would
+// remove more than the sync allows.
+func massDelete(mode Mode, s *spec.Sync, removed, snapshotRows int64) error {
+	if !mode.BoundedDeletes || removed == 0 || snapshotRows == 0 {
 		return nil
 	}
 	frac := float64(removed) / float64(snapshotRows)

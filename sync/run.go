@@ -124,6 +124,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 	}
 	defer os.RemoveAll(tmp)
 
+	mode := ModeOf(s.Destination.Mode)
 	rejects := &rejectFile{path: r.rejectPath(s), runID: rep.RunID}
 	stage := &loadStage{
 		w: w, workers: r.workers(s, w), acks: newAcks(), cursors: x.cursors, rejects: rejects,
@@ -143,7 +144,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 	// transaction: both land or neither does.
 	var (
 		final *outBatch
-		joint = r.jointCommit(s, w)
+		joint = r.jointCommit(s, mode, w)
 	)
 	if joint {
 		r.log().Debug("state commits in the last batch's transaction", "sync", s.Name)
@@ -168,7 +169,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 		loadErr error
 		nullKey int64
 	)
-	if spec.KeyNeeded(s.Destination.Mode) {
+	if mode.Keyed {
 		cs, err = newChangeset(tmp)
 		if err != nil {
 			w.Abort(context.WithoutCancel(ctx))
@@ -188,7 +189,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 					return err
 				}
 			}
-			if !r.sends(s.Destination.Mode, e.Kind) {
+			if !mode.Sends(e.Kind, r.Opt.FullRefresh, r.Opt.Refresh) {
 				return nil
 			}
 			return cs.add(e.Kind, e.Key, e.New, e.Aux)
@@ -197,10 +198,10 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 			w.Abort(context.WithoutCancel(ctx))
 			return err
 		}
-		if n := r.unsentAdds(s, res); n > 0 {
+		if n := r.unsentAdds(mode, res); n > 0 {
 			r.log().Warn("source keys missing from the destination are not inserted in mode update", "sync", s.Name, "rows", n)
 		}
-		rep.counts = tally(s.Destination.Mode, r.Opt.FullRefresh, res)
+		rep.counts = tally(mode, r.Opt.FullRefresh, res)
 		r.log().Debug("diff done", "sync", s.Name, "rows", x.read, "added", res.added, "changed", res.changed,
 			"removed", res.removed, "duration_ms", time.Since(start).Milliseconds())
 		for i, line := range res.nullKeys {
@@ -215,7 +216,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 		nullKey = int64(len(res.nullKeys))
 		stage.nullKeys = nullKey
 		if !r.Opt.AllowMassDelete {
-			if err := massDelete(s, res.removed, r.baseRows(st, res)); err != nil {
+			if err := massDelete(mode, s, res.removed, r.baseRows(st, res)); err != nil {
 				w.Abort(context.WithoutCancel(ctx))
 				return err
 			}
@@ -224,17 +225,17 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 			stage.progress.Total(cs.count)
 		}
 		loadErr = stage.run(ctx, func(ctx context.Context, send func(*outBatch) error) error {
-			return r.produceChanges(ctx, s, x, cs, hold(send))
+			return r.produceChanges(ctx, s, mode, x, cs, hold(send))
 		})
 	} else {
 		loadErr = stage.run(ctx, func(ctx context.Context, send func(*outBatch) error) error {
-			return r.produceStream(ctx, s, x, hold(send))
+			return r.produceStream(ctx, s, mode, x, hold(send))
 		})
 		rep.Added = x.read
 	}
 	rep.RowsRead = x.read
 
-	f := &finisher{r: r, s: s, st: st, x: x, cs: cs, refresh: refresh, stage: stage, rep: rep, nullKey: nullKey, start: start, id: id,
+	f := &finisher{r: r, s: s, mode: mode, st: st, x: x, cs: cs, refresh: refresh, stage: stage, rep: rep, nullKey: nullKey, start: start, id: id,
 		reread: len(chg.reread) > 0 && !chg.refused}
 	var commit *state.Commit
 	if final != nil {
@@ -258,13 +259,13 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 		if err := w.Commit(ctx); err != nil {
 			loadErr = fmt.Errorf("commit %s: %w", s.Destination.Connection, err)
 			// a replace that did not commit delivered nothing
-			if s.Destination.Mode == spec.ModeReplace {
+			if !mode.AbortKeepsAcked() {
 				stage.acks = newAcks()
 			}
 		}
 	} else {
 		w.Abort(context.WithoutCancel(ctx))
-		if s.Destination.Mode == spec.ModeReplace {
+		if !mode.AbortKeepsAcked() {
 			stage.acks = newAcks()
 		}
 	}
@@ -319,11 +320,11 @@ func (r *Runner) commitQuiet(ctx context.Context, s *spec.Sync, st *state.SyncSt
 // jointCommit reports whether the state can commit in the transaction of
 // the run's last batch: a Postgres destination (not replace, which commits
 // at the end anyway) in the database that holds the state store.
-func (r *Runner) jointCommit(s *spec.Sync, w load.Writer) bool {
+func (r *Runner) jointCommit(s *spec.Sync, mode Mode, w load.Writer) bool {
 	conn := r.File.Connections[s.Destination.Connection]
 	tc, ok := r.Store.(state.TxCommitter)
 	_, final := w.(load.FinalTxWriter)
-	return ok && final && conn.Type == spec.TypePostgres && s.Destination.Mode != spec.ModeReplace &&
+	return ok && final && conn.Type == spec.TypePostgres && mode.JointCommit() &&
 		tc.SameDatabase(conn.URL.Reveal())
 }
 
@@ -332,6 +333,7 @@ func (r *Runner) jointCommit(s *spec.Sync, w load.Writer) bool {
 type finisher struct {
 	r       *Runner
 	s       *spec.Sync
+	mode    Mode
 	st      *state.SyncState
 	x       *extraction
 	cs      *changeset
@@ -371,7 +373,7 @@ func (f *finisher) commit(ctx context.Context, loadErr error) (*state.Commit, er
 			before = nil
 		}
 		cursorAfter = f.x.cursors.commit(before, complete)
-		rolledBack := s.Destination.Mode == spec.ModeReplace && !complete
+		rolledBack := !f.mode.AbortKeepsAcked() && !complete
 		if ctx.Err() != nil || rolledBack || (fullRead && !complete) {
 			cursorAfter = st.Cursor // a cancelled or rolled-back run never moves the cursor
 			if f.reread {
@@ -390,7 +392,7 @@ func (f *finisher) commit(ctx context.Context, loadErr error) (*state.Commit, er
 		c.Run.Status = StatusPartial
 	}
 	if f.cs != nil && stage.acks.batches > 0 {
-		d, err := f.r.delta(s, f.cs, stage.acks)
+		d, err := f.r.delta(s, f.mode, f.cs, stage.acks)
 		if err != nil {
 			return nil, loadErr, err
 		}
@@ -453,7 +455,7 @@ func (r *Runner) workers(s *spec.Sync, w load.Writer) int {
 
 // produceStream sends every extracted row (modes append and replace) in
 // batch_size slices of the mapped records.
-func (r *Runner) produceStream(ctx context.Context, s *spec.Sync, x *extraction, send func(*outBatch) error) error {
+func (r *Runner) produceStream(ctx context.Context, s *spec.Sync, mode Mode, x *extraction, send func(*outBatch) error) error {
 	seq := 0
 	for {
 		rec, cur, err := x.next(ctx)
@@ -466,7 +468,7 @@ func (r *Runner) produceStream(ctx context.Context, s *spec.Sync, x *extraction,
 		n := rec.NumRows()
 		for off := int64(0); off < n; off += int64(s.BatchSize) {
 			end := min(off+int64(s.BatchSize), n)
-			b := &outBatch{Batch: load.Batch{Seq: seq, Op: load.OpAppend, Record: rec.NewSlice(off, end)}, keyIdx: x.keyIdx}
+			b := &outBatch{Batch: load.Batch{Seq: seq, Op: mode.Write, Record: rec.NewSlice(off, end)}, keyIdx: x.keyIdx}
 			if cur != nil {
 				b.cursors = array.NewSlice(cur, off, end)
 			}
@@ -493,7 +495,7 @@ type batchState struct {
 }
 
 // produceChanges builds batches from the changeset in key order.
-func (r *Runner) produceChanges(ctx context.Context, s *spec.Sync, x *extraction, cs *changeset, send func(*outBatch) error) error {
+func (r *Runner) produceChanges(ctx context.Context, s *spec.Sync, mode Mode, x *extraction, cs *changeset, send func(*outBatch) error) error {
 	full, keys := x.mappedSchema(), x.keySchema()
 	var curType arrow.DataType
 	if x.curIdx >= 0 {
@@ -526,7 +528,7 @@ func (r *Runner) produceChanges(ctx context.Context, s *spec.Sync, x *extraction
 			return err
 		}
 		ch := &rd.ch
-		op := opFor(s.Destination.Mode, ch.kind)
+		op := mode.Op(ch.kind)
 		p, _ := bt.place(op, func(p *pending) {
 			schema := full
 			if op == load.OpDelete {
@@ -581,20 +583,20 @@ func appendChange(st *batchState, op load.Op, ch *change) error {
 
 // delta replays the changeset with the batch numbering of produceChanges and
 // yields the acknowledged changes, in key order, for the state commit.
-func (r *Runner) delta(s *spec.Sync, cs *changeset, a *acks) (state.Iterator, error) {
+func (r *Runner) delta(s *spec.Sync, mode Mode, cs *changeset, a *acks) (state.Iterator, error) {
 	rd, err := cs.reader()
 	if err != nil {
 		return nil, err
 	}
 	bt := newBatcher(s.BatchSize, nil)
-	return &deltaIter{rd: rd, bt: bt, acks: a, mode: s.Destination.Mode}, nil
+	return &deltaIter{rd: rd, bt: bt, acks: a, mode: mode}, nil
 }
 
 type deltaIter struct {
 	rd     *changesetReader
 	bt     *batcher
 	acks   *acks
-	mode   string
+	mode   Mode
 	cur    state.Entry
 	change int64 // keys added less keys removed, so far
 }
@@ -604,7 +606,7 @@ var _ state.RowCounter = (*deltaIter)(nil)
 func (d *deltaIter) Next() bool {
 	for d.rd.next() {
 		ch := &d.rd.ch
-		p, row := d.bt.place(opFor(d.mode, ch.kind), nil)
+		p, row := d.bt.place(d.mode.Op(ch.kind), nil)
 		d.bt.fill(p)
 		if !d.acks.delivered(p.seq, row) {
 			continue
