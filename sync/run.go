@@ -11,9 +11,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/txjoin"
 	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/sync/diff"
 	"github.com/hoist-dev/hoist/sync/spec"
@@ -144,7 +144,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 	// transaction: both land or neither does.
 	var (
 		final *outBatch
-		joint = r.jointCommit(s, mode, w)
+		joint = r.jointCommit(mode, w)
 	)
 	if joint {
 		r.log().Debug("state commits in the last batch's transaction", "sync", s.Name)
@@ -241,7 +241,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 	if final != nil {
 		if loadErr == nil && ctx.Err() == nil {
 			stage.phase("committing state")
-			commit, loadErr = f.writeFinal(ctx, w.(load.FinalTxWriter), final)
+			commit, loadErr = f.writeFinal(ctx, w.(load.StateJoiner), final)
 			if commit != nil && commit.Run.Status == StatusFailed {
 				loadErr = errors.New(commit.Run.Error) // past max_rejected
 			}
@@ -318,14 +318,13 @@ func (r *Runner) commitQuiet(ctx context.Context, s *spec.Sync, st *state.SyncSt
 }
 
 // jointCommit reports whether the state can commit in the transaction of
-// the run's last batch: a Postgres destination (not replace, which commits
-// at the end anyway) in the database that holds the state store.
-func (r *Runner) jointCommit(s *spec.Sync, mode Mode, w load.Writer) bool {
-	conn := r.File.Connections[s.Destination.Connection]
-	tc, ok := r.Store.(state.TxCommitter)
-	_, final := w.(load.FinalTxWriter)
-	return ok && final && conn.Type == spec.TypePostgres && mode.JointCommit() &&
-		tc.SameDatabase(conn.URL.Reveal())
+// the run's last batch: the mode allows it, the writer can run the commit in
+// a batch's transaction, and the store says the writer's database is its
+// own.
+func (r *Runner) jointCommit(mode Mode, w load.Writer) bool {
+	lw, ok := w.(load.StateJoiner)
+	tj, joins := r.Store.(state.TxJoiner)
+	return ok && joins && mode.JointCommit() && tj.Joins(lw.JoinTarget())
 }
 
 // finisher computes a run's totals and state commit, at the end of the run
@@ -411,12 +410,12 @@ func (f *finisher) commit(ctx context.Context, loadErr error) (*state.Commit, er
 // writeFinal writes the held-back last batch and, in its transaction, the
 // state commit. If that transaction fails, the bookkeeping is restored and
 // the error returned, and the run commits its state on its own.
-func (f *finisher) writeFinal(ctx context.Context, fw load.FinalTxWriter, b *outBatch) (*state.Commit, error) {
+func (f *finisher) writeFinal(ctx context.Context, fw load.StateJoiner, b *outBatch) (*state.Commit, error) {
 	saved := f.stage.save()
-	tc := f.r.Store.(state.TxCommitter)
+	tc := f.r.Store.(state.TxJoiner)
 	var commit *state.Commit
 	begin := time.Now()
-	_, err := fw.WriteFinal(ctx, b.Batch, func(ctx context.Context, tx pgx.Tx, res load.Result) error {
+	_, err := fw.WriteFinal(ctx, b.Batch, func(ctx context.Context, tx txjoin.Tx, res load.Result) error {
 		if err := f.stage.record(b, res, begin); err != nil {
 			return err
 		}
