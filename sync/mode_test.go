@@ -10,6 +10,7 @@ import (
 	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/sync/diff"
 	"github.com/hoist-dev/hoist/sync/spec"
+	"github.com/hoist-dev/hoist/sync/state"
 )
 
 // TestModes spells out what every mode means, and holds Mode to the rules
@@ -143,6 +144,45 @@ func TestTally(t *testing.T) {
 	for _, tt := range tests {
 		if got := tally(ModeOf(tt.mode), tt.full, res); got != tt.want {
 			t.Errorf("tally(%s, full %v) = %+v, want %+v", tt.mode, tt.full, got, tt.want)
+		}
+	}
+}
+
+// TestModeIdentity: what a changed identity means under each mode's rule
+// (identity.go): refused, re-read, or ignored.
+func TestModeIdentity(t *testing.T) {
+	was := &state.Identity{Source: "sqlite:a.db table=people", Destination: "sqlite:b.db object=out", PrimaryKey: []string{"id"}, Schema: "s1"}
+	change := map[string]func(*state.Identity){
+		"destination": func(id *state.Identity) { id.Destination = "sqlite:c.db object=out" },
+		"primary key": func(id *state.Identity) { id.PrimaryKey = []string{"email"} },
+		"source":      func(id *state.Identity) { id.Source = "sqlite:d.db table=people" },
+		"schema":      func(id *state.Identity) { id.Schema = "s2" },
+	}
+	type outcome struct{ refused, reread bool }
+	keyed := map[string]outcome{"destination": {refused: true}, "primary key": {refused: true}, "source": {reread: true}, "schema": {reread: true}}
+	tests := []struct {
+		mode string
+		want map[string]outcome
+	}{
+		{spec.ModeInsert, keyed},
+		{spec.ModeUpdate, keyed},
+		{spec.ModeUpsert, keyed},
+		{spec.ModeMirror, keyed},
+		{spec.ModeAppend, map[string]outcome{"destination": {refused: true}, "primary key": {refused: true}, "source": {refused: true, reread: true}, "schema": {}}},
+		{spec.ModeReplace, map[string]outcome{"destination": {}, "primary key": {}, "source": {}, "schema": {}}},
+	}
+	for _, tt := range tests {
+		for what, edit := range change {
+			now := *was
+			now.PrimaryKey = slices.Clone(was.PrimaryKey)
+			edit(&now)
+			c := compareIdentity(tt.mode, was, &now)
+			if got := (outcome{c.refused, len(c.reread) > 0}); got != tt.want[what] {
+				t.Errorf("%s, new %s: refused %v, re-read %v; want %+v", tt.mode, what, got.refused, got.reread, tt.want[what])
+			}
+		}
+		if c := compareIdentity(tt.mode, nil, was); c.any() || c.refused {
+			t.Errorf("%s: a state with no identity does not match: %+v", tt.mode, c)
 		}
 	}
 }
