@@ -75,7 +75,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 		u.w.Abort(context.WithoutCancel(ctx))
 		return err
 	}
-	loadErr := u.load(ctx, u.batches)
+	loadErr := u.load(ctx, u.batches) // the batch stage feeds the loaders
 	return u.commit(ctx, loadErr)
 }
 
@@ -113,7 +113,8 @@ type syncRun struct {
 
 // openDestination opens the destination's writer for the mapped schema, the
 // temp folder and the load stage, and decides whether the state commits
-// with the last batch.
+// with the last batch. It comes before the diff, so that a destination that
+// cannot take the mapped rows fails the run before the source is sorted.
 func (u *syncRun) openDestination(ctx context.Context) error {
 	r, s := u.r, u.s
 	conn := r.File.Connections[s.Destination.Connection]
