@@ -85,7 +85,7 @@ func (d *postgresDest) open(ctx context.Context, t Target) (Writer, error) {
 		}
 	}
 	w := &pgWriter{pool: d.pool, sync: t.Sync, table: table, ident: pgconn.Ident(table), key: t.Dest.PrimaryKey,
-		encs: map[string]pgwire.Encoder{}, stages: map[*pgx.Conn]map[string]bool{}}
+		encs: map[string]pgwire.Encoder{}, stages: map[*pgx.Conn]map[string]bool{}, target: pgconn.JoinTarget(d.pool.Config().ConnConfig)}
 	if !exists && t.DryRun {
 		return w.finishOpen(ctx, t, nil)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hoist-dev/hoist/internal/pgconn"
+	"github.com/hoist-dev/hoist/internal/txjoin"
 )
 
 // pgReplaceWriter runs a whole replace in one transaction: TRUNCATE at Open,
@@ -143,3 +144,9 @@ func (w *pgReplaceWriter) release() {
 
 // Concurrency is 1: one transaction, one connection.
 func (w *pgReplaceWriter) Concurrency() int { return 1 }
+
+// JoinTarget implements StateJoiner, which the embedded pgWriter would
+// otherwise answer for it: a replace's batches share one transaction that
+// commits at Commit, so no batch has a transaction of its own for the state
+// to join.
+func (w *pgReplaceWriter) JoinTarget() txjoin.Target { return txjoin.Target{} }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hoist-dev/hoist/internal/pgconn"
 	"github.com/hoist-dev/hoist/internal/pgwire"
+	"github.com/hoist-dev/hoist/internal/txjoin"
 )
 
 // pgWriter writes batches for every mode but replace: each batch is one
@@ -23,6 +24,8 @@ type pgWriter struct {
 	ident string // quoted
 	key   []string
 	encs  map[string]pgwire.Encoder
+	// target is the database the pool reaches, for a joint state commit.
+	target txjoin.Target
 
 	mu     stdsync.Mutex
 	stages map[*pgx.Conn]map[string]bool // staging tables created per session
@@ -163,7 +166,7 @@ func (w *pgWriter) writeOnce(ctx context.Context, p *batchPlan, then FinalFunc) 
 		}
 	}
 	if then != nil {
-		if err := then(ctx, tx, res); err != nil {
+		if err := then(ctx, pgconn.JoinTx(w.target, tx), res); err != nil {
 			pgconn.Rollback(tx)
 			return Result{}, err
 		}
@@ -176,16 +179,23 @@ func (w *pgWriter) writeOnce(ctx context.Context, p *batchPlan, then FinalFunc) 
 
 // FinalFunc runs inside the transaction of a run's last batch, with the
 // batch's per-row result, just before COMMIT.
-type FinalFunc func(ctx context.Context, tx pgx.Tx, res Result) error
+type FinalFunc func(ctx context.Context, tx txjoin.Tx, res Result) error
 
-// FinalTxWriter is a writer that can commit something of the caller's (the
-// sync's state, kept in the same database) in the transaction of the last
-// batch, so both land or neither does.
-type FinalTxWriter interface {
+// StateJoiner is a writer that can commit something of the caller's (the
+// sync's state, in a store that joins the writer's database:
+// state.TxJoiner) in the transaction of the last batch, so both land or
+// neither does.
+type StateJoiner interface {
+	// JoinTarget names the database the writer's transactions run in; the
+	// zero Target when it has no transaction of a batch's own to share.
+	JoinTarget() txjoin.Target
 	WriteFinal(ctx context.Context, b Batch, then FinalFunc) (Result, error)
 }
 
-var _ FinalTxWriter = (*pgWriter)(nil)
+var _ StateJoiner = (*pgWriter)(nil)
+
+// JoinTarget implements StateJoiner.
+func (w *pgWriter) JoinTarget() txjoin.Target { return w.target }
 
 // WriteFinal writes b and runs then in its transaction. It is not retried:
 // on any error nothing of b or then is committed, and the caller falls back

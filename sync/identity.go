@@ -104,14 +104,15 @@ func compareIdentity(mode string, was, now *state.Identity) *identityChange {
 	if was.Source != now.Source {
 		c.reread = append(c.reread, fmt.Sprintf("source was %q, is now %q", was.Source, now.Source))
 	}
-	if was.Schema != now.Schema && mode != spec.ModeAppend {
+	rule := ModeOf(mode).Identity
+	if was.Schema != now.Schema && rule != IdentityStrict {
 		c.reread = append(c.reread, "the mapped columns or their types changed")
 	}
-	switch mode {
-	case spec.ModeReplace:
+	switch rule {
+	case IdentityIgnored:
 		// replace rewrites the whole object every run: nothing to trust.
 		c.target, c.reread = nil, nil
-	case spec.ModeAppend:
+	case IdentityStrict:
 		c.refused = len(c.target)+len(c.reread) > 0
 	default:
 		c.refused = len(c.target) > 0

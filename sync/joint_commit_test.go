@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hoist-dev/hoist/internal/pgtest"
+	"github.com/hoist-dev/hoist/internal/txjoin"
 	hsync "github.com/hoist-dev/hoist/sync"
 	"github.com/hoist-dev/hoist/sync/state"
 )
@@ -18,11 +19,11 @@ import (
 // transaction fails, as a lost state database or a full disk would.
 type failingTx struct {
 	state.Store
-	tc state.TxCommitter
+	tj state.TxJoiner
 }
 
-func (f failingTx) SameDatabase(url string) bool { return f.tc.SameDatabase(url) }
-func (f failingTx) CommitTx(context.Context, pgx.Tx, string, *state.Commit) error {
+func (f failingTx) Joins(target txjoin.Target) bool { return f.tj.Joins(target) }
+func (f failingTx) CommitTx(context.Context, txjoin.Tx, string, *state.Commit) error {
 	return errors.New("injected state commit failure")
 }
 
@@ -62,7 +63,7 @@ syncs:
 	}
 
 	// the state commit fails inside the last batch's transaction
-	r := &hsync.Runner{File: f, Store: failingTx{store, store.(state.TxCommitter)}, Opt: hsync.Options{TempDir: dir}}
+	r := &hsync.Runner{File: f, Store: failingTx{store, store.(state.TxJoiner)}, Opt: hsync.Options{TempDir: dir}}
 	rep := r.Run(ctx, f.Syncs[0])
 	if rep.Status != hsync.StatusFailed || rep.Delivered != 9 {
 		t.Fatalf("run with a failing state commit: %+v", rep)

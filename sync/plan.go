@@ -62,7 +62,8 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 		pr.Warnings = append(pr.Warnings, warn)
 	}
 
-	if !spec.KeyNeeded(s.Destination.Mode) {
+	mode := ModeOf(s.Destination.Mode)
+	if !mode.Keyed {
 		for {
 			rec, cur, err := x.next(ctx)
 			if err == io.EOF {
@@ -92,7 +93,7 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	count := map[diff.Kind]int{}
 	var sampleErr error
 	res, err := r.runDiff(ctx, s, x, tmp, func(e diff.Event) error {
-		if e.Kind == diff.Unchanged || !r.sends(s.Destination.Mode, e.Kind) || count[e.Kind] >= limit {
+		if e.Kind == diff.Unchanged || !mode.Sends(e.Kind, r.Opt.FullRefresh, r.Opt.Refresh) || count[e.Kind] >= limit {
 			return nil
 		}
 		count[e.Kind]++
@@ -109,12 +110,12 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	if sampleErr != nil {
 		return nil, sampleErr
 	}
-	missing := r.unsentAdds(s, res)
+	missing := r.unsentAdds(mode, res)
 	sort.SliceStable(pr.Samples, func(i, j int) bool { return opOrder[pr.Samples[i].Op] < opOrder[pr.Samples[j].Op] })
 	pr.RowsRead = x.read
-	pr.counts = tally(s.Destination.Mode, r.Opt.FullRefresh, res)
+	pr.counts = tally(mode, r.Opt.FullRefresh, res)
 	r.refreshWarnings(pr, res, missing)
-	if err := massDelete(s, res.removed, r.baseRows(st, res)); err != nil && !r.Opt.AllowMassDelete {
+	if err := massDelete(mode, s, res.removed, r.baseRows(st, res)); err != nil && !r.Opt.AllowMassDelete {
 		pr.Warnings = append(pr.Warnings, "run would fail: "+err.Error())
 	}
 	if len(res.nullKeys) > 0 {

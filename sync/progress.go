@@ -1,5 +1,13 @@
 package sync
 
+// Progress receives delivered row counts of one sync (a terminal progress bar).
+type Progress interface {
+	// Total says how many rows will be sent, once known (after the diff).
+	Total(rows int64)
+	Add(rows int)
+	Finish()
+}
+
 // Phaser is a Progress that can also show what a run does when it sends no
 // rows, such as the state commit, which can take a while on a large
 // snapshot: without it a bar looks stuck.

@@ -22,6 +22,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/pgconn"
 	"github.com/hoist-dev/hoist/internal/pgtest"
 	"github.com/hoist-dev/hoist/internal/sqlitedb"
+	"github.com/hoist-dev/hoist/internal/txjoin"
 	"github.com/hoist-dev/hoist/load"
 	hsync "github.com/hoist-dev/hoist/sync"
 	"github.com/hoist-dev/hoist/sync/spec"
@@ -101,10 +102,19 @@ func (w faultyWriter) Write(ctx context.Context, b load.Batch) (load.Result, err
 	return res, err
 }
 
-// WriteFinal forwards the last batch of a joint state commit (Postgres
-// destinations), with the same faults as Write.
+// JoinTarget forwards the wrapped writer's database, if it can join a state
+// commit (Postgres destinations); the zero Target joins no store.
+func (w faultyWriter) JoinTarget() txjoin.Target {
+	if fw, ok := w.Writer.(load.StateJoiner); ok {
+		return fw.JoinTarget()
+	}
+	return txjoin.Target{}
+}
+
+// WriteFinal forwards the last batch of a joint state commit, with the same
+// faults as Write.
 func (w faultyWriter) WriteFinal(ctx context.Context, b load.Batch, then load.FinalFunc) (load.Result, error) {
-	fw, ok := w.Writer.(load.FinalTxWriter)
+	fw, ok := w.Writer.(load.StateJoiner)
 	if !ok {
 		return load.Result{}, errors.New("WriteFinal on a writer without it")
 	}

@@ -30,16 +30,6 @@ import (
 // the full source).
 func (r *Runner) readsAll() bool { return r.Opt.FullRefresh || r.Opt.Refresh }
 
-// sends is the package's sends with what --refresh changes: update mode
-// does not send keys the destination is known to lack, since an update of a
-// missing key does nothing there and the snapshot would then claim the key.
-func (r *Runner) sends(mode string, k diff.Kind) bool {
-	if r.Opt.Refresh && mode == spec.ModeUpdate && k == diff.Add {
-		return false
-	}
-	return sends(mode, k, r.Opt.FullRefresh)
-}
-
 // baseRows is what a mirror's mass-delete guard compares removals with: the
 // snapshot's size, or with --refresh the destination's.
 func (r *Runner) baseRows(st *state.SyncState, res *diffResult) int64 {
@@ -53,7 +43,7 @@ func (r *Runner) baseRows(st *state.SyncState, res *diffResult) int64 {
 // and replace do not diff, so there is no drift to compute (replace rewrites
 // the whole object every run anyway). "" for the keyed modes.
 func (r *Runner) refreshNoop(s *spec.Sync) string {
-	if !r.Opt.Refresh || spec.KeyNeeded(s.Destination.Mode) {
+	if !r.Opt.Refresh || ModeOf(s.Destination.Mode).Keyed {
 		return ""
 	}
 	return fmt.Sprintf("--refresh has no effect in mode %s: it sends rows without a diff against the destination", s.Destination.Mode)
@@ -68,7 +58,7 @@ func errRefreshUnsupported(conn *spec.Connection) error {
 // checkRefresh fails early, before the source is extracted, when --refresh
 // cannot read the sync's destination back.
 func (r *Runner) checkRefresh(ctx context.Context, s *spec.Sync) error {
-	if !r.Opt.Refresh || !spec.KeyNeeded(s.Destination.Mode) {
+	if !r.Opt.Refresh || !ModeOf(s.Destination.Mode).Keyed {
 		return nil
 	}
 	conn := r.File.Connections[s.Destination.Connection]
@@ -228,10 +218,11 @@ func (v *destView) Entry() state.Entry { return v.cur }
 func (v *destView) Err() error         { return v.it.Err() }
 func (v *destView) Close() error       { return v.it.Close() }
 
-// unsentAdds takes out of res the adds update --refresh does not send: the
-// source keys the destination lacks. It returns how many there were.
-func (r *Runner) unsentAdds(s *spec.Sync, res *diffResult) int64 {
-	if !r.Opt.Refresh || s.Destination.Mode != spec.ModeUpdate {
+// unsentAdds takes out of res the adds --refresh does not send in a mode
+// that cannot insert (update): the source keys the destination lacks. It
+// returns how many there were.
+func (r *Runner) unsentAdds(mode Mode, res *diffResult) int64 {
+	if !r.Opt.Refresh || mode.Inserts {
 		return 0
 	}
 	n := res.added

@@ -22,6 +22,7 @@ import (
 type refreshCommit struct {
 	r    *Runner
 	s    *spec.Sync
+	mode Mode
 	view *changeset // (key, destination row) in key order
 	tmp  string
 }
@@ -31,19 +32,19 @@ func newRefreshCommit(r *Runner, s *spec.Sync, tmp string) (*refreshCommit, erro
 	if err != nil {
 		return nil, err
 	}
-	return &refreshCommit{r: r, s: s, view: view, tmp: tmp}, nil
+	return &refreshCommit{r: r, s: s, mode: ModeOf(s.Destination.Mode), view: view, tmp: tmp}, nil
 }
 
 // record keeps the destination side of a merge event. A key the
-// destination lacks is left out, except in mode update: update cannot insert
-// it, and its snapshot holds every key it sent whether the destination had
-// it or not (see sends), so --refresh records it as a normal run would and
-// the next run does not send it again.
+// destination lacks is left out, except in a mode that cannot insert it
+// (update): its snapshot holds every key it sent whether the destination had
+// it or not (see Mode.Sends), so --refresh records it as a normal run would
+// and the next run does not send it again.
 func (rc *refreshCommit) record(e diff.Event) error {
 	if e.Old != nil {
 		return rc.view.add(diff.Unchanged, e.Key, e.Old, nil)
 	}
-	if rc.s.Destination.Mode == spec.ModeUpdate {
+	if !rc.mode.Inserts {
 		return rc.view.add(diff.Unchanged, e.Key, e.New, nil)
 	}
 	return nil

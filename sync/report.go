@@ -2,8 +2,6 @@
 // load in parallel batches, then commit state for what was acknowledged.
 package sync
 
-import "github.com/hoist-dev/hoist/sync/spec"
-
 // Run statuses (docs/spec.md, "Reports").
 const (
 	StatusOK      = "ok"
@@ -71,12 +69,12 @@ type counts struct {
 // that insert mode leaves alone counts as unchanged, a key gone from the
 // source is removed only in mirror mode (the others never delete), and the
 // unchanged rows --full-refresh sends anyway are resent.
-func tally(mode string, full bool, res *diffResult) counts {
+func tally(mode Mode, full bool, res *diffResult) counts {
 	c := counts{Added: res.added, Changed: res.changed, Unchanged: res.unchanged}
-	if mode == spec.ModeInsert {
+	if !mode.SendsChanges {
 		c.Changed, c.Unchanged = 0, c.Unchanged+res.changed
 	}
-	if mode == spec.ModeMirror {
+	if mode.SendsDeletes {
 		c.Removed = res.removed
 	}
 	if full {

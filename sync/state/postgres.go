@@ -13,6 +13,7 @@ import (
 
 	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/internal/pgconn"
+	"github.com/hoist-dev/hoist/internal/txjoin"
 )
 
 func init() { Register("postgres", openPostgres) }
@@ -265,32 +266,21 @@ func (s *pgStore) Commit(ctx context.Context, sync string, c *Commit) error {
 	return nil
 }
 
-// TxCommitter is a store whose commit can join a transaction that a
-// destination opened on the store's own database, so that the last batch
-// and the state it moves commit together or not at all.
-type TxCommitter interface {
-	// SameDatabase reports whether a connection URL reaches the store's
-	// database (same host, port and database name).
-	SameDatabase(url string) bool
-	// CommitTx applies c inside tx, which the caller commits.
-	CommitTx(ctx context.Context, tx pgx.Tx, sync string, c *Commit) error
+var _ TxJoiner = (*pgStore)(nil)
+
+// Joins implements TxJoiner: a destination in the store's own database
+// (same host, port and database name).
+func (s *pgStore) Joins(target txjoin.Target) bool {
+	return target.Equal(pgconn.JoinTarget(s.cfg.ConnConfig))
 }
 
-var _ TxCommitter = (*pgStore)(nil)
-
-// SameDatabase implements TxCommitter.
-func (s *pgStore) SameDatabase(url string) bool {
-	other, err := pgx.ParseConfig(url)
-	if err != nil {
-		return false
+// CommitTx implements TxJoiner.
+func (s *pgStore) CommitTx(ctx context.Context, tx txjoin.Tx, sync string, c *Commit) error {
+	ptx, err := pgconn.JoinedTx(tx, pgconn.JoinTarget(s.cfg.ConnConfig))
+	if err == nil {
+		err = s.commitIn(ctx, ptx, sync, c)
 	}
-	mine := s.cfg.ConnConfig
-	return other.Host == mine.Host && other.Port == mine.Port && other.Database == mine.Database
-}
-
-// CommitTx implements TxCommitter.
-func (s *pgStore) CommitTx(ctx context.Context, tx pgx.Tx, sync string, c *Commit) error {
-	if err := s.commitIn(ctx, tx, sync, c); err != nil {
+	if err != nil {
 		return fmt.Errorf("sync %s in %s: %w", sync, s.url, err) // the caller says "commit state"
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/internal/cursor"
+	"github.com/hoist-dev/hoist/internal/txjoin"
 )
 
 // Entry is one snapshot row: an encoded key and its encoded mapped row. Both
@@ -119,6 +120,18 @@ type Store interface {
 	// History returns the sync's last n runs, newest first.
 	History(ctx context.Context, sync string, n int) ([]Run, error)
 	Close() error
+}
+
+// TxJoiner is a store whose commit can join a transaction that a destination
+// opened on the store's own database (load.StateJoiner), so that the run's
+// last batch and the state it moves commit together or not at all. The
+// store, not its caller, says whether a destination is in its database.
+type TxJoiner interface {
+	// Joins reports whether target (a destination's) is the store's own
+	// database.
+	Joins(target txjoin.Target) bool
+	// CommitTx applies c inside tx, which the destination commits.
+	CommitTx(ctx context.Context, tx txjoin.Tx, sync string, c *Commit) error
 }
 
 // Opener opens a store from its URL. legacy is the folder where a hoist

@@ -5,35 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
 	stdsync "sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/load"
-	"github.com/hoist-dev/hoist/sync/diff"
+	"github.com/hoist-dev/hoist/sync/spec"
 )
 
-// outBatch is a batch on its way to a loader, with the cursor values of its
-// rows (nil without a cursor) so the cursor can be kept behind every row the
-// destination did not acknowledge.
-type outBatch struct {
-	load.Batch
-	cursors arrow.Array
-	keyIdx  []int // primary key columns of Record, for rejected-row lines
-}
-
-func (b *outBatch) release() {
-	b.Record.Release()
-	if b.cursors != nil {
-		b.cursors.Release()
-	}
-}
+// Stage 4 of a run (see run.go): load. Concurrent loaders write the batches
+// and book every answer: delivered rows, rejected rows (to the rejected-rows
+// file), rows the destination does not hold, and the cursor bounds.
 
 // acks records what the destination acknowledged, batch by batch.
 type acks struct {
@@ -101,6 +85,33 @@ type loadStage struct {
 	found atomic.Int64
 	// sent counts the rows handed to the destination.
 	sent atomic.Int64
+}
+
+// newLoadStage makes the load stage of a sync's run on w.
+func newLoadStage(r *Runner, s *spec.Sync, w load.Writer, cursors *cursorTracker, rejects *rejectFile) *loadStage {
+	l := &loadStage{
+		w: w, workers: r.workers(s, w), acks: newAcks(), cursors: cursors, rejects: rejects,
+		maxReject: -1, sync: s.Name, log: r.log(),
+	}
+	if s.OnReject.MaxRejected != nil {
+		l.maxReject = int64(*s.OnReject.MaxRejected)
+	}
+	if r.Opt.Progress != nil {
+		l.progress = r.Opt.Progress(s.Name)
+	}
+	return l
+}
+
+// load runs produce (the batch stage) and loads what it sends with the
+// concurrent loaders. It returns the first failure; acknowledged batches stay
+// recorded.
+func (u *syncRun) load(ctx context.Context, produce func(ctx context.Context, send func(*outBatch) error) error) error {
+	err := u.stage.run(ctx, produce)
+	if !u.mode.Keyed {
+		u.rep.Added = u.x.read
+	}
+	u.rep.RowsRead = u.x.read
+	return err
 }
 
 // run calls produce, which sends batches with send, and loads them. It
@@ -334,110 +345,14 @@ func (l *loadStage) lateNotHeld() error {
 	return nil
 }
 
-// batcher cuts changes into batches of one op each, numbering every batch
-// when it gets its first row. The numbering is a pure function of the
-// change order, so the commit can replay it.
-type batcher struct {
-	size int
-	next int
-	open map[load.Op]*pending
-	emit func(p *pending) error // nil: only replay the numbering (the commit)
-}
-
-type pending struct {
-	op   load.Op
-	seq  int
-	rows int
-	data any // the caller's builder state
-}
-
-// place assigns one change to the open batch of its op (opening one, with
-// start, if needed) and returns the batch and the change's row index in it.
-func (b *batcher) place(op load.Op, start func(p *pending)) (*pending, int) {
-	p := b.open[op]
-	if p == nil {
-		p = &pending{op: op, seq: b.next}
-		b.next++
-		b.open[op] = p
-		if start != nil {
-			start(p)
-		}
+// workers is how many loaders run at once.
+func (r *Runner) workers(s *spec.Sync, w load.Writer) int {
+	n := s.Concurrency
+	if r.Opt.Concurrency > 0 {
+		n = r.Opt.Concurrency
 	}
-	row := p.rows
-	p.rows++
-	return p, row
-}
-
-// fill emits p once it holds a full batch; call it after appending the row.
-func (b *batcher) fill(p *pending) error {
-	if p.rows < b.size {
-		return nil
+	if c := w.Concurrency(); c > 0 && c < n {
+		n = c
 	}
-	delete(b.open, p.op)
-	if b.emit == nil {
-		return nil
-	}
-	return b.emit(p)
-}
-
-// flush emits the open batches in sequence order.
-func (b *batcher) flush() error {
-	for len(b.open) > 0 {
-		var first *pending
-		for _, p := range b.open {
-			if first == nil || p.seq < first.seq {
-				first = p
-			}
-		}
-		delete(b.open, first.op)
-		if b.emit != nil {
-			if err := b.emit(first); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func newBatcher(size int, emit func(p *pending) error) *batcher {
-	return &batcher{size: size, open: map[load.Op]*pending{}, emit: emit}
-}
-
-// opFor is the op a keyed change is sent with.
-func opFor(mode string, k diff.Kind) load.Op {
-	if k == diff.Remove {
-		return load.OpDelete
-	}
-	return load.OpFor(mode)
-}
-
-// bookkeeping is a copy of what record changes, to undo it when the
-// transaction a final batch was recorded in does not commit.
-type bookkeeping struct {
-	done          []uint64
-	rejected      map[int]map[int]bool
-	notHeld       map[int]map[int]bool
-	rows, rejects int64
-	absent        int64
-	batches       int
-	ackedValues   []cursor.Cursor
-	minUnacked    *cursor.Cursor
-}
-
-func (l *loadStage) save() bookkeeping {
-	l.acks.mu.Lock()
-	defer l.acks.mu.Unlock()
-	return bookkeeping{
-		done: slices.Clone(l.acks.done), rejected: maps.Clone(l.acks.rejected), notHeld: maps.Clone(l.acks.notHeld),
-		rows: l.acks.rows, rejects: l.acks.rejects, absent: l.acks.absent, batches: l.acks.batches,
-		ackedValues: slices.Clone(l.cursors.ackedValues), minUnacked: l.cursors.minUnacked,
-	}
-}
-
-func (l *loadStage) restore(k bookkeeping) {
-	l.acks.mu.Lock()
-	defer l.acks.mu.Unlock()
-	l.acks.done, l.acks.rejected, l.acks.notHeld = k.done, k.rejected, k.notHeld
-	l.acks.rows, l.acks.rejects, l.acks.absent, l.acks.batches = k.rows, k.rejects, k.absent, k.batches
-	l.cursors.ackedValues, l.cursors.minUnacked = k.ackedValues, k.minUnacked
+	return max(n, 1)
 }

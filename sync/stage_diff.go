@@ -1,0 +1,208 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/hoist-dev/hoist/internal/cursor"
+	"github.com/hoist-dev/hoist/sync/diff"
+	"github.com/hoist-dev/hoist/sync/spec"
+	"github.com/hoist-dev/hoist/sync/state"
+)
+
+// Stage 2 of a run (see run.go): diff. Keys and rows are encoded (package
+// diff's codec), sorted by key with bounded memory, merged against the
+// snapshot, and the changes the mode sends are spilled to the changeset
+// (changeset.go), which the batch stage decodes.
+
+// diff classifies every extracted key against the snapshot (with --refresh,
+// against the destination) and spills what the mode sends to the changeset,
+// in key order. Rows with a NULL key are rejected here; a mode whose deletes
+// are bounded refuses a mass delete before anything is sent. Unkeyed modes
+// send every row and skip the stage.
+func (u *syncRun) diff(ctx context.Context) error {
+	if !u.mode.Keyed {
+		return nil
+	}
+	r, s := u.r, u.s
+	cs, err := newChangeset(u.tmp)
+	if err != nil {
+		return err
+	}
+	u.cs = cs
+	if r.Opt.Refresh {
+		if u.refresh, err = newRefreshCommit(r, s, u.tmp); err != nil {
+			return err
+		}
+	}
+	res, err := r.runDiff(ctx, s, u.x, u.tmp, func(e diff.Event) error {
+		if u.refresh != nil {
+			if err := u.refresh.record(e); err != nil {
+				return err
+			}
+		}
+		if !u.mode.Sends(e.Kind, r.Opt.FullRefresh, r.Opt.Refresh) {
+			return nil
+		}
+		return cs.add(e.Kind, e.Key, e.New, e.Aux)
+	})
+	if err != nil {
+		return err
+	}
+	if n := r.unsentAdds(u.mode, res); n > 0 {
+		r.log().Warn("source keys missing from the destination are not inserted in mode update", "sync", s.Name, "rows", n)
+	}
+	u.rep.counts = tally(u.mode, r.Opt.FullRefresh, res)
+	r.log().Debug("diff done", "sync", s.Name, "rows", u.x.read, "added", res.added, "changed", res.changed,
+		"removed", res.removed, "duration_ms", time.Since(u.start).Milliseconds())
+	for i, line := range res.nullKeys {
+		if err := u.rejects.write(line); err != nil {
+			return err
+		}
+		if i < len(res.nullKeyCursors) {
+			u.x.cursors.unackedValue(res.nullKeyCursors[i])
+		}
+	}
+	u.nullKey = int64(len(res.nullKeys))
+	u.stage.nullKeys = u.nullKey
+	if !r.Opt.AllowMassDelete {
+		if err := massDelete(u.mode, s, res.removed, r.baseRows(u.st, res)); err != nil {
+			return err
+		}
+	}
+	if u.stage.progress != nil {
+		u.stage.progress.Total(cs.count)
+	}
+	return nil
+}
+
+// diffResult is the outcome of classifying a keyed sync's rows.
+type diffResult struct {
+	added, changed, removed, unchanged int64
+	nullKeys                           []rejectLine
+	nullKeyCursors                     []*cursor.Cursor
+	// destRows and destNullKeys count the destination's keys and NULL-key
+	// rows (--refresh).
+	destRows, destNullKeys int64
+}
+
+// runDiff extracts everything, sorts it by key with bounded memory and
+// merges it against the snapshot, calling fn per classified key.
+func (r *Runner) runDiff(ctx context.Context, s *spec.Sync, x *extraction, tmp string, fn func(diff.Event) error) (*diffResult, error) {
+	res := &diffResult{}
+	sorter := diff.NewSorter(tmp, r.Opt.SortMemory)
+	keyCols := make([]arrow.Array, len(x.keyIdx))
+	var keyBuf, rowBuf, auxBuf []byte
+	for {
+		rec, cur, err := x.next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		enc := diff.NewRowEncoder(rec)
+		for k, idx := range x.keyIdx {
+			keyCols[k] = rec.Column(idx)
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			keyBuf, err = diff.AppendKey(keyBuf[:0], keyCols, i)
+			if err != nil {
+				res.nullKeys = append(res.nullKeys, rejectLine{Sync: s.Name, Key: keyOf(rec, i, x.keyIdx), Row: rowMap(rec, i, nil), Error: "primary key is NULL"})
+				if cur != nil {
+					res.nullKeyCursors = append(res.nullKeyCursors, cursorOf(cur, i))
+				}
+				continue
+			}
+			rowBuf = enc.Append(rowBuf[:0], i)
+			auxBuf = auxBuf[:0]
+			if cur != nil {
+				auxBuf = diff.AppendValue(auxBuf, cur, i)
+			}
+			if err := sorter.Add(keyBuf, rowBuf, auxBuf); err != nil {
+				rec.Release()
+				cur.Release()
+				return nil, err
+			}
+		}
+		rec.Release()
+		if cur != nil {
+			cur.Release()
+		}
+	}
+	it, err := sorter.Iter()
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	// --refresh compares with the whole source, so keys only the
+	// destination holds are removes even with a cursor.
+	opt := diff.MergeOptions{Removes: x.curIdx < 0 || r.Opt.Refresh, LastWins: s.OnDuplicate == "last"}
+	count := func(e diff.Event) error {
+		switch e.Kind {
+		case diff.Add:
+			res.added++
+		case diff.Change:
+			res.changed++
+		case diff.Remove:
+			res.removed++
+		case diff.Unchanged:
+			res.unchanged++
+		}
+		return fn(e)
+	}
+	if x.noSnapshot {
+		err = diff.Merge(it, &state.SliceIterator{}, opt, count)
+	} else if r.Opt.Refresh {
+		var view *destView
+		if view, err = r.readDestination(ctx, s, x, tmp); err != nil {
+			return nil, err
+		}
+		err = diff.Merge(it, view, opt, count)
+		view.Close()
+		res.destRows, res.destNullKeys = view.rows, view.nullKeys
+	} else if ls, ok := r.Store.(state.LookupStore); ok && x.curIdx >= 0 && x.after != nil {
+		// An incremental run can only add or change what it extracted, so
+		// it reads just those keys of the snapshot.
+		var look state.Lookup
+		if look, err = ls.Lookup(ctx, s.Name); err != nil {
+			return nil, fmt.Errorf("read snapshot: %w", err)
+		}
+		err = diff.MergeLookup(ctx, it, look, opt, count)
+		look.Close()
+	} else {
+		var snap state.Iterator
+		if snap, err = r.Store.Snapshot(ctx, s.Name); err != nil {
+			return nil, fmt.Errorf("read snapshot: %w", err)
+		}
+		err = diff.Merge(it, snap, opt, count)
+		snap.Close()
+	}
+	if err != nil {
+		var dup *diff.DuplicateKeyError
+		if errors.As(err, &dup) {
+			return nil, r.File.Problem(s.Field()+".destination.primary_key", "%v", err)
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+// massDelete returns an error when a mode whose deletes are bounded would
+// remove more than the sync allows.
+func massDelete(mode Mode, s *spec.Sync, removed, snapshotRows int64) error {
+	if !mode.BoundedDeletes || removed == 0 || snapshotRows == 0 {
+		return nil
+	}
+	frac := float64(removed) / float64(snapshotRows)
+	if frac <= *s.MaxDeleteFraction {
+		return nil
+	}
+	return fmt.Errorf("refusing to delete %d of %d rows (%.0f%% > max_delete_fraction %.0f%%): an empty or broken source would wipe the destination; pass --allow-mass-delete if this is intended",
+		removed, snapshotRows, frac*100, *s.MaxDeleteFraction*100)
+}
