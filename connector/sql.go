@@ -5,8 +5,8 @@ import "fmt"
 // SQLSource is the source block of a SQL database: a query, or a table read
 // whole. Connectors embed it (yaml:",inline") to add keys of their own.
 type SQLSource struct {
-	Query string `yaml:"query"`
-	Table string `yaml:"table"`
+	Query string `yaml:"query" doc:"SQL query; or table"`
+	Table string `yaml:"table" doc:"table (schema.table allowed); or query"`
 }
 
 // Validate implements SourceConfig.
@@ -24,7 +24,7 @@ func (s *SQLSource) Identity() [][2]string {
 // SQLDest is the destination block of a SQL database.
 type SQLDest struct {
 	// CreateTable creates a missing table from the mapped schema.
-	CreateTable bool `yaml:"create_table"`
+	CreateTable bool `yaml:"create_table" doc:"create the table from the mapped schema when missing"`
 }
 
 // Validate implements DestConfig.

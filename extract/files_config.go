@@ -8,9 +8,9 @@ import (
 // FilesSource is a files source's keys.
 type FilesSource struct {
 	// Path is a file, folder or glob under the connection's path.
-	Path string `yaml:"path"`
+	Path string `yaml:"path" doc:"file or glob, relative to the connection's path when that is a folder"`
 	// Format overrides the connection's format.
-	Format string `yaml:"format"`
+	Format string `yaml:"format" doc:"overrides the connection's format"`
 }
 
 // Validate implements connector.SourceConfig.

@@ -18,17 +18,17 @@ func init() {
 // SnowflakeConfig is a snowflake connection's keys: a dsn, or the separate
 // keys (which override what a dsn says).
 type SnowflakeConfig struct {
-	DSN                 spec.Secret   `yaml:"dsn"`
-	Account             string        `yaml:"account"`
-	User                string        `yaml:"user"`
-	Password            spec.Secret   `yaml:"password"`
-	Database            string        `yaml:"database"`
-	Schema              string        `yaml:"schema"`
-	Warehouse           string        `yaml:"warehouse"`
-	Role                string        `yaml:"role"`
-	PrivateKeyPath      string        `yaml:"private_key_path"`
-	DownloadConcurrency int           `yaml:"download_concurrency"`
-	LoginTimeout        spec.Duration `yaml:"login_timeout"`
+	DSN                 spec.Secret   `yaml:"dsn" doc:"a gosnowflake DSN (a secret); or account, user and the keys beside it"`
+	Account             string        `yaml:"account" doc:"account identifier"`
+	User                string        `yaml:"user" doc:"login name"`
+	Password            spec.Secret   `yaml:"password" doc:"password (a secret); or private_key_path"`
+	Database            string        `yaml:"database" doc:"database"`
+	Schema              string        `yaml:"schema" doc:"schema"`
+	Warehouse           string        `yaml:"warehouse" doc:"warehouse"`
+	Role                string        `yaml:"role" doc:"role"`
+	PrivateKeyPath      string        `yaml:"private_key_path" doc:"PKCS#8 PEM file for key-pair (JWT) login"`
+	DownloadConcurrency int           `yaml:"download_concurrency" doc:"result chunks downloaded at once (default 4, at most 1024)"`
+	LoginTimeout        spec.Duration `yaml:"login_timeout" doc:"login timeout, a duration (default 10s)"`
 }
 
 // Validate implements connector.Config.

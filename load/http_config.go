@@ -12,19 +12,19 @@ import (
 
 // HTTPDest is an http destination's keys: one request template per operation.
 type HTTPDest struct {
-	Operations map[string]*HTTPOperation `yaml:"operations"`
+	Operations map[string]*HTTPOperation `yaml:"operations" doc:"map of operation (upsert, insert, update, delete) to request template"`
 }
 
 // HTTPOperation is the request template for one operation (upsert, insert, update, delete).
 type HTTPOperation struct {
-	Method string `yaml:"method"`
-	Path   string `yaml:"path"`
+	Method string `yaml:"method" doc:"HTTP method (default POST for batched operations; per row PUT for upsert and update, POST for insert, DELETE for delete)"`
+	Path   string `yaml:"path" doc:"Go text/template of the path, with .Row (per-row operations), .Sync, .Object, .Op; values are URL-escaped"`
 	// Body is a text/template rendered with .Rows (batched) or .Row (per row).
-	Body string `yaml:"body"`
+	Body string `yaml:"body" doc:"Go text/template with .Rows (batched) or .Row and a json function; default the JSON array of rows or the row object"`
 	// Batch sends batch_size rows per request; otherwise one request per row.
-	Batch bool `yaml:"batch"`
+	Batch bool `yaml:"batch" doc:"send batch_size rows per request; otherwise one request per row"`
 	// ErrorsPath reads per-row errors (by index) from a 2xx response body.
-	ErrorsPath string `yaml:"errors_path"`
+	ErrorsPath string `yaml:"errors_path" doc:"dotted path of per-row errors (by index) in a 2xx response"`
 }
 
 // HTTPOperations are the operations an http destination can declare.

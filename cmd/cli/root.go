@@ -75,6 +75,7 @@ func NewRootCmd(streams *IO) *cobra.Command {
 		NewCmdRun(streams, g, nil),
 		NewCmdState(streams, g),
 		NewCmdInit(streams, nil),
+		NewCmdSchema(streams),
 		NewCmdVersion(streams, g),
 	)
 	return root

@@ -25,11 +25,11 @@ func init() {
 // Config is a files connection's keys.
 type Config struct {
 	// Path is the folder (or, for a source, a file), relative to the spec's folder.
-	Path string `yaml:"path"`
+	Path string `yaml:"path" doc:"a file, folder or glob (a source); the folder written into (a destination)"`
 	// Format is parquet, csv or jsonl; a source or destination may override it.
-	Format string `yaml:"format"`
+	Format string `yaml:"format" doc:"parquet, csv or jsonl (a source or destination may override it)"`
 	// Compression of Parquet files written: snappy (default), zstd, gzip or none.
-	Compression string `yaml:"compression"`
+	Compression string `yaml:"compression" doc:"Parquet written: snappy (default), zstd, gzip or none"`
 }
 
 // Validate implements connector.Config.
@@ -64,7 +64,7 @@ func (c *Config) Address() string {
 // the files source reads a destination's object back (--refresh) too.
 type Dest struct {
 	// Format overrides the connection's format.
-	Format string `yaml:"format"`
+	Format string `yaml:"format" doc:"overrides the connection's format"`
 }
 
 // Validate implements connector.DestConfig.

@@ -18,21 +18,21 @@ func init() {
 
 // Config is an http connection's keys.
 type Config struct {
-	BaseURL string `yaml:"base_url"`
+	BaseURL string `yaml:"base_url" doc:"http:// or https:// URL every path is relative to"`
 	// Headers are sent with every request; their values are secrets.
-	Headers   map[string]spec.Secret `yaml:"headers"`
-	RateLimit *RateLimit             `yaml:"rate_limit"`
+	Headers   map[string]spec.Secret `yaml:"headers" doc:"map of header to value; values are secrets, masked everywhere"`
+	RateLimit *RateLimit             `yaml:"rate_limit" doc:"token bucket shared by every loader of every sync using the connection"`
 	// Timeout bounds one attempt (DefaultHTTPTimeout if unset).
-	Timeout    spec.Duration `yaml:"timeout"`
-	MaxRetries *int          `yaml:"max_retries"`
+	Timeout    spec.Duration `yaml:"timeout" doc:"per request, a duration (default 30s)"`
+	MaxRetries *int          `yaml:"max_retries" doc:"retries of 429, 5xx, timeouts and resets (default 5)"`
 	// MaxConcurrency caps adaptive concurrency for an http destination.
-	MaxConcurrency int `yaml:"max_concurrency"`
+	MaxConcurrency int `yaml:"max_concurrency" doc:"cap of the adaptive request concurrency (default 16, at most 1024)"`
 }
 
 // RateLimit is a token bucket shared by every loader of a connection.
 type RateLimit struct {
-	RequestsPerSecond float64 `yaml:"requests_per_second"`
-	Burst             int     `yaml:"burst"`
+	RequestsPerSecond float64 `yaml:"requests_per_second" doc:"tokens per second, greater than 0"`
+	Burst             int     `yaml:"burst" doc:"bucket size"`
 }
 
 // Validate implements connector.Config.

@@ -21,9 +21,9 @@ func init() {
 // Config is a postgres connection's keys.
 type Config struct {
 	// URL is postgres://USER:PASSWORD@HOST:PORT/DATABASE?params.
-	URL spec.Secret `yaml:"url"`
+	URL spec.Secret `yaml:"url" doc:"postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=… (a secret: never printed)"`
 	// StatementTimeout sets the session's statement_timeout.
-	StatementTimeout spec.Duration `yaml:"statement_timeout"`
+	StatementTimeout spec.Duration `yaml:"statement_timeout" doc:"session statement_timeout, a duration (30s, 5m, or seconds)"`
 }
 
 // Validate implements connector.Config.

@@ -17,7 +17,7 @@ func init() {
 // Config is a sqlite connection's keys.
 type Config struct {
 	// Path is the database file, relative to the spec's folder.
-	Path string `yaml:"path"`
+	Path string `yaml:"path" doc:"the database file"`
 }
 
 // Validate implements connector.Config.

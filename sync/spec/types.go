@@ -35,10 +35,10 @@ type File struct {
 	// was set to .hoist/<spec file name>/ beside the spec.
 	DefaultState bool `yaml:"-"`
 
-	Version     int                    `yaml:"version"`
-	State       string                 `yaml:"state"`
-	Connections map[string]*Connection `yaml:"connections"`
-	Syncs       []*Sync                `yaml:"syncs"`
+	Version     int                    `yaml:"version" doc:"must be 1"`
+	State       string                 `yaml:"state" doc:"state store: file://DIR (default: a .hoist/ folder beside the spec) or postgres://… (?hoist_schema=NAME, default hoist) to share state between runners"`
+	Connections map[string]*Connection `yaml:"connections" doc:"map of connection name to connection"`
+	Syncs       []*Sync                `yaml:"syncs" doc:"list of syncs"`
 
 	// pos maps a field path such as "syncs[1].destination.mode" to its line.
 	pos map[string]int
@@ -54,24 +54,24 @@ type File struct {
 // config struct.
 type Connection struct {
 	Name string `yaml:"-"`
-	Type string `yaml:"type"`
+	Type string `yaml:"type" doc:"a registered connection type; each type takes only its own keys"`
 	// Config holds the type's own keys (nil when the type is unknown).
 	Config connector.Config `yaml:"-"`
 }
 
 // Sync is one source → destination pipeline.
 type Sync struct {
-	Name        string     `yaml:"name"`
-	Source      Source     `yaml:"source"`
-	Destination Dest       `yaml:"destination"`
-	Mappings    []*Mapping `yaml:"mappings"`
-	BatchSize   int        `yaml:"batch_size"`
-	Concurrency int        `yaml:"concurrency"`
-	OnReject    OnReject   `yaml:"on_reject"`
+	Name        string     `yaml:"name" doc:"unique name, used by --sync, in state and in reports"`
+	Source      Source     `yaml:"source" doc:"what to extract"`
+	Destination Dest       `yaml:"destination" doc:"where to write and how"`
+	Mappings    []*Mapping `yaml:"mappings" doc:"list of field mappings; default: every column to the same name"`
+	BatchSize   int        `yaml:"batch_size" doc:"rows per destination request or statement (default 500)"`
+	Concurrency int        `yaml:"concurrency" doc:"parallel loaders (default 4, at most 1024)"`
+	OnReject    OnReject   `yaml:"on_reject" doc:"where rejected rows go"`
 	// OnDuplicate is "error" (default) or "last": what a duplicate key in the source does.
-	OnDuplicate string `yaml:"on_duplicate"`
+	OnDuplicate string `yaml:"on_duplicate" doc:"error (default) or last: what a duplicate primary key in the source does"`
 	// MaxDeleteFraction bounds mirror deletes per run (default 0.5).
-	MaxDeleteFraction *float64 `yaml:"max_delete_fraction"`
+	MaxDeleteFraction *float64 `yaml:"max_delete_fraction" doc:"mirror refuses to delete more than this share of the snapshot in one run (default 0.5, between 0 and 1)"`
 
 	// Index is the position in File.Syncs, used for error paths.
 	Index int `yaml:"-"`
@@ -80,13 +80,13 @@ type Sync struct {
 // Source says what to extract: the envelope keys every source has, and the
 // keys of the source's connection type in Config.
 type Source struct {
-	Connection string `yaml:"connection"`
-	Cursor     string `yaml:"cursor"`
+	Connection string `yaml:"connection" doc:"name of a connection"`
+	Cursor     string `yaml:"cursor" doc:"column for incremental extraction: only rows whose cursor is past the last committed one. Not with mirror or replace"`
 	// CursorLookback re-reads this window before the committed cursor (a
 	// duration for time cursors, a number for numeric ones), so rows that
 	// committed late, with a cursor value below one already passed, are
 	// still picked up; the diff drops what was already delivered.
-	CursorLookback string `yaml:"cursor_lookback"`
+	CursorLookback string `yaml:"cursor_lookback" doc:"re-read this window before the committed cursor, to pick up late-committing rows; a duration like 10m for time cursors or a number for numeric ones"`
 	// Config holds the connection type's source keys (query, table, path,
 	// endpoint…); nil when the connection or its type is unknown.
 	Config connector.SourceConfig `yaml:"-"`
@@ -95,10 +95,10 @@ type Source struct {
 // Dest says where to write and how: the envelope keys every destination
 // has, and the keys of its connection type in Config.
 type Dest struct {
-	Connection string   `yaml:"connection"`
-	Object     string   `yaml:"object"`
-	Mode       string   `yaml:"mode"`
-	PrimaryKey []string `yaml:"primary_key"`
+	Connection string   `yaml:"connection" doc:"name of a connection"`
+	Object     string   `yaml:"object" doc:"table (schema.table allowed) or file name inside the files connection's folder (no .., not absolute; extension added from the format); optional for http"`
+	Mode       string   `yaml:"mode" doc:"how rows are written: insert, update, upsert, mirror, append or replace"`
+	PrimaryKey []string `yaml:"primary_key" doc:"list of distinct columns; required for insert, update, upsert, mirror"`
 	// Config holds the connection type's destination keys (create_table,
 	// format, operations…); nil when the connection or its type is unknown.
 	Config connector.DestConfig `yaml:"-"`
@@ -106,17 +106,17 @@ type Dest struct {
 
 // Mapping maps a source column (From) or a constant (Value) onto a destination field.
 type Mapping struct {
-	From  string  `yaml:"from"`
-	To    string  `yaml:"to"`
-	Value *string `yaml:"value"`
+	From  string  `yaml:"from" doc:"source column; or value"`
+	To    string  `yaml:"to" doc:"destination field, unique; dotted names nest in JSON destinations"`
+	Value *string `yaml:"value" doc:"constant; or from"`
 	// Type casts the value: string, int64, float64, bool, timestamp, date, decimal(p,s), json.
-	Type string `yaml:"type"`
+	Type string `yaml:"type" doc:"cast: string, int64, float64, bool, timestamp, date, decimal(p,s) or json"`
 }
 
 // OnReject says where rejected rows go and how many a run tolerates.
 type OnReject struct {
-	File        string `yaml:"file"`
-	MaxRejected *int   `yaml:"max_rejected"`
+	File        string `yaml:"file" doc:"JSON lines file of rejected rows (default rejected/<sync>.jsonl beside the spec), appended across runs"`
+	MaxRejected *int   `yaml:"max_rejected" doc:"the run fails (exit 1) past this many rejected rows, NULL keys included (default: no limit)"`
 }
 
 // Duration is a time.Duration written as "30s" or "5m" in YAML.
