@@ -13,7 +13,7 @@ LDFLAGS   := -s -w -X github.com/hoist-dev/hoist/cmd/cli.Version=$(VERSION) \
 export SF_DISABLE_MINICORE := true
 export SNOWFLAKE_DISABLE_PLATFORM_DETECTION := true
 
-.PHONY: all build test test-short vet quickstart quickstart-data bench bench-diff bench-postgres bench-http bench-snowflake release-snapshot clean
+.PHONY: all build test test-short vet quickstart quickstart-data bench bench-diff bench-postgres bench-mysql bench-http bench-snowflake release-snapshot clean
 
 all: build
 
@@ -48,6 +48,10 @@ bench-diff:
 
 bench-postgres: build
 	bash bench/postgres/run.sh
+
+## bench-mysql: MariaDB → MariaDB replace and upsert against the native pipe (mariadb | LOAD DATA), at 200k and 2M rows.
+bench-mysql: build
+	HOIST_BIN=bin/hoist bash bench/mysql/run.sh
 
 bench-http:
 	$(GO) run -tags $(TAGS) ./bench/http
