@@ -56,6 +56,10 @@ func (s *fileStore) Commit(ctx context.Context, sync string, c *Commit) error {
 }
 
 func (s *fileStore) commitLocked(ctx context.Context, dir, sync string, c *Commit) error {
+	// a run that lost its lock fails before the work of writing tables
+	if err := s.checkHeld(dir, sync); err != nil {
+		return err
+	}
 	st, err := readState(dir, sync)
 	if err != nil {
 		return err
@@ -97,7 +101,12 @@ func (s *fileStore) commitLocked(ctx context.Context, dir, sync string, c *Commi
 		}
 		return err
 	}
-	if err := ctx.Err(); err != nil {
+	err = ctx.Err()
+	if err == nil {
+		// the lock may have gone while the tables were written
+		err = s.checkHeld(dir, sync)
+	}
+	if err != nil {
 		// Last moment to back out cleanly; past here the commit completes.
 		os.Remove(stateTmp)
 		if tableTmp != "" {
