@@ -31,7 +31,8 @@ func crashPoint(stage string) {
 //  5. delete the tables it no longer names.
 //
 // A crash before 4 leaves the old state.json naming the old, untouched
-// tables; the orphan is deleted by the next commit.
+// tables; the orphan is deleted by the next commit. Before 1 and before 3
+// the commit checks that its run still holds the sync's lock (checkHeld).
 //
 // Appending a delta costs in proportion to the change, where rewriting the
 // whole snapshot costs in proportion to the table: an incremental run every

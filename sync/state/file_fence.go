@@ -27,17 +27,17 @@ import (
 // fileLockLostError is ErrLockLost as the file store says it: which lock
 // file, and what became of it.
 type fileLockLostError struct {
-	sync, path string
-	missing    bool
+	path    string
+	missing bool
 }
 
 func (e *fileLockLostError) Error() string {
-	what := "was replaced by another"
+	what := "was replaced by another file"
 	if e.missing {
 		what = "was removed"
 	}
-	return fmt.Sprintf("this run lost its lock on sync %s (its lock file %s %s while the run held it, so another run may hold the sync); it commits no state",
-		e.sync, e.path, what)
+	return fmt.Sprintf("this run lost its lock on the sync (its lock file %s %s while the run held it, so another run may hold the sync); it commits no state",
+		e.path, what)
 }
 
 // Is makes errors.Is(err, ErrLockLost) true, so the engine reports a lost
@@ -90,11 +90,11 @@ func (s *fileStore) checkHeld(dir, sync string) error {
 	on, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return &fileLockLostError{sync: sync, path: path, missing: true}
+		return &fileLockLostError{path: path, missing: true}
 	case err != nil:
 		return fmt.Errorf("check the run lock: %w", err)
 	case !os.SameFile(on, l.id):
-		return &fileLockLostError{sync: sync, path: path}
+		return &fileLockLostError{path: path}
 	}
 	return nil
 }

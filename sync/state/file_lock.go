@@ -47,6 +47,8 @@ func (e *LockedError) Unwrap() error { return ErrLocked }
 // fileLock is one held run lock: an OS lock on an open file description, so
 // it excludes other goroutines of this process as well as other processes,
 // and the kernel drops it if the process dies (no stale locks to clean up).
+// It excludes only while its file is the one named lock: the store's
+// writes check that it still is (see file_fence.go).
 type fileLock struct {
 	once  stdsync.Once
 	store *fileStore
