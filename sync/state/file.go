@@ -57,6 +57,9 @@ type fileStore struct {
 	// compaction policy (see compaction); tests lower them
 	maxDeltas  int
 	deltaShare int64
+	// held is the run locks this store holds, which its writes check
+	// (see checkHeld).
+	held heldFiles
 }
 
 const (
@@ -332,6 +335,9 @@ func (s *fileStore) Reset(ctx context.Context, sync string) error {
 	}
 	st.Format, st.Cursor, st.Snapshot, st.SnapshotSeal, st.Deltas, st.SnapshotRows, st.Identity = stateFormat, nil, "", nil, nil, 0, nil
 	st.UpdatedAt = time.Now().UTC()
+	if err := s.checkHeld(dir, sync); err != nil {
+		return fmt.Errorf("reset sync %s: %w", sync, err)
+	}
 	if err := s.writeState(dir, st); err != nil {
 		return fmt.Errorf("reset sync %s: %w", sync, err)
 	}

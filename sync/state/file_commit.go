@@ -31,7 +31,8 @@ func crashPoint(stage string) {
 //  5. delete the tables it no longer names.
 //
 // A crash before 4 leaves the old state.json naming the old, untouched
-// tables; the orphan is deleted by the next commit.
+// tables; the orphan is deleted by the next commit. Before 1 and before 3
+// the commit checks that its run still holds the sync's lock (checkHeld).
 //
 // Appending a delta costs in proportion to the change, where rewriting the
 // whole snapshot costs in proportion to the table: an incremental run every
@@ -56,6 +57,10 @@ func (s *fileStore) Commit(ctx context.Context, sync string, c *Commit) error {
 }
 
 func (s *fileStore) commitLocked(ctx context.Context, dir, sync string, c *Commit) error {
+	// a run that lost its lock fails before the work of writing tables
+	if err := s.checkHeld(dir, sync); err != nil {
+		return err
+	}
 	st, err := readState(dir, sync)
 	if err != nil {
 		return err
@@ -97,7 +102,12 @@ func (s *fileStore) commitLocked(ctx context.Context, dir, sync string, c *Commi
 		}
 		return err
 	}
-	if err := ctx.Err(); err != nil {
+	err = ctx.Err()
+	if err == nil {
+		// the lock may have gone while the tables were written
+		err = s.checkHeld(dir, sync)
+	}
+	if err != nil {
 		// Last moment to back out cleanly; past here the commit completes.
 		os.Remove(stateTmp)
 		if tableTmp != "" {

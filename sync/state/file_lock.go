@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	stdsync "sync"
@@ -46,10 +47,15 @@ func (e *LockedError) Unwrap() error { return ErrLocked }
 // fileLock is one held run lock: an OS lock on an open file description, so
 // it excludes other goroutines of this process as well as other processes,
 // and the kernel drops it if the process dies (no stale locks to clean up).
+// It excludes only while its file is the one named lock: the store's
+// writes check that it still is (see file_fence.go).
 type fileLock struct {
-	once stdsync.Once
-	f    *os.File
-	err  error
+	once  stdsync.Once
+	store *fileStore
+	sync  string
+	f     *os.File
+	id    fs.FileInfo // f's identity, which the lock file must keep (see checkHeld)
+	err   error
 }
 
 // Lock implements Store, polling every 100ms until wait has passed (0 = try
@@ -67,17 +73,32 @@ func (s *fileStore) Lock(ctx context.Context, sync string, wait time.Duration) (
 		}
 		return nil, fmt.Errorf("lock sync %s: %w", sync, err)
 	}
-	if err := writeHolder(f); err != nil {
-		unlockFile(f)
-		f.Close()
-		return nil, fmt.Errorf("lock sync %s: write holder to %s: %w", sync, path, err)
-	}
-	if err := s.adoptLegacy(ctx, sync, dir, wait); err != nil {
+	fail := func(err error) (Lock, error) {
 		unlockFile(f)
 		f.Close()
 		return nil, fmt.Errorf("lock sync %s: %w", sync, err)
 	}
-	return &fileLock{f: f}, nil
+	id, err := f.Stat()
+	if err != nil {
+		return fail(err)
+	}
+	if err := writeHolder(f); err != nil {
+		return fail(fmt.Errorf("write holder to %s: %w", path, err))
+	}
+	// A runner that lost this lock (its lock file was removed) may be in
+	// the middle of a commit that passed its fence: wait for it to land, so
+	// that this run starts from it and no commit of that runner lands after.
+	unlock, err := s.commitLock(ctx, dir)
+	if err != nil {
+		return fail(err)
+	}
+	unlock()
+	if err := s.adoptLegacy(ctx, sync, dir, wait); err != nil {
+		return fail(err)
+	}
+	l := &fileLock{store: s, sync: sync, f: f, id: id}
+	s.held.set(sync, l)
+	return l, nil
 }
 
 // Release implements Lock. The lock file is kept (removing it would let a
@@ -85,6 +106,7 @@ func (s *fileStore) Lock(ctx context.Context, sync string, wait time.Duration) (
 // its holder info is cleared so nobody reads a stale holder.
 func (l *fileLock) Release() error {
 	l.once.Do(func() {
+		l.store.held.clear(l.sync, l)
 		l.f.Truncate(0) // best effort: the holder info is advisory
 		if err := unlockFile(l.f); err != nil {
 			l.err = fmt.Errorf("unlock %s: %w", l.f.Name(), err)
@@ -127,7 +149,24 @@ func acquire(ctx context.Context, path string, wait, poll time.Duration) (*os.Fi
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
 		if ok {
-			return f, nil
+			// The file may have been removed or replaced since it was
+			// opened (a runner waiting on a lock file that was deleted):
+			// a lock on it excludes nobody, so lock the file path names.
+			same, err := lockedNamed(f, path)
+			if err != nil {
+				unlockFile(f)
+				f.Close()
+				return nil, fmt.Errorf("lock %s: %w", path, err)
+			}
+			if same {
+				return f, nil
+			}
+			unlockFile(f)
+			f.Close()
+			if f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, filePerm); err != nil {
+				return nil, notWritable(filepath.Dir(path), err)
+			}
+			continue
 		}
 		sleep := poll
 		if wait >= 0 {

@@ -38,7 +38,9 @@ type pgLock struct {
 // pg_terminate_backend) and with it the session lock, so another runner
 // may be working on the sync. Committing then could move the cursor or the
 // snapshot under that runner; the rows already sent are sent again by the
-// next run, which every keyed mode tolerates.
+// next run, which every keyed mode tolerates. The file store's writes fail
+// with an error matching it when the run's lock file was removed or
+// replaced (see file_fence.go).
 var ErrLockLost = errors.New("this run lost its lock on the sync (its state store connection ended); it commits no state")
 
 // heldLocks remembers, per sync, the lock this store holds, so a commit can
