@@ -188,6 +188,11 @@ func (s *pgStore) History(ctx context.Context, sync string, n int) ([]Run, error
 func (s *pgStore) Reset(ctx context.Context, sync string) error {
 	err := pgconn.Retry(ctx, pgconn.DefaultRetry, func(ctx context.Context) error {
 		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			// fenced like a commit: a runner that lost its lock must not
+			// forget the state of the runner that holds it now
+			if err := s.checkLockHeld(ctx, tx, sync); err != nil {
+				return err
+			}
 			if _, err := tx.Exec(ctx, "DELETE FROM "+s.q+"snapshot WHERE sync = $1", sync); err != nil {
 				return err
 			}

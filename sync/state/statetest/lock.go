@@ -139,9 +139,9 @@ func (s *suite) lockExcludes(t *testing.T) {
 	}
 }
 
-// fencing checks that a runner whose lock was taken away cannot commit
-// once another runner holds the lock: its commit would move the cursor or
-// the snapshot under that runner.
+// fencing checks that a runner whose lock was taken away cannot commit or
+// reset once another runner holds the lock: its commit would move the cursor
+// or the snapshot under that runner.
 func (s *suite) fencing(t *testing.T) {
 	if s.h.LoseLock == nil {
 		t.Skip("the store's lock cannot be lost while its holder lives")
@@ -164,6 +164,16 @@ func (s *suite) fencing(t *testing.T) {
 		t.Logf("the refused commit's error does not wrap state.ErrLockLost: %v", err)
 	}
 	expectView(t, other, "fenced", "after the runner that lost its lock tried to commit", a)
+	// nor reset: that would forget the new holder's cursor and snapshot
+	ctx, cancel = ctxFor()
+	err = st.Reset(ctx, "fenced")
+	cancel()
+	if err == nil {
+		t.Errorf("a runner that lost its lock reset the state while another runner held it")
+	} else if !errors.Is(err, state.ErrLockLost) {
+		t.Logf("the refused reset's error does not wrap state.ErrLockLost: %v", err)
+	}
+	expectView(t, other, "fenced", "after the runner that lost its lock tried to reset", a)
 	// the runner holding the lock now commits as usual
 	commit(t, other, "fenced", &state.Commit{Cursor: cursorAt("3"), Run: runN(3)})
 	a.Cursor, a.Runs = cursorAt("3"), append([]string{runText(runN(3))}, a.Runs...)
