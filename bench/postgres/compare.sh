@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Two hoist builds side by side on bench-postgres's table (make
+# bench-postgres generates the same one): bench/postgres/compare.sh OLD NEW
+# times `OLD run` and `NEW run` of bench/postgres/spec.yaml's replace and
+# upsert syncs, ROUNDS rounds (default 3) in alternating order, each against
+# the same round's psql copy pipe, into an empty bench_dst with empty state.
+# A refactor that should cost nothing is checked with it: build the old
+# commit in a worktree, e.g.
+#   git worktree add --detach /tmp/old REV && (cd /tmp/old && go build -tags minicore_disabled -o /tmp/hoist-old ./cmd/hoist)
+# Env: HOIST_BENCH_PG (server URL), BENCH_ROWS (default 2000000), ROUNDS.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OLD=${1:?usage: compare.sh OLD_BIN NEW_BIN} NEW=${2:?usage: compare.sh OLD_BIN NEW_BIN}
+BASE=${HOIST_BENCH_PG:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+N=${BENCH_ROWS:-2000000}
+sep='?'; [[ $BASE == *\?* ]] && sep='&'
+URL="${BASE}${sep}options=-csearch_path%3Dhoist_bench%20-cclient_min_messages%3Dwarning"
+export HOIST_BENCH_URL=$URL
+W=$(mktemp -d)
+trap 'rm -rf "$W"; psql -X -q "$BASE" -c "DROP SCHEMA IF EXISTS hoist_bench CASCADE" >/dev/null 2>&1 || true' EXIT
+psqlq() { psql -X -q -v ON_ERROR_STOP=1 "$URL" "$@"; }
+psql -X -q "$BASE" -c "DROP SCHEMA IF EXISTS hoist_bench CASCADE" -c "CREATE SCHEMA hoist_bench" >/dev/null 2>&1
+psqlq -c "CREATE TABLE bench_src (id bigint PRIMARY KEY, email text, name text, country text, age int,
+    balance numeric(12,2), active bool, updated_at timestamptz, attrs jsonb, note text)" \
+  -c "INSERT INTO bench_src SELECT g, 'user' || g || '@example.com', 'Name ' || md5(g::text),
+    (ARRAY['US','DE','FR','JP','BR','IN'])[1 + g % 6], 18 + g % 70, round((g % 100000) * 1.37, 2),
+    g % 3 = 0, '2025-01-01 00:00:00+00'::timestamptz + g * interval '1 second',
+    jsonb_build_object('plan', (ARRAY['free','pro','team'])[1 + g % 3], 'score', g % 1000),
+    substr(md5(g::text) || md5((g + 1)::text), 1, 50) FROM generate_series(1, $N) g" -c "VACUUM ANALYZE bench_src"
+empty() { psqlq -c "DROP TABLE IF EXISTS bench_dst" -c "CREATE TABLE bench_dst (LIKE bench_src INCLUDING ALL)"; }
+secs() {
+  local a b; a=$(date +%s%N); "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; exit 1; }; b=$(date +%s%N)
+  awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'
+}
+pipe() { psql -X -q "$URL" -c '\copy (select * from bench_src) to stdout' | psql -X -q "$URL" -c '\copy bench_dst from stdin'; }
+run() { HOIST_BENCH_STATE="$W/state-$RANDOM$RANDOM" "$1" run bench/postgres/spec.yaml --sync "$2" --quiet; }
+echo "spec: bench/postgres/spec.yaml"; sed -n '/^syncs:/,$p' bench/postgres/spec.yaml
+printf '%-6s %-8s %-4s %9s %9s %6s\n' round mode bin seconds pipe ratio
+for ((r = 1; r <= ${ROUNDS:-3}; r++)); do
+  empty; P=$(secs pipe)
+  for m in replace upsert; do
+    if ((r % 2)); then order="old new"; else order="new old"; fi
+    for v in $order; do
+      bin=$OLD; [[ $v == new ]] && bin=$NEW
+      empty; S=$(secs run "$bin" "$m")
+      printf '%-6s %-8s %-4s %9s %9s %6s\n' "$r" "$m" "$v" "$S" "$P" "$(awk -v a="$S" -v b="$P" 'BEGIN { printf "%.2f", a / b }')"
+    done
+  done
+done
