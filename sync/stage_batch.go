@@ -99,8 +99,10 @@ func (r *Runner) produceStream(ctx context.Context, s *spec.Sync, mode Mode, x *
 
 // batchState is a batch being built from the changeset.
 type batchState struct {
-	rb  *array.RecordBuilder
-	cur array.Builder
+	rb *array.RecordBuilder
+	// rows decodes changed rows into rb
+	rows *diff.RowAppender
+	cur  array.Builder
 }
 
 // produceChanges builds batches from the changeset in key order.
@@ -143,7 +145,8 @@ func (r *Runner) produceChanges(ctx context.Context, s *spec.Sync, mode Mode, x 
 			if op == load.OpDelete {
 				schema = keys
 			}
-			st := &batchState{rb: array.NewRecordBuilder(x.alloc, schema)}
+			rb := array.NewRecordBuilder(x.alloc, schema)
+			st := &batchState{rb: rb, rows: diff.NewRowAppender(rb)}
 			if curType != nil && op != load.OpDelete {
 				st.cur = array.NewBuilder(x.alloc, curType)
 			}
@@ -177,7 +180,7 @@ func appendChange(st *batchState, op load.Op, ch *change) error {
 		}
 		return nil
 	}
-	if err := diff.AppendRow(st.rb, ch.row); err != nil {
+	if err := st.rows.Append(ch.row); err != nil {
 		return err
 	}
 	if st.cur != nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/hoist-dev/hoist/sync/state"
 )
 
-func testRecord(t *testing.T, mem memory.Allocator) arrow.Record {
+func testRecord(t testing.TB, mem memory.Allocator) arrow.Record {
 	t.Helper()
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
