@@ -223,7 +223,7 @@ func numericEncoder(dt arrow.DataType) Encoder {
 		return func(arr arrow.Array) AppendFunc {
 			a := arr.(*array.Decimal128)
 			return func(dst []byte, i int) ([]byte, error) {
-				return AppendNumeric(dst, a.Value(i).ToString(t.Scale))
+				return AppendNumeric(dst, decimalString(a.Value(i), t.Scale))
 			}
 		}
 	}

@@ -266,3 +266,40 @@ func TypmodPrecision(typmod int32) (prec, scale int32, ok bool) {
 	m := typmod - 4
 	return (m >> 16) & 0xffff, int32(int16(m & 0xffff)), true
 }
+
+// decimalString is decimal128.Num.ToString(scale) without math/big for the
+// values that fit an int64 (all but the widest of decimal(38,s)), which is
+// most of what a COPY of a numeric column encodes.
+func decimalString(v decimal128.Num, scale int32) string {
+	hi, lo := v.HighBits(), v.LowBits()
+	if scale < 0 || scale > 30 || !(hi == 0 && lo < 1<<63 || hi == -1 && lo >= 1<<63) {
+		return v.ToString(scale)
+	}
+	n := int64(lo)
+	var buf [64]byte
+	var dbuf [20]byte
+	b := buf[:0]
+	if n < 0 {
+		b = append(b, '-')
+	}
+	// the magnitude as a uint64: -MinInt64 does not fit an int64
+	mag := uint64(n)
+	if n < 0 {
+		mag = -mag
+	}
+	digits := strconv.AppendUint(dbuf[:0], mag, 10)
+	if scale == 0 {
+		return string(append(b, digits...))
+	}
+	if pad := int(scale) + 1 - len(digits); pad > 0 {
+		b = append(b, '0', '.')
+		for ; pad > 1; pad-- {
+			b = append(b, '0')
+		}
+		return string(append(b, digits...))
+	}
+	point := len(digits) - int(scale)
+	b = append(b, digits[:point]...)
+	b = append(b, '.')
+	return string(append(b, digits[point:]...))
+}
