@@ -101,8 +101,9 @@ func (d *httpDest) Open(ctx context.Context, t Target) (Writer, error) {
 	if t.Dest == nil {
 		return nil, errors.New("http destination: no destination block")
 	}
-	if t.Dest.Mode == spec.ModeReplace {
-		return nil, fmt.Errorf("http destination %s: mode replace cannot be done atomically through an API; use upsert or mirror", d.name)
+	// validate refuses these modes already; a caller of the API may not have validated
+	if why, refused := httpDestRole.Why[t.Dest.Mode]; refused {
+		return nil, fmt.Errorf("http destination %s: %s", d.name, why)
 	}
 	cfg, err := connector.As[*HTTPDest](t.Dest.Config)
 	if err != nil {

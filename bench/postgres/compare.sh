@@ -19,14 +19,9 @@ export HOIST_BENCH_URL=$URL
 W=$(mktemp -d)
 trap 'rm -rf "$W"; psql -X -q "$BASE" -c "DROP SCHEMA IF EXISTS hoist_bench CASCADE" >/dev/null 2>&1 || true' EXIT
 psqlq() { psql -X -q -v ON_ERROR_STOP=1 "$URL" "$@"; }
+. bench/postgres/table.sh
 psql -X -q "$BASE" -c "DROP SCHEMA IF EXISTS hoist_bench CASCADE" -c "CREATE SCHEMA hoist_bench" >/dev/null 2>&1
-psqlq -c "CREATE TABLE bench_src (id bigint PRIMARY KEY, email text, name text, country text, age int,
-    balance numeric(12,2), active bool, updated_at timestamptz, attrs jsonb, note text)" \
-  -c "INSERT INTO bench_src SELECT g, 'user' || g || '@example.com', 'Name ' || md5(g::text),
-    (ARRAY['US','DE','FR','JP','BR','IN'])[1 + g % 6], 18 + g % 70, round((g % 100000) * 1.37, 2),
-    g % 3 = 0, '2025-01-01 00:00:00+00'::timestamptz + g * interval '1 second',
-    jsonb_build_object('plan', (ARRAY['free','pro','team'])[1 + g % 3], 'score', g % 1000),
-    substr(md5(g::text) || md5((g + 1)::text), 1, 50) FROM generate_series(1, $N) g" -c "VACUUM ANALYZE bench_src"
+gen_bench_src "$N"
 empty() { psqlq -c "DROP TABLE IF EXISTS bench_dst" -c "CREATE TABLE bench_dst (LIKE bench_src INCLUDING ALL)"; }
 secs() {
   local a b; a=$(date +%s%N); "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; exit 1; }; b=$(date +%s%N)

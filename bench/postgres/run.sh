@@ -41,6 +41,7 @@ HOIST=${HOIST_BIN:-bin/hoist}
 [[ -x $HOIST ]] || HOIST=""
 
 psqlq() { psql -X -q -v ON_ERROR_STOP=1 "$HOIST_BENCH_URL" "$@"; }
+. bench/postgres/table.sh
 
 # timed CMD...: runs CMD under GNU time, sets SECS and RSS_MB.
 timed() {
@@ -73,18 +74,7 @@ psql -X -q "$BASE" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" -c "CREATE SCHEMA 
 
 printf '%-9s %-22s %9s %8s %9s\n' rows run seconds ratio rss_mb
 for N in $SIZES; do
-  # jsonb has no equality operator for EXCEPT: keep attrs as jsonb but the
-  # check compares rows, which works since jsonb does have one (json not).
-  psqlq -c "DROP TABLE IF EXISTS bench_src" -c "CREATE TABLE bench_src (
-      id bigint PRIMARY KEY, email text, name text, country text, age int,
-      balance numeric(12,2), active bool, updated_at timestamptz, attrs jsonb, note text)" \
-    -c "INSERT INTO bench_src SELECT g, 'user' || g || '@example.com', 'Name ' || md5(g::text),
-      (ARRAY['US','DE','FR','JP','BR','IN'])[1 + g % 6], 18 + g % 70, round((g % 100000) * 1.37, 2),
-      g % 3 = 0, '2025-01-01 00:00:00+00'::timestamptz + g * interval '1 second',
-      jsonb_build_object('plan', (ARRAY['free','pro','team'])[1 + g % 3], 'score', g % 1000),
-      substr(md5(g::text) || md5((g + 1)::text), 1, 50)
-      FROM generate_series(1, $N) g" \
-    -c "CREATE INDEX ON bench_src (updated_at)" -c "VACUUM ANALYZE bench_src"
+  gen_bench_src "$N"
 
   # Baseline: psql's COPY pipe (text format) into an empty table.
   BASE_S=0
