@@ -143,3 +143,6 @@ func (w *fileAppend) finish() error {
 	}
 	return nil
 }
+
+// BatchLimits implements BatchSizer: a file takes any batch; large ones make large row groups.
+func (w *fileAppend) BatchLimits() BatchLimits { return databaseBatch }

@@ -356,3 +356,6 @@ func writeKeptRuns(enc filefmt.Encoder, rec arrow.RecordBatch, keep func(int) bo
 	}
 	return flush(n)
 }
+
+// BatchLimits implements BatchSizer: a file takes any batch; large ones make large row groups.
+func (w *fileMerge) BatchLimits() BatchLimits { return databaseBatch }

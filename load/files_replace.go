@@ -105,3 +105,6 @@ func (w *fileReplace) finish() error {
 	// runs would add stale rows to a glob read.
 	return removeFileParts(parts)
 }
+
+// BatchLimits implements BatchSizer: a file takes any batch; large ones make large row groups.
+func (w *fileReplace) BatchLimits() BatchLimits { return databaseBatch }

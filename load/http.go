@@ -565,3 +565,12 @@ func errorMessage(body []byte, status int, scrub *httpkit.Scrubber) string {
 	}
 	return fmt.Sprintf("%d %s", status, http.StatusText(status))
 }
+
+// httpBatch is an HTTP API's batch: one request per row, or with batch:
+// true one request for the whole batch, and APIs cap the records a batch
+// request may carry (HubSpot 100, Salesforce collections 200) — 100 fits
+// the common maximum. batch_size overrides it.
+var httpBatch = BatchLimits{Rows: 100}
+
+// BatchLimits implements BatchSizer.
+func (w *httpWriter) BatchLimits() BatchLimits { return httpBatch }

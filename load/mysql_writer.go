@@ -533,3 +533,6 @@ func (w *myWriter) Abort(context.Context) error { return nil }
 
 // Concurrency: batches are independent transactions on a pool.
 func (w *myWriter) Concurrency() int { return 0 }
+
+// BatchLimits implements BatchSizer: one LOAD DATA or statement and one commit per batch.
+func (w *myWriter) BatchLimits() BatchLimits { return databaseBatch }

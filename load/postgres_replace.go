@@ -150,3 +150,6 @@ func (w *pgReplaceWriter) Concurrency() int { return 1 }
 // commits at Commit, so no batch has a transaction of its own for the state
 // to join.
 func (w *pgReplaceWriter) JoinTarget() txjoin.Target { return txjoin.Target{} }
+
+// BatchLimits implements BatchSizer: one COPY round trip per batch.
+func (w *pgReplaceWriter) BatchLimits() BatchLimits { return databaseBatch }

@@ -321,3 +321,6 @@ func (w *pgWriter) Abort(context.Context) error { return nil }
 
 // Concurrency: batches are independent transactions on a pool.
 func (w *pgWriter) Concurrency() int { return 0 }
+
+// BatchLimits implements BatchSizer: one COPY, one apply statement and one commit per batch.
+func (w *pgWriter) BatchLimits() BatchLimits { return databaseBatch }

@@ -448,3 +448,6 @@ func sqliteRowRejected(err error) bool {
 	var ve *sqliteValueError
 	return errors.As(err, &ve) || sqlitedb.IsRowError(err)
 }
+
+// BatchLimits implements BatchSizer: one transaction per batch.
+func (w *sqliteWriter) BatchLimits() BatchLimits { return databaseBatch }

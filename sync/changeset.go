@@ -10,9 +10,10 @@ import (
 	"github.com/hoist-dev/hoist/sync/diff"
 )
 
-// changeset is the run's list of changes to send, in key order, spilled to a
-// temp file so that a 10M-row first sync holds no rows in memory. It is read
-// twice: once to build batches, once to commit what was acknowledged.
+// changeset is a list of changes in key order, spilled to a temp file so
+// that no run holds its changes in memory. A run writes each change it
+// sends as it places it in a batch, with the batch and row it went out as,
+// and reads the list back once, to commit what was acknowledged.
 type changeset struct {
 	f     *os.File
 	w     *bufio.Writer
@@ -24,6 +25,9 @@ type change struct {
 	key  []byte
 	row  []byte // the new row (nil for Remove)
 	aux  []byte // the row's cursor text, if the sync has a cursor
+	// seq and idx are the batch and the row within it the change was sent
+	// as (0 where the list is not of sent changes).
+	seq, idx int
 }
 
 func newChangeset(dir string) (*changeset, error) {
@@ -35,9 +39,16 @@ func newChangeset(dir string) (*changeset, error) {
 }
 
 func (c *changeset) add(kind diff.Kind, key, row, aux []byte) error {
-	var hdr [1 + 3*binary.MaxVarintLen64]byte
+	return c.addSent(kind, key, row, aux, 0, 0)
+}
+
+// addSent records a change sent as row idx of batch seq.
+func (c *changeset) addSent(kind diff.Kind, key, row, aux []byte, seq, idx int) error {
+	var hdr [1 + 5*binary.MaxVarintLen64]byte
 	hdr[0] = byte(kind)
 	n := 1
+	n += binary.PutUvarint(hdr[n:], uint64(seq))
+	n += binary.PutUvarint(hdr[n:], uint64(idx))
 	n += binary.PutUvarint(hdr[n:], uint64(len(key)))
 	n += binary.PutUvarint(hdr[n:], uint64(len(row)))
 	n += binary.PutUvarint(hdr[n:], uint64(len(aux)))
@@ -76,10 +87,12 @@ func (cr *changesetReader) next() bool {
 		cr.err = fmt.Errorf("read changeset: %w", err)
 		return false
 	}
+	seq, err4 := binary.ReadUvarint(cr.r)
+	idx, err5 := binary.ReadUvarint(cr.r)
 	kl, err1 := binary.ReadUvarint(cr.r)
 	rl, err2 := binary.ReadUvarint(cr.r)
 	al, err3 := binary.ReadUvarint(cr.r)
-	if err1 != nil || err2 != nil || err3 != nil {
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || err5 != nil {
 		cr.err = fmt.Errorf("read changeset: truncated")
 		return false
 	}
@@ -92,7 +105,7 @@ func (cr *changesetReader) next() bool {
 		cr.err = fmt.Errorf("read changeset: %w", err)
 		return false
 	}
-	cr.ch = change{kind: diff.Kind(kind), key: cr.buf[:kl], row: cr.buf[kl : kl+rl], aux: cr.buf[kl+rl:]}
+	cr.ch = change{kind: diff.Kind(kind), key: cr.buf[:kl], row: cr.buf[kl : kl+rl], aux: cr.buf[kl+rl:], seq: int(seq), idx: int(idx)}
 	if rl == 0 {
 		cr.ch.row = nil
 	}

@@ -92,7 +92,7 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	keys := x.keySchema()
 	count := map[diff.Kind]int{}
 	var sampleErr error
-	res, err := r.runDiff(ctx, s, x, tmp, func(e diff.Event) error {
+	res, err := r.runDiff(ctx, s, x, tmp, nil, func(e diff.Event) error {
 		if e.Kind == diff.Unchanged || !mode.Sends(e.Kind, r.Opt.FullRefresh, r.Opt.Refresh) || count[e.Kind] >= limit {
 			return nil
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -39,13 +40,26 @@ type faults struct {
 	after  int
 	// failSeq, when >= 0, fails exactly the batch with that number.
 	failSeq int
+	// ops counts the batches written, by op.
+	ops map[load.Op]int
+}
+
+// opsSeen returns the batches written since the last set, by op.
+func (f *faults) opsSeen() map[load.Op]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.ops)
 }
 
 var injector = &faults{failSeq: -1}
 
-func (f *faults) roll(seq int) (failBefore, failAfter bool) {
+func (f *faults) roll(seq int, op load.Op) (failBefore, failAfter bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.ops == nil {
+		f.ops = map[load.Op]int{}
+	}
+	f.ops[op]++
 	if f.failSeq >= 0 {
 		return seq == f.failSeq, false
 	}
@@ -67,13 +81,13 @@ func (f *faults) roll(seq int) (failBefore, failAfter bool) {
 func (f *faults) set(rng *rand.Rand, rate float64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.rng, f.rate, f.failSeq = rng, rate, -1
+	f.rng, f.rate, f.failSeq, f.ops = rng, rate, -1, nil
 }
 
 func (f *faults) failBatch(seq int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.rng, f.rate, f.failSeq = nil, 0, seq
+	f.rng, f.rate, f.failSeq, f.ops = nil, 0, seq, nil
 }
 
 var errInjected = errors.New("injected load failure")
@@ -91,7 +105,7 @@ func (d faultyDest) Open(ctx context.Context, t load.Target) (load.Writer, error
 }
 
 func (w faultyWriter) Write(ctx context.Context, b load.Batch) (load.Result, error) {
-	before, after := injector.roll(b.Seq)
+	before, after := injector.roll(b.Seq, b.Op)
 	if before {
 		return load.Result{}, errInjected
 	}
@@ -100,6 +114,17 @@ func (w faultyWriter) Write(ctx context.Context, b load.Batch) (load.Result, err
 		return load.Result{}, errInjected
 	}
 	return res, err
+}
+
+// BatchLimits and FirstLoad forward the wrapped writer's, so that the runs
+// under test cut batches and take first loads as they would unwrapped.
+func (w faultyWriter) BatchLimits() load.BatchLimits { return load.LimitsOf(w.Writer) }
+
+func (w faultyWriter) FirstLoad(ctx context.Context) (bool, error) {
+	if fl, ok := w.Writer.(load.FirstLoader); ok {
+		return fl.FirstLoad(ctx)
+	}
+	return false, nil
 }
 
 // JoinTarget forwards the wrapped writer's database, if it can join a state
@@ -118,7 +143,7 @@ func (w faultyWriter) WriteFinal(ctx context.Context, b load.Batch, then load.Fi
 	if !ok {
 		return load.Result{}, errors.New("WriteFinal on a writer without it")
 	}
-	before, after := injector.roll(b.Seq)
+	before, after := injector.roll(b.Seq, b.Op)
 	if before {
 		return load.Result{}, errInjected
 	}

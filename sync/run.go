@@ -16,9 +16,9 @@ import (
 //
 //	stage_extract.go  read the state, open the source past the cursor, map records
 //	stage_diff.go     encode keys and rows, classify them against the snapshot
-//	                  (keyed modes), spill what the mode sends to the changeset
-//	stage_batch.go    decode the changeset (or slice the extracted rows) into
-//	                  batches of one op each
+//	                  (keyed modes); stage_firstload.go when the snapshot is empty
+//	stage_batch.go    build the changes (or slice the extracted rows) into
+//	                  batches of one op each, sent as the diff finds them
 //	stage_load.go     load the batches concurrently, book every answer
 //	stage_commit.go   finish the destination, commit state for what was
 //	                  acknowledged
@@ -71,11 +71,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 	if err := u.openDestination(ctx); err != nil {
 		return err
 	}
-	if err := u.diff(ctx); err != nil {
-		u.w.Abort(context.WithoutCancel(ctx))
-		return err
-	}
-	loadErr := u.load(ctx, u.batches) // the batch stage feeds the loaders
+	loadErr := u.load(ctx, u.batches) // the diff and batch stages feed the loaders
 	return u.commit(ctx, loadErr)
 }
 
@@ -102,8 +98,12 @@ type syncRun struct {
 	stage   *loadStage
 	joint   bool // the state commits in the last batch's transaction
 
-	// diff (keyed modes)
+	limits load.BatchLimits // where batches are cut
+
+	// diff (keyed modes): the changes sent, logged for the commit
 	cs      *changeset
+	removes *changeset
+	first   *firstLoadRun  // a first load skips the diff (stage_firstload.go)
 	refresh *refreshCommit // --refresh
 	nullKey int64          // rows rejected for a NULL key
 
@@ -135,6 +135,7 @@ func (u *syncRun) openDestination(ctx context.Context) error {
 		w.Abort(context.WithoutCancel(ctx))
 		return err
 	}
+	u.limits = batchLimits(s, w)
 	u.rejects = &rejectFile{path: r.rejectPath(s), runID: u.rep.RunID}
 	u.stage = newLoadStage(r, s, w, u.x.cursors, u.rejects)
 	// With a destination in the state store's own database, the last batch
@@ -151,8 +152,13 @@ func (u *syncRun) close() {
 	if u.refresh != nil {
 		u.refresh.close()
 	}
-	if u.cs != nil {
-		u.cs.close()
+	for _, cs := range []*changeset{u.cs, u.removes} {
+		if cs != nil {
+			cs.close()
+		}
+	}
+	if u.first != nil {
+		u.first.close()
 	}
 	if u.stage != nil {
 		if u.stage.progress != nil {

@@ -13,11 +13,11 @@ import (
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
-// Stage 3 of a run (see run.go): batch. Changes are decoded from the
-// changeset into Arrow batches of one op each (the mode says which), or the
-// extracted records are sliced into batch_size pieces, and handed to the
-// load stage. The batch numbering is a pure function of the change order,
-// so the commit stage can replay it (delta).
+// Stage 3 of a run (see run.go): batch. Changes from the diff are built
+// into Arrow batches of one op each (the mode says which) as they come, or
+// the extracted records are sliced into pieces, and handed to the load
+// stage. A batch is cut at the sync's batch_size or, without one, at the
+// destination's own limits in rows and bytes (load.BatchLimits).
 
 // outBatch is a batch on its way to a loader, with the cursor values of its
 // rows (nil without a cursor) so the cursor can be kept behind every row the
@@ -35,18 +35,34 @@ func (b *outBatch) release() {
 	}
 }
 
-// batches produces the run's batches for the load stage: the changeset's
-// changes in key order (keyed modes) or slices of the extracted rows. With a
-// joint commit the last batch is not sent but kept in u.final: the commit
-// stage writes it with the state.
+// batches produces the run's batches for the load stage: the diff's changes
+// in key order (keyed modes; a first load streams them), or slices of the
+// extracted rows. With a joint commit the last batch is not sent but kept in
+// u.final: the commit stage writes it with the state.
 func (u *syncRun) batches(ctx context.Context, send func(*outBatch) error) error {
 	if u.joint {
 		send = u.holdLast(send)
 	}
-	if u.mode.Keyed {
-		return u.r.produceChanges(ctx, u.s, u.mode, u.x, u.cs, send)
+	if !u.mode.Keyed {
+		return u.r.produceStream(ctx, u.mode, u.x, u.limits, send)
 	}
-	return u.r.produceStream(ctx, u.s, u.mode, u.x, send)
+	first, err := u.firstLoad(ctx)
+	if err != nil {
+		return err
+	}
+	if first != nil {
+		return u.produceFirstLoad(ctx, first, send)
+	}
+	return u.produceKeyed(ctx, send)
+}
+
+// batchLimits is where the run cuts batches: at batch_size rows if the
+// sync sets it, else at the destination's limits.
+func batchLimits(s *spec.Sync, w load.Writer) load.BatchLimits {
+	if s.BatchSize > 0 {
+		return load.BatchLimits{Rows: s.BatchSize}
+	}
+	return load.LimitsOf(w)
 }
 
 // holdLast sends each batch when the next one comes, so that the last one
@@ -63,8 +79,8 @@ func (u *syncRun) holdLast(send func(*outBatch) error) func(*outBatch) error {
 }
 
 // produceStream sends every extracted row (modes append and replace) in
-// batch_size slices of the mapped records.
-func (r *Runner) produceStream(ctx context.Context, s *spec.Sync, mode Mode, x *extraction, send func(*outBatch) error) error {
+// slices of the mapped records.
+func (r *Runner) produceStream(ctx context.Context, mode Mode, x *extraction, lim load.BatchLimits, send func(*outBatch) error) error {
 	seq := 0
 	for {
 		rec, cur, err := x.next(ctx)
@@ -74,27 +90,62 @@ func (r *Runner) produceStream(ctx context.Context, s *spec.Sync, mode Mode, x *
 		if err != nil {
 			return err
 		}
-		n := rec.NumRows()
-		for off := int64(0); off < n; off += int64(s.BatchSize) {
-			end := min(off+int64(s.BatchSize), n)
+		err = sliceRecord(rec, lim, func(off, end int64) error {
 			b := &outBatch{Batch: load.Batch{Seq: seq, Op: mode.Write, Record: rec.NewSlice(off, end)}, keyIdx: x.keyIdx}
 			if cur != nil {
 				b.cursors = array.NewSlice(cur, off, end)
 			}
 			seq++
-			if err := send(b); err != nil {
-				rec.Release()
-				if cur != nil {
-					cur.Release()
-				}
-				return err
-			}
-		}
+			return send(b)
+		})
 		rec.Release()
 		if cur != nil {
 			cur.Release()
 		}
+		if err != nil {
+			return err
+		}
 	}
+}
+
+// sliceRecord calls fn with the bounds of each batch-sized slice of rec,
+// sized by rows and by rec's bytes per row.
+func sliceRecord(rec arrow.Record, lim load.BatchLimits, fn func(off, end int64) error) error {
+	n := rec.NumRows()
+	step := int64(lim.Rows)
+	if lim.Bytes > 0 && n > 0 {
+		perRow := max(recordBytes(rec)/n, 1)
+		step = max(min(step, int64(lim.Bytes)/perRow), 1)
+	}
+	for off := int64(0); off < n; off += step {
+		if err := fn(off, min(off+step, n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordBytes is the size of rec's buffers: what its rows weigh in memory,
+// a fair measure of what they weigh on the wire.
+func recordBytes(rec arrow.Record) int64 {
+	var n int64
+	for _, col := range rec.Columns() {
+		n += dataBytes(col.Data())
+	}
+	return n
+}
+
+func dataBytes(d arrow.ArrayData) int64 {
+	var n int64
+	for _, b := range d.Buffers() {
+		if b != nil {
+			n += int64(b.Len())
+		}
+	}
+	for _, c := range d.Children() {
+		n += dataBytes(c)
+	}
+	return n
 }
 
 // batchState is a batch being built from the changeset.
@@ -105,18 +156,27 @@ type batchState struct {
 	cur  array.Builder
 }
 
-// produceChanges builds batches from the changeset in key order.
-func (r *Runner) produceChanges(ctx context.Context, s *spec.Sync, mode Mode, x *extraction, cs *changeset, send func(*outBatch) error) error {
-	full, keys := x.mappedSchema(), x.keySchema()
-	var curType arrow.DataType
+// changeBatches builds the diff's changes into batches as they come and
+// logs each change with the batch and row it went out as (u.cs; deletes in
+// u.removes), for the commit.
+type changeBatches struct {
+	u          *syncRun
+	bt         *batcher
+	full, keys *arrow.Schema
+	curType    arrow.DataType
+}
+
+func (u *syncRun) newChangeBatches(send func(*outBatch) error) *changeBatches {
+	x := u.x
+	c := &changeBatches{u: u, full: x.mappedSchema(), keys: x.keySchema()}
 	if x.curIdx >= 0 {
-		curType = x.rdr.Schema().Field(x.curIdx).Type
+		c.curType = x.rdr.Schema().Field(x.curIdx).Type
 	}
 	keyIdx := make([]int, len(x.keyIdx))
 	for i := range keyIdx {
 		keyIdx[i] = i
 	}
-	bt := newBatcher(s.BatchSize, func(p *pending) error {
+	c.bt = newBatcher(u.limits, func(p *pending) error {
 		st := p.data.(*batchState)
 		rec := st.rb.NewRecord()
 		st.rb.Release()
@@ -130,40 +190,54 @@ func (r *Runner) produceChanges(ctx context.Context, s *spec.Sync, mode Mode, x 
 		}
 		return send(b)
 	})
-	rd, err := cs.reader()
-	if err != nil {
-		return err
-	}
-	for rd.next() {
-		if err := ctx.Err(); err != nil {
-			return err
+	return c
+}
+
+// add places one change in the open batch of its op, logs it, and sends the
+// batch once it is full.
+func (c *changeBatches) add(kind diff.Kind, key, row, aux []byte) error {
+	op := c.u.mode.Op(kind)
+	p, idx := c.bt.place(op, func(p *pending) {
+		schema := c.full
+		if op == load.OpDelete {
+			schema = c.keys
 		}
-		ch := &rd.ch
-		op := mode.Op(ch.kind)
-		p, _ := bt.place(op, func(p *pending) {
-			schema := full
-			if op == load.OpDelete {
-				schema = keys
-			}
-			rb := array.NewRecordBuilder(x.alloc, schema)
-			st := &batchState{rb: rb, rows: diff.NewRowAppender(rb)}
-			if curType != nil && op != load.OpDelete {
-				st.cur = array.NewBuilder(x.alloc, curType)
-			}
-			p.data = st
-		})
+		rb := array.NewRecordBuilder(c.u.x.alloc, schema)
+		st := &batchState{rb: rb, rows: diff.NewRowAppender(rb)}
+		if c.curType != nil && op != load.OpDelete {
+			st.cur = array.NewBuilder(c.u.x.alloc, c.curType)
+		}
+		p.data = st
+	})
+	st := p.data.(*batchState)
+	ch := change{kind: kind, key: key, row: row, aux: aux}
+	if err := appendChange(st, op, &ch); err != nil {
+		return fmt.Errorf("build batch %d: key %s: %w", p.seq, diff.KeyString(key), err)
+	}
+	log := c.u.cs
+	if kind == diff.Remove {
+		log = c.u.removes
+	}
+	if err := log.addSent(kind, key, row, aux, p.seq, idx); err != nil {
+		return fmt.Errorf("write changeset: %w", err)
+	}
+	p.bytes += len(key) + len(row)
+	return c.bt.fill(p)
+}
+
+// flush sends the batches still open.
+func (c *changeBatches) flush() error { return c.bt.flush() }
+
+// release frees the builders of batches never sent (a failed run).
+func (c *changeBatches) release() {
+	for _, p := range c.bt.open {
 		st := p.data.(*batchState)
-		if err := appendChange(st, op, ch); err != nil {
-			return fmt.Errorf("build batch %d: key %s: %w", p.seq, diff.KeyString(ch.key), err)
-		}
-		if err := bt.fill(p); err != nil {
-			return err
+		st.rb.Release()
+		if st.cur != nil {
+			st.cur.Release()
 		}
 	}
-	if rd.err != nil {
-		return rd.err
-	}
-	return bt.flush()
+	clear(c.bt.open)
 }
 
 // appendChange decodes one change into a batch's builders.
@@ -194,20 +268,20 @@ func appendChange(st *batchState, op load.Op, ch *change) error {
 }
 
 // batcher cuts changes into batches of one op each, numbering every batch
-// when it gets its first row. The numbering is a pure function of the
-// change order, so the commit can replay it.
+// when it gets its first row.
 type batcher struct {
-	size int
+	lim  load.BatchLimits
 	next int
 	open map[load.Op]*pending
-	emit func(p *pending) error // nil: only replay the numbering (the commit)
+	emit func(p *pending) error
 }
 
 type pending struct {
-	op   load.Op
-	seq  int
-	rows int
-	data any // the caller's builder state
+	op    load.Op
+	seq   int
+	rows  int
+	bytes int // of the encoded rows, against lim.Bytes
+	data  any // the caller's builder state
 }
 
 // place assigns one change to the open batch of its op (opening one, with
@@ -229,13 +303,10 @@ func (b *batcher) place(op load.Op, start func(p *pending)) (*pending, int) {
 
 // fill emits p once it holds a full batch; call it after appending the row.
 func (b *batcher) fill(p *pending) error {
-	if p.rows < b.size {
+	if p.rows < b.lim.Rows && (b.lim.Bytes == 0 || p.bytes < b.lim.Bytes) {
 		return nil
 	}
 	delete(b.open, p.op)
-	if b.emit == nil {
-		return nil
-	}
 	return b.emit(p)
 }
 
@@ -249,15 +320,13 @@ func (b *batcher) flush() error {
 			}
 		}
 		delete(b.open, first.op)
-		if b.emit != nil {
-			if err := b.emit(first); err != nil {
-				return err
-			}
+		if err := b.emit(first); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func newBatcher(size int, emit func(p *pending) error) *batcher {
-	return &batcher{size: size, open: map[load.Op]*pending{}, emit: emit}
+func newBatcher(lim load.BatchLimits, emit func(p *pending) error) *batcher {
+	return &batcher{lim: lim, open: map[load.Op]*pending{}, emit: emit}
 }

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -39,6 +40,11 @@ func (u *syncRun) commit(ctx context.Context, loadErr error) error {
 	if err := u.stage.lateNotHeld(); err != nil && loadErr == nil {
 		loadErr = err
 	}
+	if errors.Is(loadErr, errFirstLoadDuplicate) {
+		// the final batch's transaction met a duplicate key: the batch
+		// was not delivered, and the run fails as a diff would have
+		loadErr = u.duplicateKey()
+	}
 	if commit == nil {
 		var err error
 		if commit, loadErr, err = u.newCommit(ctx, loadErr); err != nil {
@@ -47,7 +53,16 @@ func (u *syncRun) commit(ctx context.Context, loadErr error) error {
 		if errors.Is(loadErr, state.ErrLockLost) {
 			return loadErr // every commit fails so: once is enough to say
 		}
-		if err := u.commitState(ctx, commit); err != nil {
+		err = u.commitState(ctx, commit)
+		if errors.Is(err, errFirstLoadDuplicate) {
+			// a first load met a duplicate key (stage_firstload.go):
+			// commit what was delivered, and fail as a diff would have
+			if commit, loadErr, err = u.newCommit(ctx, errors.Join(loadErr, u.duplicateKey())); err != nil {
+				return errors.Join(loadErr, err)
+			}
+			err = u.commitState(ctx, commit)
+		}
+		if err != nil {
 			return errors.Join(loadErr, err)
 		}
 	}
@@ -212,7 +227,7 @@ func (u *syncRun) newCommit(ctx context.Context, loadErr error) (*state.Commit, 
 	} else if rep.Rejected > 0 {
 		c.Run.Status = StatusPartial
 	}
-	if u.cs != nil && stage.acks.batches > 0 {
+	if (u.cs != nil || u.first != nil) && stage.acks.batches > 0 {
 		d, err := u.delta()
 		if err != nil {
 			return nil, loadErr, err
@@ -229,22 +244,30 @@ func (u *syncRun) newCommit(ctx context.Context, loadErr error) (*state.Commit, 
 	return c, loadErr, nil
 }
 
-// delta replays the changeset with the batch numbering of produceChanges and
-// yields the acknowledged changes, in key order, for the state commit.
+// delta yields the acknowledged changes, in key order, for the state
+// commit: the changes sent and the deletes sent, as logged with the batch
+// and row each went out as, merged by key (a key is in one list at most).
 func (u *syncRun) delta() (state.Iterator, error) {
-	rd, err := u.cs.reader()
+	if u.first != nil {
+		return u.first.delta(u.stage.acks)
+	}
+	sent, err := u.cs.reader()
 	if err != nil {
 		return nil, err
 	}
-	bt := newBatcher(u.s.BatchSize, nil)
-	return &deltaIter{rd: rd, bt: bt, acks: u.stage.acks, mode: u.mode}, nil
+	removed, err := u.removes.reader()
+	if err != nil {
+		return nil, err
+	}
+	return &deltaIter{lists: [2]*changesetReader{sent, removed}, acks: u.stage.acks}, nil
 }
 
 type deltaIter struct {
-	rd     *changesetReader
-	bt     *batcher
+	lists  [2]*changesetReader
+	have   [2]bool
+	primed bool
+	last   int // the list the current entry came from: it moves on at the next call
 	acks   *acks
-	mode   Mode
 	cur    state.Entry
 	change int64 // keys added less keys removed, so far
 }
@@ -252,13 +275,23 @@ type deltaIter struct {
 var _ state.RowCounter = (*deltaIter)(nil)
 
 func (d *deltaIter) Next() bool {
-	for d.rd.next() {
-		ch := &d.rd.ch
-		p, row := d.bt.place(d.mode.Op(ch.kind), nil)
-		d.bt.fill(p)
-		if !d.acks.delivered(p.seq, row) {
+	if !d.primed {
+		d.primed = true
+		d.have[0], d.have[1] = d.lists[0].next(), d.lists[1].next()
+	} else {
+		d.have[d.last] = d.lists[d.last].next()
+	}
+	for d.have[0] || d.have[1] {
+		i := 0
+		if !d.have[0] || (d.have[1] && bytes.Compare(d.lists[1].ch.key, d.lists[0].ch.key) < 0) {
+			i = 1
+		}
+		ch := &d.lists[i].ch
+		if !d.acks.delivered(ch.seq, ch.idx) {
+			d.have[i] = d.lists[i].next()
 			continue
 		}
+		d.last = i
 		d.cur = state.Entry{Key: ch.key, Row: ch.row}
 		switch ch.kind {
 		case diff.Remove:
@@ -277,7 +310,7 @@ func (d *deltaIter) Next() bool {
 func (d *deltaIter) RowChange() int64 { return d.change }
 
 func (d *deltaIter) Entry() state.Entry { return d.cur }
-func (d *deltaIter) Err() error         { return d.rd.err }
+func (d *deltaIter) Err() error         { return errors.Join(d.lists[0].err, d.lists[1].err) }
 func (d *deltaIter) Close() error       { return nil }
 
 // commitState commits c on its own, once the destination is finished.

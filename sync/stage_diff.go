@@ -16,31 +16,43 @@ import (
 )
 
 // Stage 2 of a run (see run.go): diff. Keys and rows are encoded (package
-// diff's codec), sorted by key with bounded memory, merged against the
-// snapshot, and the changes the mode sends are spilled to the changeset
-// (changeset.go), which the batch stage decodes.
+// diff's codec), sorted by key with bounded memory and merged against the
+// snapshot; the changes the mode sends flow into batches (stage_batch.go)
+// as the merge finds them, so the loaders work while the merge runs. Each
+// change sent is logged to the changeset with the batch it went out in, for
+// the commit. A first load skips all this (stage_firstload.go).
 
-// diff classifies every extracted key against the snapshot (with --refresh,
-// against the destination) and spills what the mode sends to the changeset,
-// in key order. Rows with a NULL key are rejected here; a mode whose deletes
-// are bounded refuses a mass delete before anything is sent. Unkeyed modes
-// send every row and skip the stage.
-func (u *syncRun) diff(ctx context.Context) error {
-	if !u.mode.Keyed {
-		return nil
-	}
+// produceKeyed is the batch stage's producer for keyed modes: it classifies
+// every extracted key against the snapshot (with --refresh, against the
+// destination) and sends what the mode sends, in key order. Rows with a
+// NULL key are rejected. Deletes wait until the merge has counted them
+// all: a mode whose deletes are bounded refuses a mass delete before one
+// is sent. Adds and changes do not wait, so a run the guard stops may have
+// delivered them (and commits them: they were acknowledged).
+func (u *syncRun) produceKeyed(ctx context.Context, send func(*outBatch) error) error {
 	r, s := u.r, u.s
-	cs, err := newChangeset(u.tmp)
+	var err error
+	if u.cs, err = newChangeset(u.tmp); err != nil {
+		return err
+	}
+	if u.removes, err = newChangeset(u.tmp); err != nil {
+		return err
+	}
+	held, err := newChangeset(u.tmp) // removes, until the guard has seen them all
 	if err != nil {
 		return err
 	}
-	u.cs = cs
+	defer held.close()
 	if r.Opt.Refresh {
 		if u.refresh, err = newRefreshCommit(r, s, u.tmp); err != nil {
 			return err
 		}
 	}
-	res, err := r.runDiff(ctx, s, u.x, u.tmp, func(e diff.Event) error {
+	cb := u.newChangeBatches(send)
+	// NULL keys are known once the source is sorted: rejected before the
+	// first batch goes out, they count towards max_rejected from the start.
+	rejectNull := func(res *diffResult) error { return u.rejectNullKeys(res.nullKeys, res.nullKeyCursors) }
+	res, err := r.runDiff(ctx, s, u.x, u.tmp, rejectNull, func(e diff.Event) error {
 		if u.refresh != nil {
 			if err := u.refresh.record(e); err != nil {
 				return err
@@ -49,7 +61,10 @@ func (u *syncRun) diff(ctx context.Context) error {
 		if !u.mode.Sends(e.Kind, r.Opt.FullRefresh, r.Opt.Refresh) {
 			return nil
 		}
-		return cs.add(e.Kind, e.Key, e.New, e.Aux)
+		if e.Kind == diff.Remove {
+			return held.add(e.Kind, e.Key, nil, nil)
+		}
+		return cb.add(e.Kind, e.Key, e.New, e.Aux)
 	})
 	if err != nil {
 		return err
@@ -60,24 +75,45 @@ func (u *syncRun) diff(ctx context.Context) error {
 	u.rep.counts = tally(u.mode, r.Opt.FullRefresh, res)
 	r.log().Debug("diff done", "sync", s.Name, "rows", u.x.read, "added", res.added, "changed", res.changed,
 		"removed", res.removed, "duration_ms", time.Since(u.start).Milliseconds())
-	for i, line := range res.nullKeys {
-		if err := u.rejects.write(line); err != nil {
-			return err
-		}
-		if i < len(res.nullKeyCursors) {
-			u.x.cursors.unackedValue(res.nullKeyCursors[i])
-		}
-	}
-	u.nullKey = int64(len(res.nullKeys))
-	u.stage.nullKeys = u.nullKey
 	if !r.Opt.AllowMassDelete {
 		if err := massDelete(u.mode, s, res.removed, r.baseRows(u.st, res)); err != nil {
 			return err
 		}
 	}
 	if u.stage.progress != nil {
-		u.stage.progress.Total(cs.count)
+		u.stage.progress.Total(u.cs.count + held.count)
 	}
+	rd, err := held.reader()
+	if err != nil {
+		return err
+	}
+	for rd.next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := cb.add(diff.Remove, rd.ch.key, nil, nil); err != nil {
+			return err
+		}
+	}
+	if rd.err != nil {
+		return rd.err
+	}
+	return cb.flush()
+}
+
+// rejectNullKeys writes the rows whose primary key is NULL to the rejected
+// rows file, and keeps the cursor behind them.
+func (u *syncRun) rejectNullKeys(lines []rejectLine, cursors []*cursor.Cursor) error {
+	for i, line := range lines {
+		if err := u.rejects.write(line); err != nil {
+			return err
+		}
+		if i < len(cursors) {
+			u.x.cursors.unackedValue(cursors[i])
+		}
+	}
+	u.nullKey = int64(len(lines))
+	u.stage.nullKeys.Store(u.nullKey)
 	return nil
 }
 
@@ -92,8 +128,9 @@ type diffResult struct {
 }
 
 // runDiff extracts everything, sorts it by key with bounded memory and
-// merges it against the snapshot, calling fn per classified key.
-func (r *Runner) runDiff(ctx context.Context, s *spec.Sync, x *extraction, tmp string, fn func(diff.Event) error) (*diffResult, error) {
+// merges it against the snapshot, calling fn per classified key; sorted,
+// when set, is called once the source is sorted, before the merge.
+func (r *Runner) runDiff(ctx context.Context, s *spec.Sync, x *extraction, tmp string, sorted func(*diffResult) error, fn func(diff.Event) error) (*diffResult, error) {
 	res := &diffResult{}
 	sorter := diff.NewSorter(tmp, r.Opt.SortMemory)
 	keyCols := make([]arrow.Array, len(x.keyIdx))
@@ -140,6 +177,11 @@ func (r *Runner) runDiff(ctx context.Context, s *spec.Sync, x *extraction, tmp s
 		return nil, err
 	}
 	defer it.Close()
+	if sorted != nil {
+		if err := sorted(res); err != nil {
+			return nil, err
+		}
+	}
 	// --refresh compares with the whole source, so keys only the
 	// destination holds are removes even with a cursor.
 	opt := diff.MergeOptions{Removes: x.curIdx < 0 || r.Opt.Refresh, LastWins: s.OnDuplicate == "last"}

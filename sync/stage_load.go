@@ -76,9 +76,9 @@ type loadStage struct {
 	// producer still hands every batch over, so no change goes unaccounted
 	// (the cursor must stay below every undelivered row).
 	stopping atomic.Bool
-	// nullKeys is the rows the diff rejected before loading: they count
-	// towards max_rejected too.
-	nullKeys int64
+	// nullKeys is the rows rejected for a NULL key before they reached a
+	// loader: they count towards max_rejected too.
+	nullKeys atomic.Int64
 	// found counts rows writers report rejected while still working on a
 	// batch (load.Batch.Reject), so that a run past max_rejected stops
 	// splitting requests at once rather than after the batch.
@@ -176,7 +176,7 @@ func (l *loadStage) write(ctx context.Context, b *outBatch) error {
 	start := time.Now()
 	batch := b.Batch
 	if l.maxReject >= 0 {
-		batch.Reject = func(n int) bool { return l.nullKeys+l.found.Add(int64(n)) > l.maxReject }
+		batch.Reject = func(n int) bool { return l.nullKeys.Load()+l.found.Add(int64(n)) > l.maxReject }
 	}
 	l.sent.Add(b.Record.NumRows())
 	res, err := l.w.Write(ctx, batch)
@@ -228,7 +228,7 @@ func (l *loadStage) rejectLine(b *outBatch, f load.RowError) rejectLine {
 func (l *loadStage) tooMany() error {
 	l.acks.mu.Lock()
 	defer l.acks.mu.Unlock()
-	return fmt.Errorf("%w: %d rows rejected, more than on_reject.max_rejected %d", errTooManyRejected, l.nullKeys+l.acks.rejects, l.maxReject)
+	return fmt.Errorf("%w: %d rows rejected, more than on_reject.max_rejected %d", errTooManyRejected, l.nullKeys.Load()+l.acks.rejects, l.maxReject)
 }
 
 // record books a batch's answer: rejected rows to the file, the rest as
@@ -284,8 +284,8 @@ func (l *loadStage) record(b *outBatch, res load.Result, start time.Time) error 
 		l.progress.Add(n)
 	}
 	l.log.Debug("batch loaded", "sync", l.sync, "batch", b.Seq, "op", b.Op.String(), "rows", n, "rejected", len(failed), "not_held", len(absent), "duration_ms", time.Since(start).Milliseconds())
-	if l.maxReject >= 0 && l.nullKeys+l.acks.rejects > l.maxReject {
-		return fmt.Errorf("%w: %d rows rejected, more than on_reject.max_rejected %d", errTooManyRejected, l.nullKeys+l.acks.rejects, l.maxReject)
+	if l.maxReject >= 0 && l.nullKeys.Load()+l.acks.rejects > l.maxReject {
+		return fmt.Errorf("%w: %d rows rejected, more than on_reject.max_rejected %d", errTooManyRejected, l.nullKeys.Load()+l.acks.rejects, l.maxReject)
 	}
 	return nil
 }

@@ -16,9 +16,17 @@
 # extraction alone) after 0.1% of the destination was deleted and 0.1%
 # changed by hand, then repairs it with run --refresh.
 #
+# The mirror step changes 1% of the source (no cursor: the whole source is
+# read and diffed) and times hoist against the floor: \copy of the whole
+# source to /dev/null plus the db floor of the changes. The parquet step
+# times a replace into a Parquet file against psql's \copy (format csv) to a
+# file. Every hoist run's temp files (TMPDIR) are sampled for their peak,
+# printed beside the table's text size (what \copy to stdout writes).
+#
 # Env: HOIST_BENCH_PG (server URL, default local trust auth),
 #      BENCH_SIZES (default "200000 2000000"),
-#      BENCH_STEPS (default "copy modes refresh incremental").
+#      BENCH_STEPS (default "copy modes parquet mirror refresh incremental"),
+#      ROUNDS (incremental rounds, default 10), MIRROR_ROUNDS (default 3).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -41,14 +49,27 @@ HOIST=${HOIST_BIN:-bin/hoist}
 [[ -x $HOIST ]] || HOIST=""
 
 psqlq() { psql -X -q -v ON_ERROR_STOP=1 "$HOIST_BENCH_URL" "$@"; }
+# hoist's spills go to TMPDIR: a folder of the bench's own, sampled for its peak
+export TMPDIR="$WORK/tmp" HOIST_BENCH_OUT="$WORK/files"
+mkdir -p "$TMPDIR" "$HOIST_BENCH_OUT"
 . bench/postgres/table.sh
 
-# timed CMD...: runs CMD under GNU time, sets SECS and RSS_MB.
+# timed CMD...: runs CMD under GNU time, sets SECS, RSS_MB and TMP_MB (the
+# peak of TMPDIR while it ran, sampled every 50 ms).
 timed() {
-  local t0 t1
+  local t0 t1 sampler
+  rm -rf "${TMPDIR:?}"/* "$WORK/tmp-peak"
+  ( peak=0; while :; do
+      n=$(du -sb "$TMPDIR" 2>/dev/null | cut -f1); n=${n:-0}
+      if (( n > peak )); then peak=$n; echo "$peak" >"$WORK/tmp-peak"; fi
+      sleep 0.05
+    done ) &
+  sampler=$!
   t0=$(date +%s%N)
-  /usr/bin/time -v -o "$WORK/time" "$@" >"$WORK/out" 2>"$WORK/err" || { cat "$WORK/err" "$WORK/out" >&2; return 1; }
+  /usr/bin/time -v -o "$WORK/time" "$@" >"$WORK/out" 2>"$WORK/err" || { kill $sampler; wait $sampler 2>/dev/null; cat "$WORK/err" "$WORK/out" >&2; return 1; }
   t1=$(date +%s%N)
+  kill $sampler; wait $sampler 2>/dev/null || true
+  TMP_MB=$(awk '{printf "%.0f", $1/1048576}' "$WORK/tmp-peak" 2>/dev/null); TMP_MB=${TMP_MB:-0}
   SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
   RSS_MB=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$WORK/time")
 }
@@ -64,7 +85,7 @@ same_content() {
   [[ $(echo $diff) == "0 0" ]] || { echo "destination differs from source: $diff" >&2; exit 1; }
 }
 
-STEPS=${BENCH_STEPS:-"copy modes refresh incremental"}
+STEPS=${BENCH_STEPS:-"copy modes parquet mirror refresh incremental"}
 want() { [[ " $STEPS " == *" $1 "* ]]; }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -72,9 +93,15 @@ pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f%%", 100 * a / b
 
 psql -X -q "$BASE" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" -c "CREATE SCHEMA $SCHEMA" >/dev/null 2>&1
 
-printf '%-9s %-22s %9s %8s %9s\n' rows run seconds ratio rss_mb
+echo "spec (bench/postgres/spec.yaml):"
+sed -n '/^version/,$p' bench/postgres/spec.yaml
+echo
+printf '%-9s %-22s %9s %8s %9s %9s\n' rows run seconds ratio rss_mb tmp_mb
+row() { printf '%-9s %-22s %9.2f %8s %9s %9s\n' "$@"; }
 for N in $SIZES; do
   gen_bench_src "$N"
+  TEXT_MB=$(psqlq -c '\copy (select * from bench_src) to stdout' | wc -c | awk '{printf "%.0f", $1/1048576}')
+  echo "bench_src: $N rows, ${TEXT_MB} MB as COPY text"
 
   # Baseline: psql's COPY pipe (text format) into an empty table.
   BASE_S=0
@@ -82,20 +109,20 @@ for N in $SIZES; do
   empty_dst
   timed bash -c "psql -X -q '$HOIST_BENCH_URL' -c '\\copy (select * from bench_src) to stdout' | psql -X -q '$HOIST_BENCH_URL' -c '\\copy bench_dst from stdin'"
   BASE_S=$SECS
-  printf '%-9s %-22s %9.2f %8s %9s\n' "$N" "psql copy pipe" "$BASE_S" 1.00 "-"
+  row "$N" "psql copy pipe" "$BASE_S" 1.00 "-" "-"
   same_content
   fi
 
   want modes && for MODE in replace upsert; do
     empty_dst
     timed "$WORK/pgbench" -url "$HOIST_BENCH_URL" -mode "$MODE"
-    printf '%-9s %-22s %9.2f %8s %9s\n' "$N" "driver $MODE" "$SECS" "$(ratio "$SECS" "$BASE_S")" "$RSS_MB"
+    row "$N" "driver $MODE" "$SECS" "$(ratio "$SECS" "$BASE_S")" "$RSS_MB" "-"
     same_content
     if [[ -n $HOIST ]]; then
       empty_dst
       export HOIST_BENCH_STATE="$WORK/state-$MODE-$N"
       if timed "$HOIST" run bench/postgres/spec.yaml --sync "$MODE" --quiet; then
-        printf '%-9s %-22s %9.2f %8s %9s\n' "$N" "cli $MODE" "$SECS" "$(ratio "$SECS" "$BASE_S")" "$RSS_MB"
+        row "$N" "cli $MODE" "$SECS" "$(ratio "$SECS" "$BASE_S")" "$RSS_MB" "$TMP_MB"
         same_content
       else
         echo "cli $MODE failed (see above)" >&2
@@ -103,9 +130,63 @@ for N in $SIZES; do
     fi
   done
 
+  # pg → parquet: a replace into a Parquet file against psql's csv \copy
+  # to a file, interleaved, best of two each.
+  if [[ -n $HOIST ]] && want parquet; then
+    CSV_S=999999 PQ_S=999999 PQ_RSS=0
+    for i in 1 2; do
+      timed psql -X -q "$HOIST_BENCH_URL" -c "\\copy (select * from bench_src) to '$WORK/bench.csv' (format csv)"
+      CSV_S=$(awk -v a="$SECS" -v b="$CSV_S" 'BEGIN { print (a < b) ? a : b }')
+      export HOIST_BENCH_STATE="$WORK/state-parquet-$N"
+      timed "$HOIST" run bench/postgres/spec.yaml --sync parquet --quiet
+      if awk -v a="$SECS" -v b="$PQ_S" 'BEGIN { exit !(a < b) }'; then PQ_S=$SECS PQ_RSS=$RSS_MB; fi
+    done
+    rm -f "$WORK/bench.csv"
+    row "$N" "psql copy to csv" "$CSV_S" 1.00 "-" "-"
+    row "$N" "cli parquet (replace)" "$PQ_S" "$(ratio "$PQ_S" "$CSV_S")" "$PQ_RSS" "$TMP_MB"
+  fi
+
+  # mirror of 1% changes, no cursor: hoist reads and diffs the whole source.
+  # Floor = \copy of the whole source to /dev/null + psql's own upsert of
+  # the changed rows into bench_db (a copy of bench_dst).
+  if [[ -n $HOIST ]] && want mirror; then
+    empty_dst
+    export HOIST_BENCH_STATE="$WORK/state-mirror-$N"
+    timed "$HOIST" run bench/postgres/spec.yaml --sync mirror --quiet
+    MIRROR_FULL_S=$SECS MIRROR_FULL_TMP=$TMP_MB MIRROR_FULL_RSS=$RSS_MB
+    psqlq -c "DROP TABLE IF EXISTS bench_db" -c "CREATE TABLE bench_db (LIKE bench_src INCLUDING ALL)" \
+      -c "INSERT INTO bench_db SELECT * FROM bench_dst" -c "VACUUM ANALYZE bench_db" -c "VACUUM ANALYZE bench_dst"
+    SETS="email = EXCLUDED.email, name = EXCLUDED.name, country = EXCLUDED.country, age = EXCLUDED.age,
+      balance = EXCLUDED.balance, active = EXCLUDED.active, updated_at = EXCLUDED.updated_at,
+      attrs = EXCLUDED.attrs, note = EXCLUDED.note"
+    M_HOIST=() M_FLOOR=() M_RSS=0 M_TMP=0
+    for ((round = 1; round <= ${MIRROR_ROUNDS:-3}; round++)); do
+      psqlq -c "UPDATE bench_src SET note = 'mirror round $round' WHERE id % 100 = $((round + 50))" -c "VACUUM ANALYZE bench_src"
+      psqlq -c CHECKPOINT
+      timed bash -c "psql -X -q '$HOIST_BENCH_URL' -c '\\copy (select * from bench_src) to stdout' >/dev/null &&
+        psql -X -q '$HOIST_BENCH_URL' -c \"\\copy (SELECT * FROM bench_src WHERE note = 'mirror round $round') to stdout\" |
+        psql -X -q -v ON_ERROR_STOP=1 '$HOIST_BENCH_URL' -c 'CREATE TEMP TABLE s (LIKE bench_db)' -c '\\copy s from stdin' \
+          -c 'INSERT INTO bench_db SELECT * FROM s ON CONFLICT (id) DO UPDATE SET $SETS'"
+      M_FLOOR+=("$SECS")
+      psqlq -c CHECKPOINT
+      timed "$HOIST" run bench/postgres/spec.yaml --sync mirror -o json
+      grep -q "\"delivered\":$((N / 100))," "$WORK/out" || { echo "mirror round $round: hoist did not deliver $((N / 100)) rows:" >&2; cat "$WORK/out" >&2; exit 1; }
+      M_HOIST+=("$SECS")
+      if (( RSS_MB > M_RSS )); then M_RSS=$RSS_MB; fi
+      if (( TMP_MB > M_TMP )); then M_TMP=$TMP_MB; fi
+    done
+    same_content
+    mstats() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}'; }
+    MH=$(mstats "${M_HOIST[@]}") MF=$(mstats "${M_FLOOR[@]}")
+    row "$N" "cli mirror (full)" "$MIRROR_FULL_S" "-" "$MIRROR_FULL_RSS" "$MIRROR_FULL_TMP"
+    row "$N" "mirror floor 1%" "$MF" 1.00 "-" "-"
+    row "$N" "cli mirror 1%" "$MH" "$(ratio "$MH" "$MF")" "$M_RSS" "$M_TMP"
+    echo "mirror rounds: hoist ${M_HOIST[*]} | floor ${M_FLOOR[*]} (target: hoist <= 1.5x the floor)"
+  fi
+
   if [[ -n $HOIST ]] && want refresh; then
     echo "refresh step, spec (sync upsert of bench/postgres/spec.yaml):"
-    sed -n '/- name: upsert/,/concurrency/p' bench/postgres/spec.yaml
+    sed -n '/- name: upsert/,/destination/p' bench/postgres/spec.yaml
     empty_dst
     export HOIST_BENCH_STATE="$WORK/state-refresh-$N"
     timed "$HOIST" plan bench/postgres/spec.yaml --sync upsert --quiet

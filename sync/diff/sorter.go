@@ -42,6 +42,19 @@ type Sorter struct {
 	seq    uint64
 	runs   []string
 	closed bool
+	keep   bool // runs outlive an iterator (KeepRuns)
+}
+
+// KeepRuns makes the spilled runs outlive the iterators, so that Iter may
+// be called again; Remove deletes them.
+func (s *Sorter) KeepRuns() { s.keep = true }
+
+// Remove deletes the spilled runs (after KeepRuns).
+func (s *Sorter) Remove() {
+	for _, name := range s.runs {
+		os.Remove(name)
+	}
+	s.runs = nil
 }
 
 type item struct {
@@ -152,6 +165,7 @@ func (s *Sorter) spill() error {
 func (s *Sorter) Spilled() int { return len(s.runs) }
 
 // Iter returns the entries in key order. The Sorter takes no more Adds.
+// After KeepRuns it may be called again, once the last iterator is closed.
 func (s *Sorter) Iter() (*SortedIter, error) {
 	s.closed = true
 	it := &SortedIter{}
@@ -165,7 +179,7 @@ func (s *Sorter) Iter() (*SortedIter, error) {
 			it.Close()
 			return nil, fmt.Errorf("open sorted run: %w", err)
 		}
-		it.sources = append(it.sources, &fileRun{f: f, r: bufio.NewReaderSize(f, 64<<10)})
+		it.sources = append(it.sources, &fileRun{f: f, r: bufio.NewReaderSize(f, 64<<10), keep: s.keep})
 	}
 	for _, src := range it.sources {
 		ok, err := src.next()
@@ -208,6 +222,7 @@ type fileRun struct {
 	rlen     int
 	seq      uint64
 	finished bool
+	keep     bool
 }
 
 func (f *fileRun) next() (bool, error) {
@@ -242,7 +257,9 @@ func (f *fileRun) cur() ([]byte, []byte, []byte, uint64) {
 func (f *fileRun) close() error {
 	name := f.f.Name()
 	err := f.f.Close()
-	os.Remove(name)
+	if !f.keep {
+		os.Remove(name)
+	}
 	return err
 }
 

@@ -209,9 +209,6 @@ func (f *File) applyDefaults() {
 		if s == nil {
 			continue
 		}
-		if s.BatchSize == 0 {
-			s.BatchSize = DefaultBatchSize
-		}
 		if s.Concurrency == 0 {
 			s.Concurrency = DefaultConcurrency
 		}

@@ -70,7 +70,7 @@ func TestParseGood(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := f.Syncs[0]
-	if s.BatchSize != DefaultBatchSize || s.Concurrency != DefaultConcurrency || *s.MaxDeleteFraction != 0.5 {
+	if s.BatchSize != 0 || s.Concurrency != DefaultConcurrency || *s.MaxDeleteFraction != 0.5 {
 		t.Fatalf("defaults not applied: %+v", s)
 	}
 	if got := f.Connections["crm"].Config.(*httpkit.Config).Headers["Authorization"]; got.Reveal() != "Bearer tok" || got.String() != "****" {

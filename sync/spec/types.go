@@ -20,7 +20,6 @@ const (
 
 // Defaults applied by Load when a sync leaves a knob unset.
 const (
-	DefaultBatchSize         = 500
 	DefaultConcurrency       = 4
 	DefaultMaxDeleteFraction = 0.5
 )
@@ -65,9 +64,11 @@ type Sync struct {
 	Source      Source     `yaml:"source" doc:"what to extract"`
 	Destination Dest       `yaml:"destination" doc:"where to write and how"`
 	Mappings    []*Mapping `yaml:"mappings" doc:"list of field mappings; default: every column to the same name"`
-	BatchSize   int        `yaml:"batch_size" doc:"rows per destination request or statement (default 500)"`
-	Concurrency int        `yaml:"concurrency" doc:"parallel loaders (default 4, at most 1024)"`
-	OnReject    OnReject   `yaml:"on_reject" doc:"where rejected rows go"`
+	// BatchSize is 0 when the spec sets none: the destination then sizes
+	// its batches (load.BatchLimits).
+	BatchSize   int      `yaml:"batch_size" doc:"rows per destination request or statement (default: fitted to the destination: megabyte batches for databases and files, 100 rows for HTTP APIs)"`
+	Concurrency int      `yaml:"concurrency" doc:"parallel loaders (default 4, at most 1024)"`
+	OnReject    OnReject `yaml:"on_reject" doc:"where rejected rows go"`
 	// OnDuplicate is "error" (default) or "last": what a duplicate key in the source does.
 	OnDuplicate string `yaml:"on_duplicate" doc:"error (default) or last: what a duplicate primary key in the source does"`
 	// MaxDeleteFraction bounds mirror deletes per run (default 0.5).

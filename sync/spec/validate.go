@@ -170,7 +170,7 @@ func (f *File) validateSync(s *Sync, p string, bad func(string, string, ...any))
 			}
 		}
 	}
-	if s.BatchSize < 1 {
+	if s.BatchSize < 0 || (s.BatchSize == 0 && f.has(p+".batch_size")) {
 		bad(p+".batch_size", "must be at least 1")
 	}
 	if s.Concurrency < 1 {
