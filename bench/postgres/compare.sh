@@ -15,7 +15,7 @@ BASE=${HOIST_BENCH_PG:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 N=${BENCH_ROWS:-2000000}
 sep='?'; [[ $BASE == *\?* ]] && sep='&'
 URL="${BASE}${sep}options=-csearch_path%3Dhoist_bench%20-cclient_min_messages%3Dwarning"
-export HOIST_BENCH_URL=$URL
+export HOIST_BENCH_URL=$URL HOIST_BENCH_OUT=${TMPDIR:-/tmp}
 W=$(mktemp -d)
 trap 'rm -rf "$W"; psql -X -q "$BASE" -c "DROP SCHEMA IF EXISTS hoist_bench CASCADE" >/dev/null 2>&1 || true' EXIT
 psqlq() { psql -X -q -v ON_ERROR_STOP=1 "$URL" "$@"; }

@@ -18,6 +18,7 @@ type PlanOptions struct {
 	DetailedExitCode bool
 	FullRefresh      bool
 	Refresh          bool
+	TempDir          string
 }
 
 // NewCmdPlan builds `hoist plan`.
@@ -39,6 +40,7 @@ func NewCmdPlan(streams *IO, g *GlobalOptions, runF func(context.Context, *PlanO
 	cmd.Flags().BoolVar(&opts.DetailedExitCode, "detailed-exitcode", false, "exit 2 when changes are pending, 0 when none")
 	cmd.Flags().BoolVar(&opts.FullRefresh, "full-refresh", false, "plan as if cursors were reset (run --full-refresh)")
 	cmd.Flags().BoolVar(&opts.Refresh, "refresh", false, "diff against the destination's actual rows instead of the snapshot: show drift (postgres, sqlite, files)")
+	cmd.Flags().StringVar(&opts.TempDir, "temp-dir", "", "folder for the plan's spill files (default $TMPDIR, else /tmp)")
 	return cmd
 }
 
@@ -49,7 +51,7 @@ func runPlan(ctx context.Context, o *PlanOptions) error {
 	}
 	defer store.Close()
 	r := &hsync.Runner{File: f, Store: store, Opt: hsync.Options{
-		Limit: o.Limit, FullRefresh: o.FullRefresh, Refresh: o.Refresh, Logger: o.Global.logger(o.IO.Err),
+		Limit: o.Limit, FullRefresh: o.FullRefresh, Refresh: o.Refresh, Logger: o.Global.logger(o.IO.Err), TempDir: o.TempDir,
 	}}
 	var plans []*hsync.PlanReport
 	var errs []error

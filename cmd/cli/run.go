@@ -25,6 +25,7 @@ type RunOptions struct {
 	Concurrency     int
 	LockTimeout     time.Duration
 	AllowMassDelete bool
+	TempDir         string
 }
 
 // NewCmdRun builds `hoist run`.
@@ -51,6 +52,7 @@ func NewCmdRun(streams *IO, g *GlobalOptions, runF func(context.Context, *RunOpt
 	fl.IntVar(&opts.Concurrency, "concurrency", 0, "parallel loaders, overriding every sync's concurrency")
 	fl.DurationVar(&opts.LockTimeout, "lock-timeout", 0, "how long to wait for another run of the same sync to finish")
 	fl.BoolVar(&opts.AllowMassDelete, "allow-mass-delete", false, "let mirror delete more than max_delete_fraction of the destination")
+	fl.StringVar(&opts.TempDir, "temp-dir", "", "folder for the run's spill files (default $TMPDIR, else /tmp)")
 	return cmd
 }
 
@@ -65,7 +67,7 @@ func runRun(ctx context.Context, o *RunOptions) error {
 	defer store.Close()
 	opt := hsync.Options{
 		FullRefresh: o.FullRefresh, Refresh: o.Refresh, Concurrency: o.Concurrency, LockTimeout: o.LockTimeout,
-		AllowMassDelete: o.AllowMassDelete, Logger: o.Global.logger(o.IO.Err),
+		AllowMassDelete: o.AllowMassDelete, Logger: o.Global.logger(o.IO.Err), TempDir: o.TempDir,
 	}
 	if !o.Global.Quiet && o.IO.errIsTerminal() {
 		opt.Progress = func(name string) hsync.Progress { return newBar(o.IO, name) }

@@ -44,7 +44,9 @@ func runChild(f *os.File) int {
 	}
 	watchParent()
 	crashTestHook()
+	stop := startProfile()
 	code := cli.Main()
+	stop()
 	fmt.Fprintf(f, "%s%d\n", exitMark, code)
 	f.Close()
 	return code
