@@ -117,6 +117,8 @@ for c in "${cases[@]}"; do
 		dir="$work/$c-$n"
 		write_spec "$c" "$n" "$dir"
 		echo "running $c at $n rows" >&2
+		# the spec, once per case, so a figure can be reproduced
+		[[ $n == "${sizes[0]}" ]] && sed 's/^/    /' "$dir/spec.yaml" >&2
 		t0=$EPOCHREALTIME
 		if ! measure "$dir/time" "$hoist" run "$dir/spec.yaml" --output json --log-format json \
 			>"$dir/report.json" 2>"$dir/log"; then

@@ -23,14 +23,18 @@ psqlq() { psql -X -q -v ON_ERROR_STOP=1 "$URL" "$@"; }
 psql -X -q "$BASE" -c "DROP SCHEMA IF EXISTS hoist_bench CASCADE" -c "CREATE SCHEMA hoist_bench" >/dev/null 2>&1
 gen_bench_src "$N"
 empty() { psqlq -c "DROP TABLE IF EXISTS bench_dst" -c "CREATE TABLE bench_dst (LIKE bench_src INCLUDING ALL)"; }
+# secs CMD...: prints CMD's wall seconds; its CPU seconds (user + system,
+# steadier than wall time on a shared machine) go to $W/cpu.
 secs() {
-  local a b; a=$(date +%s%N); "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; exit 1; }; b=$(date +%s%N)
+  local a b; a=$(date +%s%N)
+  /usr/bin/time -f '%U %S' -o "$W/cpu.raw" "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; exit 1; }; b=$(date +%s%N)
+  awk '{printf "%.2f", $1 + $2}' "$W/cpu.raw" >"$W/cpu"
   awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'
 }
 pipe() { psql -X -q "$URL" -c '\copy (select * from bench_src) to stdout' | psql -X -q "$URL" -c '\copy bench_dst from stdin'; }
 run() { HOIST_BENCH_STATE="$W/state-$RANDOM$RANDOM" "$1" run bench/postgres/spec.yaml --sync "$2" --quiet; }
 echo "spec: bench/postgres/spec.yaml"; sed -n '/^syncs:/,$p' bench/postgres/spec.yaml
-printf '%-6s %-8s %-4s %9s %9s %6s\n' round mode bin seconds pipe ratio
+printf '%-6s %-8s %-4s %9s %9s %6s %7s\n' round mode bin seconds pipe ratio cpu_s
 for ((r = 1; r <= ${ROUNDS:-3}; r++)); do
   empty; P=$(secs pipe)
   for m in replace upsert; do
@@ -38,7 +42,7 @@ for ((r = 1; r <= ${ROUNDS:-3}; r++)); do
     for v in $order; do
       bin=$OLD; [[ $v == new ]] && bin=$NEW
       empty; S=$(secs run "$bin" "$m")
-      printf '%-6s %-8s %-4s %9s %9s %6s\n' "$r" "$m" "$v" "$S" "$P" "$(awk -v a="$S" -v b="$P" 'BEGIN { printf "%.2f", a / b }')"
+      printf '%-6s %-8s %-4s %9s %9s %6s %7s\n' "$r" "$m" "$v" "$S" "$P" "$(awk -v a="$S" -v b="$P" 'BEGIN { printf "%.2f", a / b }')" "$(cat "$W/cpu")"
     done
   done
 done

@@ -72,6 +72,8 @@ timed() {
   TMP_MB=$(awk '{printf "%.0f", $1/1048576}' "$WORK/tmp-peak" 2>/dev/null); TMP_MB=${TMP_MB:-0}
   SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
   RSS_MB=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$WORK/time")
+  # hoist's own CPU (user + system): steadier than wall time on a shared machine
+  CPU_S=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$WORK/time")
 }
 
 empty_dst() {
@@ -96,8 +98,9 @@ psql -X -q "$BASE" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" -c "CREATE SCHEMA 
 echo "spec (bench/postgres/spec.yaml):"
 sed -n '/^version/,$p' bench/postgres/spec.yaml
 echo
-printf '%-9s %-22s %9s %8s %9s %9s\n' rows run seconds ratio rss_mb tmp_mb
-row() { printf '%-9s %-22s %9.2f %8s %9s %9s\n' "$@"; }
+printf '%-9s %-22s %9s %8s %9s %9s %7s\n' rows run seconds ratio rss_mb tmp_mb cpu_s
+# row N RUN SECONDS RATIO RSS TMP [CPU]: CPU defaults to the last timed command's
+row() { printf '%-9s %-22s %9.2f %8s %9s %9s %7s\n' "$1" "$2" "$3" "$4" "$5" "$6" "${7:-${CPU_S:--}}"; }
 for N in $SIZES; do
   gen_bench_src "$N"
   TEXT_MB=$(psqlq -c '\copy (select * from bench_src) to stdout' | wc -c | awk '{printf "%.0f", $1/1048576}')
@@ -139,11 +142,11 @@ for N in $SIZES; do
       CSV_S=$(awk -v a="$SECS" -v b="$CSV_S" 'BEGIN { print (a < b) ? a : b }')
       export HOIST_BENCH_STATE="$WORK/state-parquet-$N"
       timed "$HOIST" run bench/postgres/spec.yaml --sync parquet --quiet
-      if awk -v a="$SECS" -v b="$PQ_S" 'BEGIN { exit !(a < b) }'; then PQ_S=$SECS PQ_RSS=$RSS_MB; fi
+      if awk -v a="$SECS" -v b="$PQ_S" 'BEGIN { exit !(a < b) }'; then PQ_S=$SECS PQ_RSS=$RSS_MB PQ_CPU=$CPU_S PQ_TMP=$TMP_MB; fi
     done
     rm -f "$WORK/bench.csv"
-    row "$N" "psql copy to csv" "$CSV_S" 1.00 "-" "-"
-    row "$N" "cli parquet (replace)" "$PQ_S" "$(ratio "$PQ_S" "$CSV_S")" "$PQ_RSS" "$TMP_MB"
+    row "$N" "psql copy to csv" "$CSV_S" 1.00 "-" "-" "-"
+    row "$N" "cli parquet (replace)" "$PQ_S" "$(ratio "$PQ_S" "$CSV_S")" "$PQ_RSS" "$PQ_TMP" "$PQ_CPU"
   fi
 
   # mirror of 1% changes, no cursor: hoist reads and diffs the whole source.
@@ -153,7 +156,7 @@ for N in $SIZES; do
     empty_dst
     export HOIST_BENCH_STATE="$WORK/state-mirror-$N"
     timed "$HOIST" run bench/postgres/spec.yaml --sync mirror --quiet
-    MIRROR_FULL_S=$SECS MIRROR_FULL_TMP=$TMP_MB MIRROR_FULL_RSS=$RSS_MB
+    MIRROR_FULL_S=$SECS MIRROR_FULL_TMP=$TMP_MB MIRROR_FULL_RSS=$RSS_MB MIRROR_FULL_CPU=$CPU_S
     psqlq -c "DROP TABLE IF EXISTS bench_db" -c "CREATE TABLE bench_db (LIKE bench_src INCLUDING ALL)" \
       -c "INSERT INTO bench_db SELECT * FROM bench_dst" -c "VACUUM ANALYZE bench_db" -c "VACUUM ANALYZE bench_dst"
     SETS="email = EXCLUDED.email, name = EXCLUDED.name, country = EXCLUDED.country, age = EXCLUDED.age,
@@ -171,16 +174,16 @@ for N in $SIZES; do
       psqlq -c CHECKPOINT
       timed "$HOIST" run bench/postgres/spec.yaml --sync mirror -o json
       grep -q "\"delivered\":$((N / 100))," "$WORK/out" || { echo "mirror round $round: hoist did not deliver $((N / 100)) rows:" >&2; cat "$WORK/out" >&2; exit 1; }
-      M_HOIST+=("$SECS")
+      M_HOIST+=("$SECS") M_CPU=$CPU_S
       if (( RSS_MB > M_RSS )); then M_RSS=$RSS_MB; fi
       if (( TMP_MB > M_TMP )); then M_TMP=$TMP_MB; fi
     done
     same_content
     mstats() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}'; }
     MH=$(mstats "${M_HOIST[@]}") MF=$(mstats "${M_FLOOR[@]}")
-    row "$N" "cli mirror (full)" "$MIRROR_FULL_S" "-" "$MIRROR_FULL_RSS" "$MIRROR_FULL_TMP"
-    row "$N" "mirror floor 1%" "$MF" 1.00 "-" "-"
-    row "$N" "cli mirror 1%" "$MH" "$(ratio "$MH" "$MF")" "$M_RSS" "$M_TMP"
+    row "$N" "cli mirror (full)" "$MIRROR_FULL_S" "-" "$MIRROR_FULL_RSS" "$MIRROR_FULL_TMP" "$MIRROR_FULL_CPU"
+    row "$N" "mirror floor 1%" "$MF" 1.00 "-" "-" "-"
+    row "$N" "cli mirror 1%" "$MH" "$(ratio "$MH" "$MF")" "$M_RSS" "$M_TMP" "$M_CPU"
     echo "mirror rounds: hoist ${M_HOIST[*]} | floor ${M_FLOOR[*]} (target: hoist <= 1.5x the floor)"
   fi
 

@@ -63,6 +63,19 @@ func (s *Sorter) Remove() {
 type item struct {
 	chunk, off, klen, rlen, alen uint32
 	seq                          uint64
+	// pre is the key's first 8 bytes, big-endian and zero-padded: it
+	// orders most pairs without reaching into the arena.
+	pre uint64
+}
+
+// keyPrefix is the sort prefix of key (see item.pre).
+func keyPrefix(key []byte) uint64 {
+	if len(key) >= 8 {
+		return binary.BigEndian.Uint64(key)
+	}
+	var b [8]byte
+	copy(b[:], key)
+	return binary.BigEndian.Uint64(b[:])
 }
 
 // NewSorter spills into dir (a temp folder the caller removes) past limit bytes.
@@ -88,7 +101,7 @@ func (s *Sorter) Add(key, row, aux []byte) error {
 	b = append(b, row...)
 	s.chunks[c] = append(b, aux...)
 	s.used += n
-	s.items = append(s.items, item{chunk: uint32(c), off: uint32(off), klen: uint32(len(key)), rlen: uint32(len(row)), alen: uint32(len(aux)), seq: s.seq})
+	s.items = append(s.items, item{chunk: uint32(c), off: uint32(off), klen: uint32(len(key)), rlen: uint32(len(row)), alen: uint32(len(aux)), seq: s.seq, pre: keyPrefix(key)})
 	s.seq++
 	return nil
 }
@@ -125,6 +138,9 @@ func (s *Sorter) aux(it item) []byte {
 
 func (s *Sorter) sortItems() {
 	slices.SortFunc(s.items, func(a, b item) int {
+		if a.pre != b.pre {
+			return cmp.Compare(a.pre, b.pre)
+		}
 		if c := bytes.Compare(s.key(a), s.key(b)); c != 0 {
 			return c
 		}
