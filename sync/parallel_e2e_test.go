@@ -201,4 +201,3 @@ func TestParallelRunIsTheSequentialRun(t *testing.T) {
 		}
 	}
 }
-
