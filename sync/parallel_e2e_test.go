@@ -201,3 +201,87 @@ func TestParallelRunIsTheSequentialRun(t *testing.T) {
 		}
 	}
 }
+
+// cancelOnStart is a Progress factory that interrupts the run (Ctrl-C)
+// when the named sync starts loading.
+type cancelOnStart struct {
+	name   string
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnStart) progress(sync string) hsync.Progress {
+	if sync == c.name {
+		c.cancel()
+	}
+	return nopProgress{}
+}
+
+type nopProgress struct{}
+
+func (nopProgress) Total(int64) {}
+func (nopProgress) Add(int)     {}
+func (nopProgress) Finish()     {}
+
+// TestParallelRunInterrupted: Ctrl-C in the middle of a parallel run starts
+// no more syncs; the running ones stop as an interrupted sync does (failed,
+// saying what was committed), the finished ones keep their state, and the
+// ones not started are listed, with no state and no report.
+func TestParallelRunInterrupted(t *testing.T) {
+	const n, rows = 24, 400
+	dir := t.TempDir()
+	makeTables(t, filepath.Join(dir, "src.db"), n, rows)
+	var b strings.Builder
+	b.WriteString("version: 1\nconnections:\n  src: {type: sqlite, path: src.db}\n  out: {type: files, path: out, format: jsonl}\nsyncs:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - name: t%d\n    source: {connection: src, table: t%d}\n    destination: {connection: out, object: t%d, mode: upsert, primary_key: [id]}\n    batch_size: 20\n", i, i, i)
+	}
+	f, store := loadSpecAndStore(t, dir, b.String())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := &cancelOnStart{name: "t6", cancel: cancel}
+	r := &hsync.Runner{File: f, Store: store, Opt: hsync.Options{TempDir: dir, Progress: stop.progress}}
+	sc, err := hsync.NewSchedule(f, f.Syncs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reps, left := r.RunAll(ctx, sc, 4)
+	if len(reps)+len(left) != n || len(left) == 0 {
+		t.Fatalf("%d reports and %d not started, want %d in all and some not started", len(reps), len(left), n)
+	}
+	reported := map[string]bool{}
+	prev := -1
+	for _, rep := range reps {
+		reported[rep.Sync] = true
+		var i int
+		fmt.Sscanf(rep.Sync, "t%d", &i)
+		if i <= prev {
+			t.Fatalf("reports out of spec order: %s after t%d", rep.Sync, prev)
+		}
+		prev = i
+		st, err := store.Get(context.Background(), rep.Sync)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case rep.Status == hsync.StatusOK && st.SnapshotRows == rows:
+		case rep.Status == hsync.StatusFailed && strings.HasPrefix(rep.Error, "interrupted: ") && st.SnapshotRows == rep.Committed:
+		default:
+			t.Errorf("%s: %s (%s), state holds %d rows", rep.Sync, rep.Status, rep.Error, st.SnapshotRows)
+		}
+	}
+	if !reported["t6"] {
+		t.Fatalf("t6, running when interrupted, has no report")
+	}
+	for _, s := range left {
+		if reported[s.Name] {
+			t.Errorf("%s both reported and not started", s.Name)
+		}
+		st, err := store.Get(context.Background(), s.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.SnapshotRows != 0 || st.LastRun != nil {
+			t.Errorf("%s was not started but has state: %+v", s.Name, st)
+		}
+	}
+}
