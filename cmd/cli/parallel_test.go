@@ -62,7 +62,9 @@ var (
 )
 
 // stable drops what differs from run to run in reports and states.
-func stable(s string) string { return tempPath.ReplaceAllString(varying.ReplaceAllString(s, ""), "SRC") }
+func stable(s string) string {
+	return tempPath.ReplaceAllString(varying.ReplaceAllString(s, ""), "SRC")
+}
 
 // TestParallelBinary: the built binary with --parallel 8 prints the same
 // JSON reports in the same (spec) order as --parallel 1, exits with the
