@@ -70,11 +70,19 @@ func runRun(ctx context.Context, o *RunOptions) error {
 	defer store.Close()
 	opt := hsync.Options{
 		FullRefresh: o.FullRefresh, Refresh: o.Refresh, Concurrency: o.Concurrency, LockTimeout: o.LockTimeout,
-		AllowMassDelete: o.AllowMassDelete, Logger: o.Global.logger(o.IO.Err),
+		AllowMassDelete: o.AllowMassDelete,
 	}
-	if !o.Global.Quiet && o.IO.errIsTerminal() {
+	logTo := o.IO.Err
+	switch {
+	case o.Global.Quiet || !o.IO.errIsTerminal():
+	case o.Parallel > 1 && len(syncs) > 1:
+		// syncs at once: one board of lines, logs written above it
+		brd := newBoard(o.IO.Err)
+		opt.Progress, logTo = brd.bar, brd
+	default:
 		opt.Progress = func(name string) hsync.Progress { return newBar(o.IO, name) }
 	}
+	opt.Logger = o.Global.logger(logTo)
 	sc, err := hsync.NewSchedule(f, syncs)
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.Spec, err)
