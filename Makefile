@@ -63,9 +63,16 @@ bench-snowflake:
 bench-parallel: build
 	$(GO) run -tags $(TAGS) ./bench/parallel -bin bin/hoist $(BENCH_PARALLEL_FLAGS)
 
-## release-snapshot: check .goreleaser.yaml locally (goreleaser v2.14.3 from the Go module proxy: newer ones need Go 1.27 or modules the proxy refuses).
+## release-snapshot: run .goreleaser.yaml locally (goreleaser v2.14.3 from the Go module proxy: newer ones need
+## Go 1.27 or modules the proxy refuses): archives, checksums, SBOMs, the Homebrew cask, and the image when a docker
+## daemon answers; then deploy/check-image.sh runs the image's binary on an otherwise empty filesystem.
+GORELEASER ?= $(GO) run github.com/goreleaser/goreleaser/v2@v2.14.3
 release-snapshot:
-	$(GO) run github.com/goreleaser/goreleaser/v2@v2.14.3 release --snapshot --clean
+	@if docker info >/dev/null 2>&1; then skip=; else \
+		echo "release-snapshot: no docker daemon answers here: the container image is not built (--skip=docker);"; \
+		echo "release-snapshot: deploy/check-image.sh checks the binary it would hold instead"; skip=--skip=docker; fi; \
+	$(GORELEASER) release --snapshot --clean $$skip
+	bash deploy/check-image.sh dist
 
 clean:
 	rm -rf bin dist
