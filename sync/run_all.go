@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hoist-dev/hoist/extract"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -20,6 +21,10 @@ func (r *Runner) RunAll(ctx context.Context, sc *Schedule, parallel int) (reps [
 			r.log().Info("sync runs without waiting for a sync it runs after: --sync did not select it", "sync", s.Name, "after", dep)
 		}
 	}
+	// one source per connection for the whole run (extract.Shared)
+	shared := extract.NewShared()
+	defer shared.Close()
+	ctx = extract.WithShared(ctx, shared)
 	byPos := make([]*Report, len(sc.syncs))
 	run := func(ctx context.Context, i int) bool {
 		rep := r.Run(ctx, sc.syncs[i])
@@ -59,6 +64,9 @@ func (r *Runner) skipped(s *spec.Sync, dep string, depRep *Report) *Report {
 // nothing, so neither after nor shared objects order them; a plan the
 // interrupt kept from starting has an error saying so.
 func (r *Runner) PlanAll(ctx context.Context, syncs []*spec.Sync, parallel int) ([]*PlanReport, []error) {
+	shared := extract.NewShared()
+	defer shared.Close()
+	ctx = extract.WithShared(ctx, shared)
 	plans := make([]*PlanReport, len(syncs))
 	errs := make([]error, len(syncs))
 	out := independent(syncs).Exec(ctx, parallel, func(ctx context.Context, i int) bool {
