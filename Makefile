@@ -13,7 +13,7 @@ LDFLAGS   := -s -w -X github.com/hoist-dev/hoist/cmd/cli.Version=$(VERSION) \
 export SF_DISABLE_MINICORE := true
 export SNOWFLAKE_DISABLE_PLATFORM_DETECTION := true
 
-.PHONY: all build test test-short vet quickstart quickstart-data bench bench-diff bench-postgres bench-mysql bench-http bench-snowflake release-snapshot clean
+.PHONY: all build test test-short vet quickstart quickstart-data bench bench-diff bench-postgres bench-mysql bench-http bench-snowflake bench-parallel release-snapshot clean
 
 all: build
 
@@ -59,9 +59,20 @@ bench-http:
 bench-snowflake:
 	$(GO) run -tags $(TAGS) ./bench/snowflake
 
-## release-snapshot: check .goreleaser.yaml locally (goreleaser v2.14.3 from the Go module proxy: newer ones need Go 1.27 or modules the proxy refuses).
+## bench-parallel: 200 small syncs (SQLite → files, 1,000 rows each), --parallel 1 against --parallel 8; prints the spec and the ratio.
+bench-parallel: build
+	$(GO) run -tags $(TAGS) ./bench/parallel -bin bin/hoist $(BENCH_PARALLEL_FLAGS)
+
+## release-snapshot: run .goreleaser.yaml locally (goreleaser v2.14.3 from the Go module proxy: newer ones need
+## Go 1.27 or modules the proxy refuses): archives, checksums, SBOMs, the Homebrew cask, and the image when a docker
+## daemon answers; then deploy/check-image.sh runs the image's binary on an otherwise empty filesystem.
+GORELEASER ?= $(GO) run github.com/goreleaser/goreleaser/v2@v2.14.3
 release-snapshot:
-	$(GO) run github.com/goreleaser/goreleaser/v2@v2.14.3 release --snapshot --clean
+	@if docker info >/dev/null 2>&1; then skip=; else \
+		echo "release-snapshot: no docker daemon answers here: the container image is not built (--skip=docker);"; \
+		echo "release-snapshot: deploy/check-image.sh checks the binary it would hold instead"; skip=--skip=docker; fi; \
+	$(GORELEASER) release --snapshot --clean $$skip
+	bash deploy/check-image.sh dist
 
 clean:
 	rm -rf bin dist

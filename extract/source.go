@@ -99,7 +99,7 @@ func Open(ctx context.Context, conn *spec.Connection, dir string) (Source, error
 	if !ok {
 		return nil, fmt.Errorf("connection %s: type %q cannot be a source", conn.Name, conn.Type)
 	}
-	src, err := o(ctx, conn, dir)
+	src, err := sharedOpen(ctx, conn.Type, conn.Name, dir, func() (Source, error) { return o(ctx, conn, dir) })
 	if err != nil {
 		return nil, fmt.Errorf("open source %s: %w", conn.Name, err)
 	}

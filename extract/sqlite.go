@@ -15,7 +15,16 @@ import (
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
-func init() { Register(sqlitedb.Type, newSQLSource, openSQLite) }
+func init() {
+	Register(sqlitedb.Type, newSQLSource, openSQLite)
+	// database/sql opens connections as Reads need them, without a cap.
+	MarkShareable(sqlitedb.Type)
+}
+
+// sqliteIdle is how many idle connections a source keeps: syncs sharing it
+// (run --parallel) would otherwise reopen the file, and parse its schema
+// again, past database/sql's default of 2.
+const sqliteIdle = 16
 
 // sqliteSource reads an embedded SQLite database file.
 type sqliteSource struct {
@@ -35,6 +44,7 @@ func openSQLite(ctx context.Context, conn *spec.Connection, dir string) (Source,
 	if err != nil {
 		return nil, err
 	}
+	db.SetMaxIdleConns(sqliteIdle)
 	return &sqliteSource{path: path, db: db}, nil
 }
 

@@ -126,6 +126,7 @@ func (d *httpDest) Open(ctx context.Context, t Target) (Writer, error) {
 		ops:    map[Op]*opRequest{},
 		gate:   newAIMD(d.conn.MaxConcurrency),
 	}
+	w.slots = httpkit.SharedSlots(d.name, d.conn, int(w.gate.max))
 	pick := func(names ...string) *opRequest {
 		for _, n := range names {
 			if r := compiled[n]; r != nil {
@@ -191,6 +192,9 @@ type httpWriter struct {
 	target Target
 	ops    map[Op]*opRequest
 	gate   *aimd
+	// slots caps the requests in flight to the connection across every
+	// writer of the process (syncs run in parallel): see connGate.
+	slots *httpkit.Slots
 }
 
 var _ Writer = (*httpWriter)(nil)
@@ -387,7 +391,7 @@ func (w *httpWriter) buildRequest(b Batch, r *opRequest, rows []map[string]any) 
 	h.Set("Idempotency-Key", idempotencyKey(w.target.Sync, r.name, r.method, u.String(), body))
 	// Without errors_path nothing reads a 2xx body: do not hold megabytes of
 	// it per request in flight.
-	return httpkit.Request{Method: r.method, URL: u, Body: body, Header: h, Gate: w.gate, DiscardSuccessBody: r.errorsPath == nil}, nil
+	return httpkit.Request{Method: r.method, URL: u, Body: body, Header: h, Gate: connGate{own: w.gate, conn: w.slots}, DiscardSuccessBody: r.errorsPath == nil}, nil
 }
 
 // idempotencyKey is the same for every retry of one request and differs for

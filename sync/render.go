@@ -76,6 +76,10 @@ func RenderPlanJSON(w io.Writer, plans []*PlanReport) error {
 // RenderRunText prints a line per sync.
 func RenderRunText(w io.Writer, reps []*Report) {
 	for _, r := range reps {
+		if r.Status == StatusSkipped {
+			fmt.Fprintf(w, "%s: %s — %s\n", r.Sync, r.Status, strings.TrimPrefix(r.Error, "skipped: "))
+			continue
+		}
 		delivered := fmt.Sprintf("%d delivered", r.Delivered)
 		if r.Committed != r.Delivered {
 			delivered = fmt.Sprintf("%d delivered (%d committed to state)", r.Delivered, r.Committed)

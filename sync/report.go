@@ -7,6 +7,9 @@ const (
 	StatusOK      = "ok"
 	StatusPartial = "partial"
 	StatusFailed  = "failed"
+	// StatusSkipped: the sync did not run, because a sync it runs after
+	// (spec key after) failed or was skipped.
+	StatusSkipped = "skipped"
 )
 
 // Report is the outcome of one sync's run; `hoist run --output json` prints it.

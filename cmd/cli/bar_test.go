@@ -2,10 +2,13 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	stdsync "sync"
 	"testing"
 	"time"
+
+	hsync "github.com/hoist-dev/hoist/sync"
 )
 
 // lockedBuffer is a terminal the test reads while progressbar's own
@@ -76,5 +79,55 @@ func TestBarFrames(t *testing.T) {
 	}
 	if got := rate(3, 2*time.Second); got != "1.5" {
 		t.Fatalf("rate = %s", got)
+	}
+}
+
+// TestBoardFrames: the board of syncs run at once draws one line per
+// running sync in start order, redraws in place (cursor up, clear), puts a
+// log line above itself, and drops a finished sync's line.
+func TestBoardFrames(t *testing.T) {
+	var out lockedBuffer
+	b := newBoard(&out)
+	clock := time.Unix(1000, 0)
+	b.now = func() time.Time { return clock }
+	// the screen after the last frame: what follows the last clear
+	screen := func() string {
+		s := out.take()
+		if i := strings.LastIndex(s, "\x1b[J"); i >= 0 {
+			s = s[i+len("\x1b[J"):]
+		}
+		return s
+	}
+	people, orders := b.bar("people"), b.bar("orders")
+	if got := screen(); got != "people: 0 rows\norders: 0 rows\n" {
+		t.Fatalf("two bars: %q", got)
+	}
+	people.Total(1000)
+	people.Add(100) // within the throttle: no frame
+	if got := out.take(); got != "" {
+		t.Fatalf("frame within the throttle: %q", got)
+	}
+	clock = clock.Add(time.Second)
+	people.Add(400)
+	s := out.take()
+	if !strings.HasPrefix(s, "\x1b[2A\x1b[J") || !strings.HasSuffix(s, "people: 500/1000 rows (500 rows/s)\norders: 0 rows\n") {
+		t.Fatalf("redraw: %q, want the two lines redrawn in place", s)
+	}
+	orders.(hsync.Phaser).Phase("committing state")
+	if got := screen(); got != "people: 500/1000 rows (500 rows/s)\norders: committing state (0 rows delivered)\n" {
+		t.Fatalf("phase: %q", got)
+	}
+	fmt.Fprint(b, "level=INFO msg=\"sync finished\" sync=orders\n")
+	s = out.take()
+	if !strings.HasPrefix(s, "\x1b[2A\x1b[Jlevel=INFO msg=\"sync finished\" sync=orders\npeople:") {
+		t.Fatalf("log line: %q, want it above the redrawn board", s)
+	}
+	orders.Finish()
+	if got := screen(); got != "people: 500/1000 rows (500 rows/s)\n" {
+		t.Fatalf("after orders finished: %q", got)
+	}
+	people.Finish()
+	if got := out.take(); got != "\x1b[1A\x1b[J" {
+		t.Fatalf("after every sync finished: %q, want the board erased", got)
 	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +20,7 @@ type PlanOptions struct {
 	FullRefresh      bool
 	Refresh          bool
 	TempDir          string
+	Parallel         int
 }
 
 // NewCmdPlan builds `hoist plan`.
@@ -30,6 +32,9 @@ func NewCmdPlan(streams *IO, g *GlobalOptions, runF func(context.Context, *PlanO
 		Args:  specArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Spec = args[0]
+			if opts.Parallel < 1 {
+				return fmt.Errorf("--parallel must be at least 1 (got %d)", opts.Parallel)
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -41,6 +46,7 @@ func NewCmdPlan(streams *IO, g *GlobalOptions, runF func(context.Context, *PlanO
 	cmd.Flags().BoolVar(&opts.FullRefresh, "full-refresh", false, "plan as if cursors were reset (run --full-refresh)")
 	cmd.Flags().BoolVar(&opts.Refresh, "refresh", false, "diff against the destination's actual rows instead of the snapshot: show drift (postgres, sqlite, files)")
 	cmd.Flags().StringVar(&opts.TempDir, "temp-dir", "", "folder for the plan's spill files (default $TMPDIR, else /tmp)")
+	cmd.Flags().IntVar(&opts.Parallel, "parallel", DefaultParallel, "syncs planned at once; plans stay in spec order")
 	return cmd
 }
 
@@ -53,17 +59,14 @@ func runPlan(ctx context.Context, o *PlanOptions) error {
 	r := &hsync.Runner{File: f, Store: store, Opt: hsync.Options{
 		Limit: o.Limit, FullRefresh: o.FullRefresh, Refresh: o.Refresh, Logger: o.Global.logger(o.IO.Err), TempDir: o.TempDir,
 	}}
+	all, errs := r.PlanAll(ctx, syncs, o.Parallel)
 	var plans []*hsync.PlanReport
-	var errs []error
 	pending := false
-	for _, s := range syncs {
-		p, err := r.Plan(ctx, s)
-		if err != nil {
-			errs = append(errs, err)
-			continue
+	for _, p := range all {
+		if p != nil {
+			pending = pending || p.Pending()
+			plans = append(plans, p)
 		}
-		pending = pending || p.Pending()
-		plans = append(plans, p)
 	}
 	if o.Global.Output == "json" {
 		if err := hsync.RenderPlanJSON(o.IO.Out, plans); err != nil {

@@ -23,6 +23,7 @@ type RunOptions struct {
 	FullRefresh     bool
 	Refresh         bool
 	Concurrency     int
+	Parallel        int
 	LockTimeout     time.Duration
 	AllowMassDelete bool
 	TempDir         string
@@ -40,6 +41,9 @@ func NewCmdRun(streams *IO, g *GlobalOptions, runF func(context.Context, *RunOpt
 			if opts.Concurrency < 0 {
 				return fmt.Errorf("--concurrency must be positive")
 			}
+			if opts.Parallel < 1 {
+				return fmt.Errorf("--parallel must be at least 1 (got %d)", opts.Parallel)
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -50,6 +54,7 @@ func NewCmdRun(streams *IO, g *GlobalOptions, runF func(context.Context, *RunOpt
 	fl.BoolVar(&opts.FullRefresh, "full-refresh", false, "ignore cursors and re-send every row (the snapshot is kept until the new one commits)")
 	fl.BoolVar(&opts.Refresh, "refresh", false, "diff against the destination's actual rows instead of the snapshot and repair drift (postgres, sqlite, files)")
 	fl.IntVar(&opts.Concurrency, "concurrency", 0, "parallel loaders, overriding every sync's concurrency")
+	fl.IntVar(&opts.Parallel, "parallel", DefaultParallel, "syncs run at once (after and shared objects still order them); reports stay in spec order")
 	fl.DurationVar(&opts.LockTimeout, "lock-timeout", 0, "how long to wait for another run of the same sync to finish")
 	fl.BoolVar(&opts.AllowMassDelete, "allow-mass-delete", false, "let mirror delete more than max_delete_fraction of the destination")
 	fl.StringVar(&opts.TempDir, "temp-dir", "", "folder for the run's spill files (default $TMPDIR, else /tmp)")
@@ -67,28 +72,35 @@ func runRun(ctx context.Context, o *RunOptions) error {
 	defer store.Close()
 	opt := hsync.Options{
 		FullRefresh: o.FullRefresh, Refresh: o.Refresh, Concurrency: o.Concurrency, LockTimeout: o.LockTimeout,
-		AllowMassDelete: o.AllowMassDelete, Logger: o.Global.logger(o.IO.Err), TempDir: o.TempDir,
+		AllowMassDelete: o.AllowMassDelete, TempDir: o.TempDir,
 	}
-	if !o.Global.Quiet && o.IO.errIsTerminal() {
+	logTo := o.IO.Err
+	switch {
+	case o.Global.Quiet || !o.IO.errIsTerminal():
+	case o.Parallel > 1 && len(syncs) > 1:
+		// syncs at once: one board of lines, logs written above it
+		brd := newBoard(o.IO.Err)
+		opt.Progress, logTo = brd.bar, brd
+	default:
 		opt.Progress = func(name string) hsync.Progress { return newBar(o.IO, name) }
 	}
+	opt.Logger = o.Global.logger(logTo)
+	sc, err := hsync.NewSchedule(f, syncs)
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.Spec, err)
+	}
 	r := &hsync.Runner{File: f, Store: store, Opt: opt}
-	var reps []*hsync.Report
+	reps, left := r.RunAll(ctx, sc, o.Parallel)
 	failed, rejected := 0, 0
-	for _, s := range syncs {
-		rep := r.Run(ctx, s)
-		reps = append(reps, rep)
+	for _, rep := range reps {
 		switch rep.Status {
-		case hsync.StatusFailed:
+		case hsync.StatusFailed, hsync.StatusSkipped:
 			failed++
 		case hsync.StatusPartial:
 			rejected++
 		}
-		if ctx.Err() != nil {
-			break
-		}
 	}
-	if left := syncs[len(reps):]; len(left) > 0 {
+	if len(left) > 0 {
 		names := make([]string, len(left))
 		for i, s := range left {
 			names[i] = s.Name

@@ -73,6 +73,10 @@ type Sync struct {
 	OnDuplicate string `yaml:"on_duplicate" doc:"error (default) or last: what a duplicate primary key in the source does"`
 	// MaxDeleteFraction bounds mirror deletes per run (default 0.5).
 	MaxDeleteFraction *float64 `yaml:"max_delete_fraction" doc:"mirror refuses to delete more than this share of the snapshot in one run (default 0.5, between 0 and 1)"`
+	// After names syncs that must finish first when `run` runs syncs in
+	// parallel (see sync/schedule.go): if one of them fails, this one is
+	// skipped.
+	After []string `yaml:"after" doc:"list of sync names that must finish first; if one fails, this sync is skipped"`
 
 	// Index is the position in File.Syncs, used for error paths.
 	Index int `yaml:"-"`

@@ -58,6 +58,7 @@ func (f *File) Validate() error {
 		seen[s.Name] = true
 		f.validateSync(s, p, bad)
 	}
+	f.validateAfter(bad)
 	f.Warnings = f.sharedObjects()
 	return errors.Join(probs...)
 }

@@ -62,3 +62,8 @@ func (f *File) objectKey(d *Dest) (string, bool) {
 	}
 	return d.Connection + "\x00" + obj, true
 }
+
+// DestinationKey names the object a sync writes (its connection and the
+// object as its connector spells it), the same for two spellings of one
+// object; false when the connector cannot tell.
+func (f *File) DestinationKey(s *Sync) (string, bool) { return f.objectKey(&s.Destination) }
