@@ -152,7 +152,7 @@ func (e *streamEncoder) encode(b Batch, op string) ([]StreamMsg, []RowError, err
 			rowBytes = buf[rowStart:len(buf):len(buf)]
 		}
 		m.Key = keyBytes
-		m.ID = messageID(e.meta.Sync, op, keyBytes, rowBytes, b.Seq, i)
+		m.ID = messageID(e.meta.Sync, e.meta.RunID, op, keyBytes, rowBytes, b.Seq, i)
 		switch {
 		case op == StreamOpDelete && (e.tombstones || e.format == StreamBare):
 			m.Value = nil
@@ -196,10 +196,12 @@ func (e *streamEncoder) envelope(b []byte, op string, key, row, ts []byte) []byt
 // messageID hashes what a change is — sync, operation, key and mapped row
 // — and not when it was sent (run_id, ts), so a rerun after a crash sends
 // the same change under the same ID and a broker's dedup window drops it.
-// A message without a key (append) also hashes its place in the run (batch
-// and row), so two equal events of one run stay two messages; a rerun reads
-// the same rows in the same batches from the same cursor.
-func messageID(sync, op string, key, row []byte, seq, i int) string {
+// A message without a key (append without primary_key) cannot be told
+// from an equal event of another run by its content: it also hashes the
+// run and its place in it (batch and row), so equal events stay distinct
+// messages, and a rerun after a crash sends them under new IDs (set
+// primary_key to an event id column to have them dropped instead).
+func messageID(sync, runID, op string, key, row []byte, seq, i int) string {
 	h := sha256.New()
 	var n [8]byte
 	for _, part := range [][]byte{[]byte(sync), []byte(op), key, row} {
@@ -208,6 +210,9 @@ func messageID(sync, op string, key, row []byte, seq, i int) string {
 		h.Write(part)
 	}
 	if key == nil {
+		binary.BigEndian.PutUint64(n[:], uint64(len(runID)))
+		h.Write(n[:])
+		h.Write([]byte(runID))
 		binary.BigEndian.PutUint64(n[:], uint64(seq))
 		h.Write(n[:])
 		binary.BigEndian.PutUint64(n[:], uint64(i))

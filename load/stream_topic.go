@@ -30,7 +30,7 @@ func compileStreamTopic(text string) (*streamTopic, error) {
 	if !strings.Contains(text, "{{") {
 		return t, nil
 	}
-	tmpl, err := template.New("topic").Funcs(tmplFuncs).Option("missingkey=error").Parse(text)
+	tmpl, err := template.New("").Funcs(tmplFuncs).Option("missingkey=error").Parse(text)
 	if err != nil {
 		return nil, err
 	}
