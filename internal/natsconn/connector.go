@@ -34,13 +34,13 @@ func init() {
 
 // Config is a nats connection's keys.
 type Config struct {
-	URL       spec.Secret     `yaml:"url" doc:"nats://HOST:PORT (comma-separated for a cluster; tls:// for TLS); a secret, since it may carry user:password"`
-	CredsFile string          `yaml:"creds_file" doc:"NATS credentials file (JWT and NKey seed), for decentralised auth"`
-	User      string          `yaml:"user" doc:"user name, with password"`
-	Password  spec.Secret     `yaml:"password" doc:"password of user (a secret)"`
-	Token     spec.Secret     `yaml:"token" doc:"authentication token (a secret)"`
-	TLS       *tlsconf.TLS `yaml:"tls" doc:"TLS options (below)"`
-	Timeout   spec.Duration   `yaml:"timeout" doc:"wait for a message's PubAck, a duration (default 30s)"`
+	URL       spec.Secret   `yaml:"url" doc:"nats://HOST:PORT (comma-separated for a cluster; tls:// for TLS); a secret, since it may carry user:password"`
+	CredsFile string        `yaml:"creds_file" doc:"NATS credentials file (JWT and NKey seed), for decentralised auth"`
+	User      string        `yaml:"user" doc:"user name, with password"`
+	Password  spec.Secret   `yaml:"password" doc:"password of user (a secret)"`
+	Token     spec.Secret   `yaml:"token" doc:"authentication token (a secret)"`
+	TLS       *tlsconf.TLS  `yaml:"tls" doc:"TLS options (below)"`
+	Timeout   spec.Duration `yaml:"timeout" doc:"wait for a message's PubAck, a duration (default 30s)"`
 	// MaxPending caps the messages awaiting their PubAck, over every
 	// loader of every sync on the connection.
 	MaxPending int `yaml:"max_pending" doc:"messages in flight awaiting their PubAck (default 8192)"`
