@@ -27,6 +27,16 @@ func idRecord(t *testing.T, ids ...int64) arrow.RecordBatch {
 	return b.NewRecordBatch()
 }
 
+// keyOnlyRecord is a delete batch's record: the id column alone.
+func keyOnlyRecord(t *testing.T, ids ...int64) arrow.RecordBatch {
+	t.Helper()
+	sch := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	b := array.NewRecordBuilder(memory.NewGoAllocator(), sch)
+	defer b.Release()
+	b.Field(0).(*array.Int64Builder).AppendValues(ids, nil)
+	return b.NewRecordBatch()
+}
+
 func openNATSWriter(t *testing.T, srv *natstest.Server, subject, run string) (load.Destination, load.Writer, error) {
 	t.Helper()
 	conn := &spec.Connection{Name: "js", Type: natsconn.Type, Config: &natsconn.Config{URL: spec.Secret(srv.URL)}}
