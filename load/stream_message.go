@@ -79,6 +79,9 @@ type StreamMsg struct {
 	// crash has the same ID.
 	ID string
 	Op string
+	// Retain asks the broker to keep the message as the topic's latest
+	// (MQTT retain: the topic is then topic/<key>).
+	Retain bool
 }
 
 // StreamMeta is what every message of a run carries besides its row.

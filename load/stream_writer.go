@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hoist-dev/hoist/connector"
@@ -52,6 +53,12 @@ type streamDestConfig interface {
 	// topicText is the topic template of the block, or "" for the object.
 	topicText() string
 	stream() StreamDest
+}
+
+// keyTopicConfig is a block that publishes each key's messages retained on
+// topic/<key> (MQTT retain: true).
+type keyTopicConfig interface {
+	keyTopic() bool
 }
 
 // streamModes are what a stream destination writes: every message is an
@@ -149,8 +156,10 @@ func (d *streamDest) open(ctx context.Context, t Target) (Writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	kt, _ := cfg.(keyTopicConfig)
 	w := &streamWriter{
-		kind: d.kind, pub: d.pub, opts: d.opts, topic: topic, object: t.Dest.Object,
+		keyTopic: kt != nil && kt.keyTopic(),
+		kind:     d.kind, pub: d.pub, opts: d.opts, topic: topic, object: t.Dest.Object,
 		enc: &streamEncoder{format: cfg.stream().FormatOrDefault(), key: t.Dest.PrimaryKey, tombstones: d.opts.tombstones,
 			meta: StreamMeta{Sync: t.Sync, RunID: t.RunID}, now: time.Now},
 		static: map[string]string{},
@@ -199,6 +208,8 @@ type streamWriter struct {
 	object string
 	enc    *streamEncoder
 	static map[string]string // op → topic, for a template without .Row or .Key
+	// keyTopic: each message goes retained to topic/<key>
+	keyTopic bool
 }
 
 var _ Writer = (*streamWriter)(nil)
@@ -230,6 +241,9 @@ func (w *streamWriter) write(ctx context.Context, b Batch) (Result, error) {
 	}
 	if msgs, failed, err = w.route(b, op, msgs, failed); err != nil {
 		return Result{}, err
+	}
+	if w.keyTopic {
+		msgs, failed = w.keyTopics(msgs, failed)
 	}
 	if len(msgs) > 0 {
 		out, err := w.pub.Publish(ctx, w.enc.meta, msgs)
@@ -292,6 +306,46 @@ func (w *streamWriter) route(b Batch, op string, msgs []StreamMsg, failed []RowE
 		kept = append(kept, m)
 	}
 	return kept, failed, nil
+}
+
+// keyTopics moves each message to topic/<key>, retained; the key's values
+// are escaped so that each stays one topic level.
+func (w *streamWriter) keyTopics(msgs []StreamMsg, failed []RowError) ([]StreamMsg, []RowError) {
+	kept := msgs[:0]
+	for _, m := range msgs {
+		m.Topic += "/" + escapeTopicKey(m.KeyText)
+		m.Retain = true
+		if m.Op == StreamOpDelete {
+			m.Value = nil // an empty retained message clears the key's
+		}
+		if w.opts.checkTopic != nil {
+			if err := w.opts.checkTopic(m.Topic); err != nil {
+				failed = append(failed, RowError{Row: m.Row, Msg: fmt.Sprintf("topic %q: %v", m.Topic, err)})
+				continue
+			}
+		}
+		kept = append(kept, m)
+	}
+	return kept, failed
+}
+
+// escapeTopicKey percent-encodes what would split or match MQTT topic
+// levels (/ + #), NUL, and % itself, so a key's topic is one level and the
+// key can be read back from it.
+func escapeTopicKey(s string) string {
+	if !strings.ContainsAny(s, "/+#%\x00") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '/', '+', '#', '%', 0:
+			fmt.Fprintf(&b, "%%%02X", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // streamDryRun is what validate --connect gets: the connection and the
