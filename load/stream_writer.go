@@ -102,8 +102,16 @@ type streamOptions struct {
 	// is then rejected rather than failing the batch.
 	checkTopic func(topic string) error
 	// prepare checks, once per run, what a topic known before the rows
-	// needs (a JetStream stream capturing the subject, an AMQP exchange).
+	// needs (a JetStream stream capturing the subject, a Kafka topic).
 	prepare func(ctx context.Context, topic string) error
+	// bind gives the run a publisher of its own destination block's
+	// settings (an AMQP exchange); nil: the connection's.
+	bind func(cfg streamDestConfig) (StreamPublisher, error)
+}
+
+// topicPreparer is a bound publisher that checks a run's topics itself.
+type topicPreparer interface {
+	prepare(ctx context.Context, topic string) error
 }
 
 // streamDest is a broker connection as a hoist destination.
@@ -157,9 +165,18 @@ func (d *streamDest) open(ctx context.Context, t Target) (Writer, error) {
 		return nil, err
 	}
 	kt, _ := cfg.(keyTopicConfig)
+	pub, prepare := d.pub, d.opts.prepare
+	if d.opts.bind != nil {
+		if pub, err = d.opts.bind(cfg); err != nil {
+			return nil, err
+		}
+		if tp, ok := pub.(topicPreparer); ok {
+			prepare = tp.prepare
+		}
+	}
 	w := &streamWriter{
 		keyTopic: kt != nil && kt.keyTopic(),
-		kind:     d.kind, pub: d.pub, opts: d.opts, topic: topic, object: t.Dest.Object,
+		kind:     d.kind, pub: pub, opts: d.opts, topic: topic, object: t.Dest.Object,
 		enc: &streamEncoder{format: cfg.stream().FormatOrDefault(), key: t.Dest.PrimaryKey, tombstones: d.opts.tombstones,
 			meta: StreamMeta{Sync: t.Sync, RunID: t.RunID}, now: time.Now},
 		static: map[string]string{},
@@ -179,8 +196,8 @@ func (d *streamDest) open(ctx context.Context, t Target) (Writer, error) {
 					return nil, fmt.Errorf("topic %q: %w", s, err)
 				}
 			}
-			if d.opts.prepare != nil {
-				if err := d.opts.prepare(ctx, s); err != nil {
+			if prepare != nil {
+				if err := prepare(ctx, s); err != nil {
 					return nil, err
 				}
 			}
