@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	stdsync "sync"
 	"testing"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -102,23 +103,60 @@ func (b *Broker) Exchange(t testing.TB, name, queue, key string) string {
 }
 
 // Messages returns every message the queue has held since the test began:
-// what is waiting now is read (and acknowledged) and added to what earlier
-// calls read.
+// what is waiting now is consumed (and acknowledged) and added to what
+// earlier calls read.
 func (b *Broker) Messages(t testing.TB, queue string) []amqp.Delivery {
 	t.Helper()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for {
-		d, ok, err := b.ch.Get(queue, true)
-		if err != nil {
-			t.Fatalf("get from %s: %v", queue, err)
+	n := b.count(t, queue)
+	if n == 0 {
+		return b.seen[queue]
+	}
+	ch, err := b.conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	ch.Qos(1000, 0, false)
+	ds, err := ch.Consume(queue, "", false, false, false, false, nil)
+	if err != nil {
+		t.Fatalf("consume %s: %v", queue, err)
+	}
+	timeout := time.After(60 * time.Second)
+	for i := 0; i < n; i++ {
+		select {
+		case d := <-ds:
+			b.seen[queue] = append(b.seen[queue], d)
+			if i == n-1 || i%500 == 499 {
+				d.Ack(true)
+			}
+		case <-timeout:
+			t.Fatalf("queue %s: consumed %d of %d messages", queue, i, n)
 		}
-		if !ok {
-			break
-		}
-		b.seen[queue] = append(b.seen[queue], d)
 	}
 	return b.seen[queue]
+}
+
+// Count is how many messages wait in the queue.
+func (b *Broker) Count(t testing.TB, queue string) int {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.count(t, queue)
+}
+
+func (b *Broker) count(t testing.TB, queue string) int {
+	ch, err := b.conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	q, err := ch.QueueDeclarePassive(queue, true, false, false, false, nil)
+	if err != nil {
+		t.Fatalf("queue %s: %v", queue, err)
+	}
+	return q.Messages
 }
 
 // View materialises a queue as a consumer applying every message would.

@@ -134,6 +134,17 @@ func (c *Cluster) endOffsets(ctx context.Context, topic string) (map[int32]int64
 	return out, nil
 }
 
+// Count is how many records topic holds (its partitions' high
+// watermarks added up).
+func (c *Cluster) Count(ctx context.Context, topic string) (int64, error) {
+	ends, err := c.endOffsets(ctx, topic)
+	var n int64
+	for _, e := range ends {
+		n += e
+	}
+	return n, err
+}
+
 // Records reads every record of topic, partition by partition in offset
 // order.
 func (c *Cluster) Records(t testing.TB, topic string) []*kgo.Record {

@@ -118,6 +118,13 @@ func New(t testing.TB) *Broker {
 	return b
 }
 
+// Count is how many messages the subscriber has received so far.
+func (b *Broker) Count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.msgs)
+}
+
 // Topic is the test's topic of name.
 func (b *Broker) Topic(name string) string { return b.Prefix + "/" + name }
 

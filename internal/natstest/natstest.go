@@ -95,6 +95,21 @@ func (s *Server) HasStream(name string) bool {
 	return err == nil
 }
 
+// Count is how many messages the stream of name holds.
+func (s *Server) Count(name string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := s.JS.Stream(ctx, s.Prefix+"_"+name)
+	if err != nil {
+		return 0
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0
+	}
+	return int(info.State.Msgs)
+}
+
 // Messages reads every message of the stream of name, in order, as a
 // consumer sees them: payload, hoist-key and hoist-op headers, Nats-Msg-Id.
 func (s *Server) Messages(t testing.TB, name string) []streamtest.Msg {
