@@ -13,7 +13,7 @@ LDFLAGS   := -s -w -X github.com/hoist-dev/hoist/cmd/cli.Version=$(VERSION) \
 export SF_DISABLE_MINICORE := true
 export SNOWFLAKE_DISABLE_PLATFORM_DETECTION := true
 
-.PHONY: all build test test-short vet quickstart quickstart-data bench bench-diff bench-postgres bench-mysql bench-http bench-snowflake release-snapshot clean
+.PHONY: all build test test-short vet quickstart quickstart-data bench bench-diff bench-postgres bench-mysql bench-http bench-snowflake bench-streams release-snapshot clean
 
 all: build
 
@@ -58,6 +58,10 @@ bench-http:
 
 bench-snowflake:
 	$(GO) run -tags $(TAGS) ./bench/snowflake
+
+## bench-streams: 1,000,000 changes published by hoist to NATS JetStream, Kafka (kfake), MQTT and RabbitMQ against a bare client loop, peak RSS at 100k and 1M.
+bench-streams: build
+	$(GO) run -tags $(TAGS) ./bench/streams -hoist bin/hoist
 
 ## release-snapshot: check .goreleaser.yaml locally (goreleaser v2.14.3 from the Go module proxy: newer ones need Go 1.27 or modules the proxy refuses).
 release-snapshot:
