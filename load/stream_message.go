@@ -94,6 +94,7 @@ type streamEncoder struct {
 	format     string
 	key        []string // primary key fields; nil for append without one
 	tombstones bool     // every delete is a null payload (Kafka)
+	keyText    bool     // fill StreamMsg.KeyText (per-row topics, retained topic/<key>)
 	meta       StreamMeta
 	now        func() time.Time
 }
@@ -143,7 +144,9 @@ func (e *streamEncoder) encode(b Batch, op string) ([]StreamMsg, []RowError, err
 				continue
 			}
 			keyBytes = buf[start:len(buf):len(buf)]
-			m.KeyText = keyText(rec, keyCols, i)
+			if e.keyText {
+				m.KeyText = keyText(rec, keyCols, i)
+			}
 		}
 		rowStart := len(buf)
 		if rowObj != nil {

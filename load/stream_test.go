@@ -187,7 +187,7 @@ func TestStreamWriter(t *testing.T) {
 		if err := json.Unmarshal(m.Value, &env); err != nil {
 			t.Fatalf("%s: %v", m.Value, err)
 		}
-		if env["op"] != "upsert" || env["sync"] != "s1" || env["run_id"] != "run-1" || m.Topic != "obj" || string(m.Key) != `{"id":-3}` || m.KeyText != "-3" {
+		if env["op"] != "upsert" || env["sync"] != "s1" || env["run_id"] != "run-1" || m.Topic != "obj" || string(m.Key) != `{"id":-3}` || m.KeyText != "" {
 			t.Errorf("message %+v, envelope %s", m, m.Value)
 		}
 		if _, err := time.Parse(time.RFC3339Nano, env["ts"].(string)); err != nil {

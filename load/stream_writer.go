@@ -181,6 +181,7 @@ func (d *streamDest) open(ctx context.Context, t Target) (Writer, error) {
 			meta: StreamMeta{Sync: t.Sync, RunID: t.RunID}, now: time.Now},
 		static: map[string]string{},
 	}
+	w.enc.keyText = topic.perRow || w.keyTopic
 	if !topic.perRow {
 		ops := []string{streamOpFor(t.Dest.Mode)}
 		if t.Dest.Mode == spec.ModeMirror {
