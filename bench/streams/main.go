@@ -13,6 +13,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -183,7 +184,8 @@ syncs:
 }
 
 // payload is the envelope hoist publishes for row i, built the way a
-// hand-written producer would.
+// hand-written producer would; the bare loops send it with the same
+// metadata hoist adds (headers, user properties, message_id).
 func payload(b []byte, i int, ts string) (key, value []byte) {
 	plan := `null`
 	switch i % 3 {
@@ -211,6 +213,12 @@ func payload(b []byte, i int, ts string) (key, value []byte) {
 }
 
 func now() string { return time.Now().UTC().Format(time.RFC3339Nano) }
+
+// runID and msgID are shaped like hoist's: the bare loop carries the same
+// metadata (headers, user properties, message_id) as hoist's messages.
+const runID = "20261202T000000.000Z-bench"
+
+func msgID(i int) string { return fmt.Sprintf("%032x", i) }
 
 var brokers = map[string]broker{
 	"nats":  {setup: setupNATS},
@@ -244,10 +252,20 @@ func setupNATS(tag string) (string, string, func(int) error, func(), error) {
 		ts := now()
 		var buf []byte
 		for i := 1; i <= n; i++ {
-			_, v := payload(buf, i, ts)
-			m := &nats.Msg{Subject: subject, Data: v, Header: nats.Header{jetstream.MsgIDHeader: {strconv.Itoa(i)}}}
-			if _, err := js.PublishMsgAsync(m); err != nil {
-				return err
+			k, v := payload(buf, i, ts)
+			m := &nats.Msg{Subject: subject, Data: v, Header: nats.Header{jetstream.MsgIDHeader: {msgID(i)},
+				"hoist-sync": {"customers"}, "hoist-op": {"upsert"}, "hoist-run-id": {runID}, "hoist-key": {string(k)}}}
+			for {
+				_, err := js.PublishMsgAsync(m)
+				if errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+					// the window is full: wait for it to drain, as hoist does
+					<-js.PublishAsyncComplete()
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				break
 			}
 		}
 		select {
@@ -290,7 +308,9 @@ func setupKafka() func(string) (string, string, func(int) error, func(), error) 
 			var first error
 			for i := 1; i <= n; i++ {
 				k, v := payload(nil, i, ts)
-				r := &kgo.Record{Topic: topic, Key: k, Value: v, Headers: []kgo.RecordHeader{{Key: "hoist-op", Value: []byte("upsert")}}}
+				r := &kgo.Record{Topic: topic, Key: k, Value: v, Headers: []kgo.RecordHeader{
+					{Key: "hoist-sync", Value: []byte("customers")}, {Key: "hoist-op", Value: []byte("upsert")},
+					{Key: "hoist-run-id", Value: []byte(runID)}, {Key: "hoist-id", Value: []byte(msgID(i))}}}
 				cl.Produce(context.Background(), r, func(_ *kgo.Record, err error) {
 					if err != nil {
 						mu.Lock()
@@ -341,8 +361,11 @@ func setupMQTT(tag string) (string, string, func(int) error, func(), error) {
 				defer wg.Done()
 				var buf []byte
 				for i := range next {
-					_, v := payload(buf, i, ts)
-					if _, err := c.Publish(ctx, &paho.Publish{QoS: 1, Topic: topic, Payload: v}); err != nil {
+					k, v := payload(buf, i, ts)
+					props := &paho.PublishProperties{}
+					props.User.Add("hoist-sync", "customers").Add("hoist-op", "upsert").Add("hoist-run-id", runID).
+						Add("hoist-id", msgID(i)).Add("hoist-key", string(k))
+					if _, err := c.Publish(ctx, &paho.Publish{QoS: 1, Topic: topic, Payload: v, Properties: props}); err != nil {
 						select {
 						case errs <- err:
 						default:
@@ -419,9 +442,11 @@ func setupAMQP(tag string) (string, string, func(int) error, func(), error) {
 					return true
 				}
 				for i := range next {
-					_, v := payload(nil, i, ts)
+					k, v := payload(nil, i, ts)
 					dc, err := c.PublishWithDeferredConfirmWithContext(context.Background(), "", q, true, false,
-						amqp.Publishing{ContentType: "application/json", DeliveryMode: amqp.Persistent, MessageId: strconv.Itoa(i), Body: v})
+						amqp.Publishing{ContentType: "application/json", DeliveryMode: amqp.Persistent, MessageId: msgID(i),
+							Timestamp: time.Now(), AppId: "hoist", Body: v,
+							Headers: amqp.Table{"hoist-sync": "customers", "hoist-op": "upsert", "hoist-run-id": runID, "hoist-key": string(k)}})
 					if err != nil {
 						errs <- err
 						return
