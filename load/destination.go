@@ -49,6 +49,9 @@ func (o Op) String() string {
 type Target struct {
 	// Sync is the sync's name (for logs, errors and idempotency keys).
 	Sync string
+	// RunID names this run of the sync, as its report and rejected-rows
+	// lines do (stream destinations put it on every message).
+	RunID string
 	// Dest is the sync's destination block: object, mode, primary_key,
 	// create_table, http operations.
 	Dest *spec.Dest

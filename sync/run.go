@@ -123,7 +123,7 @@ func (u *syncRun) openDestination(ctx context.Context) error {
 		return err
 	}
 	w, err := dst.Open(ctx, load.Target{
-		Sync: s.Name, Dest: &s.Destination, Schema: u.x.mappedSchema(), Alloc: r.alloc(),
+		Sync: s.Name, RunID: u.rep.RunID, Dest: &s.Destination, Schema: u.x.mappedSchema(), Alloc: r.alloc(),
 		Logger: r.log().With("sync", s.Name),
 	})
 	if err != nil {

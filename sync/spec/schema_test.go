@@ -278,7 +278,7 @@ func TestSchemaChecksShape(t *testing.T) {
 		{name: "unknown key in a connection", old: "path: dest.db", new: "path: dest.db\n    passwrd: x", want: "at '/connections/db': additional properties 'passwrd' not allowed"},
 		{name: "another type's key in a connection", old: "path: dest.db", new: "path: dest.db\n    url: postgres://x", want: "at '/connections/db': additional properties 'url' not allowed"},
 		{name: "connection without type", old: "type: sqlite\n", want: "at '/connections/db': missing property 'type'"},
-		{name: "unknown connection type", old: "type: sqlite", new: "type: oracle", want: "at '/connections/db/type': value must be one of 'files'"},
+		{name: "unknown connection type", old: "type: sqlite", new: "type: oracle", want: "at '/connections/db/type': value must be one of 'amqp', 'files'"},
 		{name: "unknown top-level key", old: "state: file://.hoist", new: "stat: file://.hoist", want: "at '': additional properties 'stat' not allowed"},
 		{name: "typo in a source key", old: "table: customers", new: "tabel: customers", want: "at '/syncs/0/source': additional properties 'tabel' not allowed"},
 		{name: "typo in a destination key", old: "create_table: true", new: "create_tabel: true", want: "at '/syncs/0/destination': additional properties 'create_tabel' not allowed"},
