@@ -151,6 +151,20 @@ type Writer interface {
 	Concurrency() int
 }
 
+// KindRouter is a Writer that takes rows new to the snapshot and changed rows
+// through different requests (an API with separate create and update verbs).
+// When RoutesByKind reports true, the pipeline sends, in modes upsert and
+// mirror, new rows as OpInsert batches and changed ones (and unchanged ones
+// re-sent by --full-refresh) as OpUpdate batches, instead of OpUpsert for
+// both. The snapshot can be wrong about the destination (a record removed or
+// created behind hoist's back), so such a writer updates a row whose
+// OpInsert finds it held, and creates one whose OpUpdate finds it missing
+// where the API tells (a per-row update answered 404): every row ends as an
+// upsert would leave it.
+type KindRouter interface {
+	RoutesByKind() bool
+}
+
 // Destination is an opened destination connection.
 type Destination interface {
 	// Open prepares a run: checks or creates the object, begins a replace.

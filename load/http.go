@@ -126,6 +126,12 @@ func (d *httpDest) Open(ctx context.Context, t Target) (Writer, error) {
 		ops:    map[Op]*opRequest{},
 		gate:   newAIMD(d.conn.MaxConcurrency),
 	}
+	routes := routeHTTP(t.Dest.Mode, func(n string) bool { return compiled[n] != nil }, true)
+	if routes.missing != "" {
+		return nil, fmt.Errorf("http destination %s: %s", d.name, routes.missing)
+	}
+	// Every op the declared operations can do, for callers that write
+	// other ops than the mode's (load.OpFor); then the mode's own routes.
 	pick := func(names ...string) *opRequest {
 		for _, n := range names {
 			if r := compiled[n]; r != nil {
@@ -139,19 +145,10 @@ func (d *httpDest) Open(ctx context.Context, t Target) (Writer, error) {
 	w.ops[OpAppend] = pick("insert", "upsert")
 	w.ops[OpUpdate] = pick("update")
 	w.ops[OpDelete] = pick("delete")
-	need := map[string][]Op{
-		spec.ModeInsert: {OpInsert}, spec.ModeUpdate: {OpUpdate}, spec.ModeUpsert: {OpUpsert},
-		spec.ModeMirror: {OpUpsert, OpDelete}, spec.ModeAppend: {OpAppend},
+	for op, name := range routes.ops {
+		w.ops[op] = compiled[name]
 	}
-	for _, op := range need[t.Dest.Mode] {
-		if w.ops[op] == nil {
-			want := op.String()
-			if op == OpAppend || op == OpInsert {
-				want = "insert or upsert"
-			}
-			return nil, fmt.Errorf("http destination %s: mode %s needs operations.%s", d.name, t.Dest.Mode, want)
-		}
-	}
+	w.split = routes.split
 	return w, nil
 }
 
@@ -191,9 +188,20 @@ type httpWriter struct {
 	target Target
 	ops    map[Op]*opRequest
 	gate   *aimd
+	// split: rows new to the snapshot come as OpInsert and changed ones as
+	// OpUpdate (see KindRouter); an update answered 404 per row is then
+	// sent again as an insert: the API lost the record, and upsert and
+	// mirror create what is missing.
+	split bool
 }
 
-var _ Writer = (*httpWriter)(nil)
+var (
+	_ Writer     = (*httpWriter)(nil)
+	_ KindRouter = (*httpWriter)(nil)
+)
+
+// RoutesByKind implements KindRouter.
+func (w *httpWriter) RoutesByKind() bool { return w.split }
 
 // Concurrency is 0: the pipeline may run as many Writes as it likes, the
 // adaptive gate decides how many requests are actually in flight.
@@ -219,7 +227,7 @@ func (w *httpWriter) Write(ctx context.Context, b Batch) (Result, error) {
 	var failed []RowError
 	var notHeld []int
 	if r.batch {
-		failed, err = w.sendRows(ctx, b, r, rows, idx)
+		failed, err = w.sendRows(ctx, b, b.Op, r, rows, idx)
 	} else {
 		failed, notHeld, err = w.sendEach(ctx, b, r, rows)
 	}
@@ -258,7 +266,7 @@ func (w *httpWriter) sendEach(ctx context.Context, b Batch, r *opRequest, rows [
 			if stopRejecting(b, 0) {
 				return errRejectLimit
 			}
-			fe, err := w.sendRows(gctx, b, r, []map[string]any{row}, []int{i})
+			fe, err := w.sendRows(gctx, b, b.Op, r, []map[string]any{row}, []int{i})
 			if len(fe) > 0 {
 				failed[i] = &fe[0]
 			}
@@ -286,8 +294,10 @@ func (w *httpWriter) sendEach(ctx context.Context, b Batch, r *opRequest, rows [
 
 // sendRows sends rows (indices idx in the batch record) in one request and
 // splits on a row-level rejection until the offending rows are isolated.
-// With errRejectLimit it also returns the rejections found so far.
-func (w *httpWriter) sendRows(ctx context.Context, b Batch, r *opRequest, rows []map[string]any, idx []int) ([]RowError, error) {
+// With errRejectLimit it also returns the rejections found so far. op is
+// what the request does: b.Op, unless a routed row was switched (see
+// switchOp).
+func (w *httpWriter) sendRows(ctx context.Context, b Batch, op Op, r *opRequest, rows []map[string]any, idx []int) ([]RowError, error) {
 	req, err := w.buildRequest(b, r, rows)
 	var pv *pathValueError
 	if errors.As(err, &pv) && len(rows) == 1 {
@@ -315,10 +325,22 @@ func (w *httpWriter) sendRows(ctx context.Context, b Batch, r *opRequest, rows [
 			err = errRejectLimit
 		}
 		return fe, err
-	case b.Op == OpInsert && s == http.StatusConflict,
-		b.Op == OpDelete && s == http.StatusNotFound && !r.batch:
+	case len(rows) == 1 && w.switchOp(b.Op, op, s) != 0:
+		to := w.switchOp(b.Op, op, s)
+		fe, err := w.sendRows(ctx, b, to, w.ops[to], rows, idx)
+		if errors.Is(err, errNotHeld) {
+			// created by someone else, then gone by the time of our update
+			fe, err = []RowError{{Row: idx[0], Status: http.StatusNotFound,
+				Msg: "the create was answered 409 (exists) and the update 404 (missing): the record changed hands while it was written"}}, nil
+			if stopRejecting(b, 1) {
+				err = errRejectLimit
+			}
+		}
+		return fe, err
+	case op == OpInsert && s == http.StatusConflict && !w.split,
+		op == OpDelete && s == http.StatusNotFound && !r.batch:
 		return nil, nil
-	case b.Op == OpUpdate && s == http.StatusNotFound && !r.batch:
+	case op == OpUpdate && s == http.StatusNotFound && !r.batch:
 		return nil, errNotHeld
 	case s == http.StatusBadRequest || s == http.StatusConflict || s == http.StatusRequestEntityTooLarge || s == http.StatusUnprocessableEntity:
 		if len(rows) == 1 {
@@ -330,18 +352,37 @@ func (w *httpWriter) sendRows(ctx context.Context, b Batch, r *opRequest, rows [
 			return fe, nil
 		}
 		half := len(rows) / 2
-		left, err := w.sendRows(ctx, b, r, rows[:half], idx[:half])
+		left, err := w.sendRows(ctx, b, op, r, rows[:half], idx[:half])
 		if err == nil && stopRejecting(b, 0) {
 			err = errRejectLimit
 		}
 		if err != nil {
 			return left, err
 		}
-		right, err := w.sendRows(ctx, b, r, rows[half:], idx[half:])
+		right, err := w.sendRows(ctx, b, op, r, rows[half:], idx[half:])
 		return append(left, right...), err
 	}
 	return nil, &httpkit.StatusError{Method: req.Method, URL: httpkit.RedactURL(req.URL.String()), Status: s,
 		Body: w.client.Scrubber().Body(resp.Body), Attempts: resp.Attempts}
+}
+
+// switchOp says what a routed row (KindRouter) answered status is sent as
+// next, or 0 to keep the answer: the snapshot said new but the API holds the
+// record (an insert answered 409), or changed but the API lacks it (a
+// per-row update answered 404). Either way upsert and mirror promise the row
+// ends as the source has it, so it goes through the other operation, once:
+// sent is the op sent so far, and a row already switched keeps its answer.
+func (w *httpWriter) switchOp(batch, sent Op, status int) Op {
+	if !w.split || batch != sent {
+		return 0
+	}
+	switch {
+	case sent == OpInsert && status == http.StatusConflict:
+		return OpUpdate
+	case sent == OpUpdate && status == http.StatusNotFound && !w.ops[OpUpdate].batch:
+		return OpInsert
+	}
+	return 0
 }
 
 func (w *httpWriter) buildRequest(b Batch, r *opRequest, rows []map[string]any) (httpkit.Request, error) {

@@ -30,15 +30,12 @@ type HTTPOperation struct {
 // HTTPOperations are the operations an http destination can declare.
 var HTTPOperations = []string{"upsert", "insert", "update", "delete"}
 
-// httpModeNeeds lists, per mode, the operations an http destination must
-// declare; each entry is a set of alternatives (Open picks them the same way).
-var httpModeNeeds = map[string][][]string{
-	spec.ModeInsert: {{"insert", "upsert"}},
-	spec.ModeUpdate: {{"update"}},
-	spec.ModeUpsert: {{"upsert"}},
-	spec.ModeMirror: {{"upsert"}, {"delete"}},
-	spec.ModeAppend: {{"insert", "upsert"}},
-}
+// Operations that are not a batch op of their own: lookup finds a record ID
+// the state lacks, archive takes mirror's deletes under on_delete: archive.
+const (
+	opLookup  = "lookup"
+	opArchive = "archive"
+)
 
 // httpDestRole is what an http destination can do: every mode but replace,
 // which an API cannot do atomically; the operations name their own paths,
@@ -87,15 +84,13 @@ func (h *HTTPDest) Validate(dst connector.Dest, p connector.Problems) {
 			}
 		}
 	}
-	for _, alts := range httpModeNeeds[dst.Mode] {
-		found := false
-		for _, a := range alts {
-			if h.Operations[a] != nil {
-				found = true
-			}
-		}
-		if !found {
-			p.Add("operations", "mode %s needs operations.%s", dst.Mode, strings.Join(alts, " or operations."))
+	routes := routeHTTP(dst.Mode, func(n string) bool { return h.Operations[n] != nil }, true)
+	if routes.missing != "" {
+		p.Add("operations", "%s", routes.missing)
+	}
+	for _, op := range names {
+		if why, ok := routes.unused[op]; ok {
+			connector.Warn(p, "operations."+op, "%s", why)
 		}
 	}
 }

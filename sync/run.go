@@ -131,6 +131,7 @@ func (u *syncRun) openDestination(ctx context.Context) error {
 		return fmt.Errorf("open %s: %w", s.Destination.Connection, err)
 	}
 	u.dst, u.w = dst, w
+	u.mode = routed(u.mode, w)
 	if u.tmp, err = r.tempDir(); err != nil {
 		w.Abort(context.WithoutCancel(ctx))
 		return err
