@@ -84,6 +84,40 @@ type Batch struct {
 	// once it says stop, returns a *RejectLimitError instead of spending
 	// thousands of requests on a run that has already failed.
 	Reject func(n int) (stop bool)
+	// IDs holds, for a writer whose BatchNeeds asks for them, the record ID
+	// the state keeps for each row's key (aligned with Record's rows; ""
+	// when it keeps none: a row new to the snapshot, or one whose ID was
+	// never learned). nil otherwise.
+	IDs []string
+	// Changed lists, for a writer whose BatchNeeds asks for it, the fields
+	// of each row that differ from the snapshot's row, as indexes into
+	// Record's schema in ascending order; nil for a row that is not a
+	// change (new, re-sent unchanged by --full-refresh, a delete): send it
+	// whole. A change always has at least one field here. nil otherwise.
+	Changed [][]int
+}
+
+// BatchNeeds is what a writer asks the pipeline to add to its batches and
+// keep from its results.
+type BatchNeeds struct {
+	// IDs: fill Batch.IDs, and keep every ID of Result.IDs in the state
+	// beside its row's key (state.Entry.ID), for later runs' batches.
+	IDs bool
+	// Changed: fill Batch.Changed (field-level patches).
+	Changed bool
+}
+
+// Needer is a Writer that needs more than the rows (see BatchNeeds).
+type Needer interface {
+	BatchNeeds() BatchNeeds
+}
+
+// NeedsOf returns what w needs beyond the rows.
+func NeedsOf(w Writer) BatchNeeds {
+	if n, ok := w.(Needer); ok {
+		return n.BatchNeeds()
+	}
+	return BatchNeeds{}
 }
 
 // RejectLimitError is a Write stopped early by Batch.Reject. Failed holds the
@@ -119,6 +153,11 @@ type Result struct {
 	// while the source has them. Only OpUpdate batches report them, and a
 	// row is never both here and in Failed.
 	NotHeld []int
+	// IDs are record IDs the destination gave (or a lookup found) for the
+	// batch's rows, aligned with Record's rows; "" where it learned none,
+	// and the state keeps the ID it had. nil: none learned. Only kept for
+	// a writer whose BatchNeeds asks for IDs.
+	IDs []string
 }
 
 // NotHeldReporter is a writer that learns only when it finishes which

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -22,10 +23,10 @@ type httpRoutes struct {
 }
 
 // routeHTTP works out a mode's routes over the declared operations (has
-// reports whether one is declared). deletes is false when mirror's deletes
-// need no delete operation (on_delete: ignore, or archive/clear done by
-// another operation).
-func routeHTTP(mode string, has func(string) bool, deletes bool) httpRoutes {
+// reports whether one is declared); onDelete is mirror's on_delete, which
+// says what takes its deletes: operations.delete, operations.archive,
+// operations.update (clear) or nothing (ignore).
+func routeHTTP(mode string, has func(string) bool, onDelete string) httpRoutes {
 	r := httpRoutes{ops: map[Op]string{}, unused: map[string]string{}}
 	pick := func(names ...string) string {
 		for _, n := range names {
@@ -56,8 +57,15 @@ func routeHTTP(mode string, has func(string) bool, deletes bool) httpRoutes {
 		} else {
 			need(OpUpsert, "operations.upsert, or operations.insert and operations.update", "upsert")
 		}
-		if mode == spec.ModeMirror && deletes {
-			need(OpDelete, "operations.delete (or on_delete: ignore)", "delete")
+		if mode == spec.ModeMirror {
+			switch onDelete {
+			case "", connector.DeleteDelete:
+				need(OpDelete, "operations.delete (or on_delete: ignore)", "delete")
+			case connector.DeleteArchive:
+				need(OpDelete, "operations.archive for on_delete: archive", opArchive)
+			case connector.DeleteClear:
+				need(OpDelete, "operations.update for on_delete: clear", "update")
+			}
 		}
 	}
 	used := map[string]bool{}
@@ -65,16 +73,18 @@ func routeHTTP(mode string, has func(string) bool, deletes bool) httpRoutes {
 		used[n] = true
 	}
 	for _, n := range HTTPOperations {
-		if !has(n) || used[n] || n == opLookup || n == opArchive {
+		if !has(n) || used[n] || n == opLookup {
 			continue
 		}
 		switch {
+		case n == opArchive:
+			r.unused[n] = "operations.archive is sent only for mode mirror's on_delete: archive"
 		case r.split && n == "upsert":
 			r.unused[n] = "operations.insert and operations.update take new and changed rows, so operations.upsert is never sent"
 		case (mode == spec.ModeUpsert || mode == spec.ModeMirror) && (n == "insert" || n == "update"):
 			r.unused[n] = "new and changed rows go through operations.upsert; operations." + n + " is used only when both operations.insert and operations.update are declared"
 		case n == "delete" && mode == spec.ModeMirror:
-			r.unused[n] = "on_delete does not delete, so operations.delete is never sent"
+			r.unused[n] = "on_delete: " + onDelete + " does not delete, so operations.delete is never sent"
 		default:
 			r.unused[n] = "mode " + mode + " never sends operations." + n
 		}

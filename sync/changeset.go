@@ -24,6 +24,10 @@ type change struct {
 	key  []byte
 	row  []byte // the new row (nil for Remove)
 	aux  []byte // the row's cursor text, if the sync has a cursor
+	// old is the snapshot's row of a Change, kept only for a writer that
+	// patches changed fields (load.BatchNeeds.Changed); id the record ID the
+	// snapshot keeps for the key, kept only for a writer that uses IDs.
+	old, id []byte
 }
 
 func newChangeset(dir string) (*changeset, error) {
@@ -34,17 +38,19 @@ func newChangeset(dir string) (*changeset, error) {
 	return &changeset{f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
 }
 
-func (c *changeset) add(kind diff.Kind, key, row, aux []byte) error {
-	var hdr [1 + 3*binary.MaxVarintLen64]byte
+func (c *changeset) add(kind diff.Kind, key, row, aux, old, id []byte) error {
+	var hdr [1 + 5*binary.MaxVarintLen64]byte
 	hdr[0] = byte(kind)
 	n := 1
-	n += binary.PutUvarint(hdr[n:], uint64(len(key)))
-	n += binary.PutUvarint(hdr[n:], uint64(len(row)))
-	n += binary.PutUvarint(hdr[n:], uint64(len(aux)))
+	for _, part := range [][]byte{key, row, aux, old, id} {
+		n += binary.PutUvarint(hdr[n:], uint64(len(part)))
+	}
 	c.w.Write(hdr[:n])
 	c.w.Write(key)
 	c.w.Write(row)
-	_, err := c.w.Write(aux)
+	c.w.Write(aux)
+	c.w.Write(old)
+	_, err := c.w.Write(id)
 	c.count++
 	return err
 }
@@ -76,14 +82,15 @@ func (cr *changesetReader) next() bool {
 		cr.err = fmt.Errorf("read changeset: %w", err)
 		return false
 	}
-	kl, err1 := binary.ReadUvarint(cr.r)
-	rl, err2 := binary.ReadUvarint(cr.r)
-	al, err3 := binary.ReadUvarint(cr.r)
-	if err1 != nil || err2 != nil || err3 != nil {
-		cr.err = fmt.Errorf("read changeset: truncated")
-		return false
+	var lens [5]uint64
+	for i := range lens {
+		if lens[i], err = binary.ReadUvarint(cr.r); err != nil {
+			cr.err = fmt.Errorf("read changeset: truncated")
+			return false
+		}
 	}
-	n := int(kl + rl + al)
+	kl, rl, al, ol, il := lens[0], lens[1], lens[2], lens[3], lens[4]
+	n := int(kl + rl + al + ol + il)
 	if cap(cr.buf) < n {
 		cr.buf = make([]byte, n)
 	}
@@ -92,9 +99,14 @@ func (cr *changesetReader) next() bool {
 		cr.err = fmt.Errorf("read changeset: %w", err)
 		return false
 	}
-	cr.ch = change{kind: diff.Kind(kind), key: cr.buf[:kl], row: cr.buf[kl : kl+rl], aux: cr.buf[kl+rl:]}
+	b := cr.buf
+	cr.ch = change{kind: diff.Kind(kind), key: b[:kl], row: b[kl : kl+rl], aux: b[kl+rl : kl+rl+al],
+		old: b[kl+rl+al : kl+rl+al+ol], id: b[kl+rl+al+ol:]}
 	if rl == 0 {
 		cr.ch.row = nil
+	}
+	if il == 0 {
+		cr.ch.id = nil
 	}
 	return true
 }

@@ -42,10 +42,10 @@ func newRefreshCommit(r *Runner, s *spec.Sync, tmp string) (*refreshCommit, erro
 // and the next run does not send it again.
 func (rc *refreshCommit) record(e diff.Event) error {
 	if e.Old != nil {
-		return rc.view.add(diff.Unchanged, e.Key, e.Old, nil)
+		return rc.view.add(diff.Unchanged, e.Key, e.Old, nil, nil, nil)
 	}
 	if !rc.mode.Inserts {
-		return rc.view.add(diff.Unchanged, e.Key, e.New, nil)
+		return rc.view.add(diff.Unchanged, e.Key, e.New, nil, nil, nil)
 	}
 	return nil
 }
@@ -89,13 +89,13 @@ func (rc *refreshCommit) delta(ctx context.Context, acked state.Iterator) (state
 		}
 		switch {
 		case c < 0:
-			err = out.add(diff.Remove, old.Entry().Key, nil, nil)
+			err = out.add(diff.Remove, old.Entry().Key, nil, nil, nil, nil)
 			d.change--
 		case c > 0:
-			err = out.add(diff.Add, now.cur.Key, now.cur.Row, nil)
+			err = out.add(diff.Add, now.cur.Key, now.cur.Row, nil, nil, nil)
 			d.change++
 		case !bytes.Equal(old.Entry().Row, now.cur.Row):
-			err = out.add(diff.Change, now.cur.Key, now.cur.Row, nil)
+			err = out.add(diff.Change, now.cur.Key, now.cur.Row, nil, nil, nil)
 		}
 		if err != nil {
 			out.close()

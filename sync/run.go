@@ -100,7 +100,8 @@ type syncRun struct {
 	tmp     string // spills: sorter runs, changesets
 	rejects *rejectFile
 	stage   *loadStage
-	joint   bool // the state commits in the last batch's transaction
+	joint   bool            // the state commits in the last batch's transaction
+	needs   load.BatchNeeds // what the writer needs beyond rows (batch_extras.go)
 
 	// diff (keyed modes)
 	cs      *changeset
@@ -132,6 +133,7 @@ func (u *syncRun) openDestination(ctx context.Context) error {
 	}
 	u.dst, u.w = dst, w
 	u.mode = routed(u.mode, w)
+	u.needs = load.NeedsOf(w)
 	if u.tmp, err = r.tempDir(); err != nil {
 		w.Abort(context.WithoutCancel(ctx))
 		return err

@@ -44,7 +44,7 @@ func (u *syncRun) batches(ctx context.Context, send func(*outBatch) error) error
 		send = u.holdLast(send)
 	}
 	if u.mode.Keyed {
-		return u.r.produceChanges(ctx, u.s, u.mode, u.x, u.cs, send)
+		return u.r.produceChanges(ctx, u.s, u.mode, u.needs, u.x, u.cs, send)
 	}
 	return u.r.produceStream(ctx, u.s, u.mode, u.x, send)
 }
@@ -103,10 +103,12 @@ type batchState struct {
 	// rows decodes changed rows into rb
 	rows *diff.RowAppender
 	cur  array.Builder
+	// extras: record IDs and changed fields, for a writer that needs them
+	extras *batchExtras
 }
 
 // produceChanges builds batches from the changeset in key order.
-func (r *Runner) produceChanges(ctx context.Context, s *spec.Sync, mode Mode, x *extraction, cs *changeset, send func(*outBatch) error) error {
+func (r *Runner) produceChanges(ctx context.Context, s *spec.Sync, mode Mode, needs load.BatchNeeds, x *extraction, cs *changeset, send func(*outBatch) error) error {
 	full, keys := x.mappedSchema(), x.keySchema()
 	var curType arrow.DataType
 	if x.curIdx >= 0 {
@@ -121,6 +123,7 @@ func (r *Runner) produceChanges(ctx context.Context, s *spec.Sync, mode Mode, x 
 		rec := st.rb.NewRecord()
 		st.rb.Release()
 		b := &outBatch{Batch: load.Batch{Seq: p.seq, Op: p.op, Record: rec}, keyIdx: x.keyIdx}
+		st.extras.fill(&b.Batch)
 		if p.op == load.OpDelete {
 			b.keyIdx = keyIdx
 		}
@@ -146,7 +149,7 @@ func (r *Runner) produceChanges(ctx context.Context, s *spec.Sync, mode Mode, x 
 				schema = keys
 			}
 			rb := array.NewRecordBuilder(x.alloc, schema)
-			st := &batchState{rb: rb, rows: diff.NewRowAppender(rb)}
+			st := &batchState{rb: rb, rows: diff.NewRowAppender(rb), extras: newBatchExtras(needs, schema)}
 			if curType != nil && op != load.OpDelete {
 				st.cur = array.NewBuilder(x.alloc, curType)
 			}
@@ -154,6 +157,9 @@ func (r *Runner) produceChanges(ctx context.Context, s *spec.Sync, mode Mode, x 
 		})
 		st := p.data.(*batchState)
 		if err := appendChange(st, op, ch); err != nil {
+			return fmt.Errorf("build batch %d: key %s: %w", p.seq, diff.KeyString(ch.key), err)
+		}
+		if err := st.extras.add(ch); err != nil {
 			return fmt.Errorf("build batch %d: key %s: %w", p.seq, diff.KeyString(ch.key), err)
 		}
 		if err := bt.fill(p); err != nil {

@@ -49,7 +49,8 @@ func (u *syncRun) diff(ctx context.Context) error {
 		if !u.mode.Sends(e.Kind, r.Opt.FullRefresh, r.Opt.Refresh) {
 			return nil
 		}
-		return cs.add(e.Kind, e.Key, e.New, e.Aux)
+		old, id := u.extras(e)
+		return cs.add(e.Kind, e.Key, e.New, e.Aux, old, id)
 	})
 	if err != nil {
 		return err
