@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/hoist-dev/hoist/connector"
+	"github.com/hoist-dev/hoist/internal/quota"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -61,7 +62,15 @@ type Target struct {
 	Alloc  memory.Allocator
 	// Logger carries the "sync" attribute already: do not add it again.
 	Logger *slog.Logger
+	// Ledger keeps a connection's daily request count across runs (the
+	// state store, when it keeps one); nil: counted in this process only.
+	Ledger quota.Ledger
 }
+
+// ErrBudgetSpent is what a Write fails with (wrapped) when the connection's
+// daily request budget is spent: the pipeline stops the run as partial,
+// commits what was acknowledged, and the next run continues.
+var ErrBudgetSpent = quota.ErrSpent
 
 // Log returns the target's logger or one that discards.
 func (t *Target) Log() *slog.Logger {

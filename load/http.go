@@ -14,6 +14,7 @@ import (
 
 	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/internal/httpkit"
+	"github.com/hoist-dev/hoist/internal/quota"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -132,8 +133,16 @@ func (d *httpDest) Open(ctx context.Context, t Target) (Writer, error) {
 		compiled[name] = r
 	}
 	app := cfg.AppDest.Resolved(httpAppRules)
+	client := d.client.WithLogger(t.Log())
+	var budget *quota.Budget
+	if b := d.conn.DailyBudget; b != nil && !t.DryRun {
+		budget = quota.Shared(b.Quota(d.name, d.conn.Address()), t.Ledger)
+		budget.Acquire()
+		client = client.WithBudget(budget)
+	}
 	w := &httpWriter{
-		client: d.client.WithLogger(t.Log()),
+		client: client,
+		budget: budget,
 		target: t,
 		ops:    map[Op]*opRequest{},
 		gate:   newAIMD(d.conn.MaxConcurrency),
@@ -143,6 +152,7 @@ func (d *httpDest) Open(ctx context.Context, t Target) (Writer, error) {
 	}
 	routes := routeHTTP(t.Dest.Mode, func(n string) bool { return compiled[n] != nil }, app.OnDelete)
 	if routes.missing != "" {
+		w.release(ctx)
 		return nil, fmt.Errorf("http destination %s: %s", d.name, routes.missing)
 	}
 	// Every op the declared operations can do, for callers that write
@@ -241,6 +251,21 @@ type httpWriter struct {
 	// mirror's on_delete: ignore acknowledges deletes unsent; clear sends
 	// them through the update operation with every field emptied.
 	ignoreDeletes, clearDeletes bool
+	// budget is the connection's daily request budget, or nil; the writer
+	// gives back what it was granted and did not send when it finishes.
+	budget   *quota.Budget
+	released stdsync.Once
+}
+
+// release ends the writer's use of the daily budget.
+func (w *httpWriter) release(ctx context.Context) error {
+	var err error
+	w.released.Do(func() {
+		if w.budget != nil {
+			err = w.budget.Release(context.WithoutCancel(ctx))
+		}
+	})
+	return err
 }
 
 var (
@@ -260,9 +285,10 @@ func (w *httpWriter) BatchNeeds() BatchNeeds { return w.needs }
 // adaptive gate decides how many requests are actually in flight.
 func (w *httpWriter) Concurrency() int { return 0 }
 
-// Commit and Abort have nothing to do: every acknowledged request is final.
-func (w *httpWriter) Commit(context.Context) error { return nil }
-func (w *httpWriter) Abort(context.Context) error  { return nil }
+// Commit and Abort only give back the unsent daily budget: every
+// acknowledged request is final.
+func (w *httpWriter) Commit(ctx context.Context) error { return w.release(ctx) }
+func (w *httpWriter) Abort(ctx context.Context) error  { return w.release(ctx) }
 
 // item is one row on its way: its index in the batch, the full mapped row
 // (paths and matching read it), the body sent for it (patch and nulls

@@ -35,6 +35,8 @@ func (r *Runner) Run(ctx context.Context, s *spec.Sync) *Report {
 	switch {
 	case err != nil && ctx.Err() != nil:
 		rep.Status, rep.Error = StatusFailed, interrupted(rep)
+	case budgetStop(err):
+		rep.Status, rep.Stopped = StatusPartial, err.Error()
 	case err != nil:
 		rep.Status, rep.Error = StatusFailed, err.Error()
 	case rep.Rejected > 0:
@@ -45,6 +47,8 @@ func (r *Runner) Run(ctx context.Context, s *spec.Sync) *Report {
 	lg := r.log().With("sync", s.Name, "run_id", rep.RunID, "status", rep.Status, "rows", rep.RowsRead, "delivered", rep.Delivered, "rejected", rep.Rejected, "duration_ms", rep.DurationMS)
 	if err != nil && ctx.Err() != nil {
 		lg.Warn("sync interrupted", "committed", rep.Committed, "unacknowledged", rep.unacked, "error", err)
+	} else if budgetStop(err) {
+		lg.Warn("sync stopped: the daily request budget is spent; the next run sends the rest", "committed", rep.Committed, "reason", err)
 	} else if err != nil {
 		lg.Error("sync failed", "error", err)
 	} else {
@@ -125,7 +129,7 @@ func (u *syncRun) openDestination(ctx context.Context) error {
 	}
 	w, err := dst.Open(ctx, load.Target{
 		Sync: s.Name, Dest: &s.Destination, Schema: u.x.mappedSchema(), Alloc: r.alloc(),
-		Logger: r.log().With("sync", s.Name),
+		Logger: r.log().With("sync", s.Name), Ledger: ledgerOf(r.Store),
 	})
 	if err != nil {
 		dst.Close()

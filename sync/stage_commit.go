@@ -208,7 +208,9 @@ func (u *syncRun) newCommit(ctx context.Context, loadErr error) (*state.Commit, 
 		Delivered: rep.Delivered, Rejected: rep.Rejected, CursorBefore: st.Cursor, CursorAfter: cursorAfter,
 	}}
 	c.Run.Status = StatusOK
-	if loadErr != nil {
+	if budgetStop(loadErr) {
+		c.Run.Status, c.Run.Error = StatusPartial, loadErr.Error()
+	} else if loadErr != nil {
 		c.Run.Status, c.Run.Error = StatusFailed, loadErr.Error()
 	} else if rep.Rejected > 0 {
 		c.Run.Status = StatusPartial

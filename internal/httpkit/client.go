@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/hoist-dev/hoist/internal/quota"
 )
 
 const (
@@ -51,6 +53,9 @@ type Client struct {
 	timeout time.Duration
 	scrub   *Scrubber
 	log     *slog.Logger
+	// budget, when set, counts every attempt against the connection's
+	// daily request budget and refuses them once it is spent.
+	budget *quota.Budget
 }
 
 // NewClient builds a client for the http connection name.
@@ -96,6 +101,19 @@ func (c *Client) WithLogger(l *slog.Logger) *Client {
 	}
 	return &cp
 }
+
+// WithBudget returns a copy of c whose attempts spend from b: each is
+// counted before it is sent, every answer's headers tell b what the API says
+// is left, and once b is spent attempts fail with an error wrapping
+// quota.ErrSpent, which is never retried.
+func (c *Client) WithBudget(b *quota.Budget) *Client {
+	cp := *c
+	cp.budget = b
+	return &cp
+}
+
+// Budget returns the client's daily budget, or nil.
+func (c *Client) Budget() *quota.Budget { return c.budget }
 
 // WithClock returns a copy of c whose retries wait on clock (tests).
 func (c *Client) WithClock(clock Clock) *Client {
@@ -298,6 +316,11 @@ func (c *Client) attempt(ctx context.Context, req Request) (resp *Response, err 
 	if err := WaitToken(ctx, c.limiter); err != nil {
 		return nil, err
 	}
+	if c.budget != nil {
+		if err := c.budget.Take(ctx); err != nil {
+			return nil, err
+		}
+	}
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var body io.Reader
@@ -333,6 +356,9 @@ func (c *Client) attempt(ctx context.Context, req Request) (resp *Response, err 
 		return nil, err
 	}
 	defer r.Body.Close()
+	if c.budget != nil {
+		c.budget.Observe(r.Header)
+	}
 	ok := r.StatusCode >= 200 && r.StatusCode <= 299
 	if ok && req.DiscardSuccessBody {
 		// Read to the end (up to the bound) so the connection is reused.

@@ -91,6 +91,8 @@ func (s *pgStore) migrate(ctx context.Context) error {
 			"CREATE TABLE IF NOT EXISTS " + s.q + `identities (sync text PRIMARY KEY, identity jsonb NOT NULL)`,
 			// Fencing tokens (see checkLockHeld).
 			"CREATE SEQUENCE IF NOT EXISTS " + s.q + "lock_tokens",
+			// Daily request counts (Ledger).
+			"CREATE TABLE IF NOT EXISTS " + s.q + `budgets (name text PRIMARY KEY, day text NOT NULL, used bigint NOT NULL)`,
 		} {
 			if _, err := tx.Exec(ctx, ddl); err != nil {
 				return err

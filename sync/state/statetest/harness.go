@@ -71,6 +71,7 @@ func Run(t *testing.T, open func(t *testing.T) state.Store, h Hooks) {
 	s.check(t, "lookup equals scan", s.lookupEqualsScan)
 	s.check(t, "reset", s.reset)
 	s.check(t, "history newest first", s.history)
+	s.check(t, "daily request counts", s.ledger)
 	t.Run("crash", s.crashes)
 	for k := range h.Known {
 		if !s.used[strings.ReplaceAll(k, " ", "_")] {
