@@ -25,6 +25,21 @@ type Problems interface {
 	Add(field, format string, args ...any)
 }
 
+// Warner is implemented by the Problems a spec hands to a validator: a
+// doubt that does not make the spec invalid (an operation a mode never
+// uses) is reported with Warn, at the field's line, and validate goes on.
+type Warner interface {
+	Warn(field, format string, args ...any)
+}
+
+// Warn reports a doubt through p when p takes warnings, and drops it
+// otherwise (a caller that only wants errors).
+func Warn(p Problems, field, format string, args ...any) {
+	if w, ok := p.(Warner); ok {
+		w.Warn(field, format, args...)
+	}
+}
+
 // Config is a connection's own keys, decoded from its YAML mapping through
 // the struct's yaml tags. Types come from the spec package where a value has
 // a meaning there (spec.Secret masks a value everywhere it prints, and

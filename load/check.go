@@ -22,6 +22,23 @@ var checkers = map[string]Checker{
 	httpkit.Type:  checkHTTP,
 }
 
+// SyncChecker tests, without changing anything, that one sync's destination
+// block fits the destination (an API's object and fields exist): validate
+// --connect, for types that can describe themselves.
+type SyncChecker func(ctx context.Context, conn *spec.Connection, dir string, s *spec.Sync) error
+
+var syncCheckers = map[string]SyncChecker{}
+
+// CheckSync tests s's destination block against its connection, where the
+// connection's type can tell (nil otherwise).
+func CheckSync(ctx context.Context, conn *spec.Connection, dir string, s *spec.Sync) error {
+	c, ok := syncCheckers[conn.Type]
+	if !ok {
+		return nil
+	}
+	return c(ctx, conn, dir, s)
+}
+
 // Check tests the destination for conn: with its type's Checker when it has
 // one, else by opening and closing it (which must then have no side effect).
 func Check(ctx context.Context, conn *spec.Connection, dir string) (string, error) {

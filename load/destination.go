@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/hoist-dev/hoist/connector"
+	"github.com/hoist-dev/hoist/internal/quota"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -64,7 +65,15 @@ type Target struct {
 	Alloc  memory.Allocator
 	// Logger carries the "sync" attribute already: do not add it again.
 	Logger *slog.Logger
+	// Ledger keeps a connection's daily request count across runs (the
+	// state store, when it keeps one); nil: counted in this process only.
+	Ledger quota.Ledger
 }
+
+// ErrBudgetSpent is what a Write fails with (wrapped) when the connection's
+// daily request budget is spent: the pipeline stops the run as partial,
+// commits what was acknowledged, and the next run continues.
+var ErrBudgetSpent = quota.ErrSpent
 
 // Log returns the target's logger or one that discards.
 func (t *Target) Log() *slog.Logger {
@@ -87,6 +96,40 @@ type Batch struct {
 	// once it says stop, returns a *RejectLimitError instead of spending
 	// thousands of requests on a run that has already failed.
 	Reject func(n int) (stop bool)
+	// IDs holds, for a writer whose BatchNeeds asks for them, the record ID
+	// the state keeps for each row's key (aligned with Record's rows; ""
+	// when it keeps none: a row new to the snapshot, or one whose ID was
+	// never learned). nil otherwise.
+	IDs []string
+	// Changed lists, for a writer whose BatchNeeds asks for it, the fields
+	// of each row that differ from the snapshot's row, as indexes into
+	// Record's schema in ascending order; nil for a row that is not a
+	// change (new, re-sent unchanged by --full-refresh, a delete): send it
+	// whole. A change always has at least one field here. nil otherwise.
+	Changed [][]int
+}
+
+// BatchNeeds is what a writer asks the pipeline to add to its batches and
+// keep from its results.
+type BatchNeeds struct {
+	// IDs: fill Batch.IDs, and keep every ID of Result.IDs in the state
+	// beside its row's key (state.Entry.ID), for later runs' batches.
+	IDs bool
+	// Changed: fill Batch.Changed (field-level patches).
+	Changed bool
+}
+
+// Needer is a Writer that needs more than the rows (see BatchNeeds).
+type Needer interface {
+	BatchNeeds() BatchNeeds
+}
+
+// NeedsOf returns what w needs beyond the rows.
+func NeedsOf(w Writer) BatchNeeds {
+	if n, ok := w.(Needer); ok {
+		return n.BatchNeeds()
+	}
+	return BatchNeeds{}
 }
 
 // RejectLimitError is a Write stopped early by Batch.Reject. Failed holds the
@@ -122,6 +165,11 @@ type Result struct {
 	// while the source has them. Only OpUpdate batches report them, and a
 	// row is never both here and in Failed.
 	NotHeld []int
+	// IDs are record IDs the destination gave (or a lookup found) for the
+	// batch's rows, aligned with Record's rows; "" where it learned none,
+	// and the state keeps the ID it had. nil: none learned. Only kept for
+	// a writer whose BatchNeeds asks for IDs.
+	IDs []string
 }
 
 // NotHeldReporter is a writer that learns only when it finishes which
@@ -152,6 +200,20 @@ type Writer interface {
 	// Concurrency is the most Writes the writer takes at once (0: no limit
 	// beyond the sync's concurrency).
 	Concurrency() int
+}
+
+// KindRouter is a Writer that takes rows new to the snapshot and changed rows
+// through different requests (an API with separate create and update verbs).
+// When RoutesByKind reports true, the pipeline sends, in modes upsert and
+// mirror, new rows as OpInsert batches and changed ones (and unchanged ones
+// re-sent by --full-refresh) as OpUpdate batches, instead of OpUpsert for
+// both. The snapshot can be wrong about the destination (a record removed or
+// created behind hoist's back), so such a writer updates a row whose
+// OpInsert finds it held, and creates one whose OpUpdate finds it missing
+// where the API tells (a per-row update answered 404): every row ends as an
+// upsert would leave it.
+type KindRouter interface {
+	RoutesByKind() bool
 }
 
 // Destination is an opened destination connection.

@@ -2,21 +2,19 @@ package load
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strconv"
+	"slices"
 	"strings"
+	stdsync "sync"
 	"text/template"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/internal/httpkit"
+	"github.com/hoist-dev/hoist/internal/quota"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -24,27 +22,39 @@ import (
 // per operation (see HTTPOperation):
 //
 //   - method: default POST for batched operations; for per-row ones PUT
-//     (upsert, update), POST (insert) or DELETE (delete).
-//   - path: a text/template with .Row (per-row operations), .Sync, .Object
-//     and .Op; values reach the path URL-escaped, so an id holding "/" or
-//     "?" stays one path segment.
-//   - body: a text/template with .Rows (batched) or .Row (per row) and a json
-//     function; when empty, the JSON array of rows (batched) or the row
-//     object (per row), and no body for a per-row DELETE.
+//     (upsert, update), POST (insert) or DELETE (delete, archive), GET
+//     (lookup).
+//   - path: a text/template with .Row and .ID (per-row operations), .Sync,
+//     .Object and .Op; values reach the path URL-escaped, so an id holding
+//     "/" or "?" stays one path segment.
+//   - body: a text/template with .Rows, .IDs and .Records (batched) or .Row
+//     and .ID (per row) and a json function; when empty, the JSON array of
+//     rows (batched) or the row object (per row), and no body for a per-row
+//     DELETE or GET.
 //
-// Operations used per batch op: upsert → upsert; insert and append → insert,
-// or upsert when only upsert is defined (insert mode only sends new keys, so
-// an upsert endpoint does the same job); update → update; delete → delete.
+// Operations used per batch op: see routeHTTP (http_routing.go): upsert →
+// upsert; insert and append → insert, or upsert when only upsert is defined;
+// update → update; delete → what on_delete says (delete, archive, update
+// with every field cleared, or nothing). In upsert and mirror with both
+// insert and update declared, new rows go to insert and changed ones to
+// update (KindRouter).
 //
-// Statuses: 2xx delivers the batch (minus per-row errors read at errors_path);
-// 429 and 5xx are retried; 400, 409, 413 and 422 reject rows: a batch is
-// split in halves until the offending rows stand alone; any other 4xx (401,
-// 403, 404 …) is a configuration problem and fails the batch. An insert
-// answered 409 and a delete answered 404 count as done: the key already
-// exists, or is already gone, which is what those operations allow. A
-// per-row update answered 404 is not held (Result.NotHeld): the API lacks
-// the key and the update left it alone. A batched update cannot say which
-// of its rows found their key, so a 2xx counts every row delivered.
+// Record IDs (http_ids.go): id_path (per row) and results (batched) read the
+// ID an API gives a record; it is kept in state beside the key and handed to
+// later requests as .ID. A request that needs an ID the state lacks asks
+// operations.lookup first, or rejects the row: an ID is never guessed.
+//
+// Statuses: 2xx delivers the batch (minus per-record errors read at errors
+// or errors_path, http_match.go); 429 and 5xx are retried; 400, 409, 413 and
+// 422 reject rows: a batch is split in halves until the offending rows stand
+// alone; any other 4xx (401, 403, 404 …) is a configuration problem and
+// fails the batch. An insert answered 409 and a delete answered 404 count as
+// done: the key already exists, or is already gone, which is what those
+// operations allow (a routed insert answered 409 is sent as an update
+// instead). A per-row update answered 404 is not held (Result.NotHeld): the
+// API lacks the key and the update left it alone (a routed one is sent as an
+// insert). A batched update cannot say which of its rows found their key, so
+// a 2xx counts every row delivered.
 
 func init() { Register(httpkit.Type, httpDestRole, openHTTP) }
 
@@ -75,26 +85,24 @@ func (d *httpDest) Close() error {
 
 // opRequest is one operation's compiled request template.
 type opRequest struct {
-	name       string
-	method     string
-	path       *template.Template
-	body       *template.Template // nil: default JSON body
-	batch      bool
-	errorsPath []string
+	name   string
+	method string
+	path   *template.Template
+	body   *template.Template // nil: default JSON body
+	batch  bool
+	// usesID: the path or body needs the rows' record IDs (.ID, .IDs,
+	// .Records), so a row whose ID is unknown is looked up first.
+	usesID bool
+	// what the 2xx body is read for (nil: not read)
+	errorsPath []string // errors_path: by index field or position
+	errors     *errorMatch
+	idPath     []string // per row: the record ID
+	results    *resultMatch
 }
 
-// tmplData is what path and body templates see.
-type tmplData struct {
-	Sync, Object, Op string
-	Row              map[string]any
-	Rows             []map[string]any
-}
-
-var tmplFuncs = template.FuncMap{
-	"json": func(v any) (string, error) {
-		b, err := marshalJSON(v)
-		return string(b), err
-	},
+// readsBody reports whether a 2xx body is read.
+func (r *opRequest) readsBody() bool {
+	return r.errorsPath != nil || r.errors != nil || r.idPath != nil || r.results != nil
 }
 
 func (d *httpDest) Open(ctx context.Context, t Target) (Writer, error) {
@@ -109,24 +117,47 @@ func (d *httpDest) Open(ctx context.Context, t Target) (Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("http destination %s: %w", d.name, err)
 	}
+	keyField := ""
+	if len(t.Dest.PrimaryKey) == 1 {
+		keyField = t.Dest.PrimaryKey[0]
+	}
 	compiled := map[string]*opRequest{}
 	for name, o := range cfg.Operations {
 		if o == nil {
 			continue
 		}
-		r, err := compileOp(name, o)
+		r, err := compileOp(name, o, keyField)
 		if err != nil {
 			return nil, fmt.Errorf("http destination %s: operations.%s: %w", d.name, name, err)
 		}
 		compiled[name] = r
 	}
+	app := cfg.AppDest.Resolved(httpAppRules)
+	client := d.client.WithLogger(t.Log())
+	var budget *quota.Budget
+	if b := d.conn.DailyBudget; b != nil && !t.DryRun {
+		budget = quota.Shared(b.Quota(d.name, d.conn.Address()), t.Ledger)
+		budget.Acquire()
+		client = client.WithBudget(budget)
+	}
 	w := &httpWriter{
-		client: d.client.WithLogger(t.Log()),
+		client: client,
+		budget: budget,
 		target: t,
 		ops:    map[Op]*opRequest{},
 		gate:   newAIMD(d.conn.MaxConcurrency),
+		app:    app,
+		lookup: compiled[opLookup],
+		keys:   t.Dest.PrimaryKey,
 	}
 	w.slots = httpkit.SharedSlots(d.name, d.conn, int(w.gate.max))
+	routes := routeHTTP(t.Dest.Mode, func(n string) bool { return compiled[n] != nil }, app.OnDelete)
+	if routes.missing != "" {
+		w.release(ctx)
+		return nil, fmt.Errorf("http destination %s: %s", d.name, routes.missing)
+	}
+	// Every op the declared operations can do, for callers that write
+	// other ops than the mode's (load.OpFor); then the mode's own routes.
 	pick := func(names ...string) *opRequest {
 		for _, n := range names {
 			if r := compiled[n]; r != nil {
@@ -140,49 +171,67 @@ func (d *httpDest) Open(ctx context.Context, t Target) (Writer, error) {
 	w.ops[OpAppend] = pick("insert", "upsert")
 	w.ops[OpUpdate] = pick("update")
 	w.ops[OpDelete] = pick("delete")
-	need := map[string][]Op{
-		spec.ModeInsert: {OpInsert}, spec.ModeUpdate: {OpUpdate}, spec.ModeUpsert: {OpUpsert},
-		spec.ModeMirror: {OpUpsert, OpDelete}, spec.ModeAppend: {OpAppend},
+	for op, name := range routes.ops {
+		w.ops[op] = compiled[name]
 	}
-	for _, op := range need[t.Dest.Mode] {
-		if w.ops[op] == nil {
-			want := op.String()
-			if op == OpAppend || op == OpInsert {
-				want = "insert or upsert"
-			}
-			return nil, fmt.Errorf("http destination %s: mode %s needs operations.%s", d.name, t.Dest.Mode, want)
+	w.split = routes.split
+	w.ignoreDeletes = t.Dest.Mode == spec.ModeMirror && app.OnDelete == connector.DeleteIgnore
+	w.clearDeletes = t.Dest.Mode == spec.ModeMirror && app.OnDelete == connector.DeleteClear
+	for _, r := range compiled {
+		if r.idPath != nil || r.results != nil || r.usesID {
+			w.needs.IDs = true
 		}
 	}
+	w.needs.Changed = app.Patch == connector.PatchChanged
 	return w, nil
 }
 
-func compileOp(name string, o *HTTPOperation) (*opRequest, error) {
-	r := &opRequest{name: name, method: strings.ToUpper(o.Method), batch: o.Batch}
-	if r.method == "" {
-		switch {
-		case o.Batch:
-			r.method = http.MethodPost
-		case name == "delete":
-			r.method = http.MethodDelete
-		case name == "insert":
-			r.method = http.MethodPost
-		default:
-			r.method = http.MethodPut
-		}
-	}
+func compileOp(name string, o *HTTPOperation, keyField string) (*opRequest, error) {
+	r := &opRequest{name: name, method: httpMethod(name, o), batch: o.Batch}
 	var err error
 	if r.path, err = template.New("path").Funcs(tmplFuncs).Option("missingkey=error").Parse(o.Path); err != nil {
 		return nil, fmt.Errorf("path template: %w", err)
 	}
+	r.usesID = usesRecordID(r.path)
 	if o.Body != "" {
 		if r.body, err = template.New("body").Funcs(tmplFuncs).Option("missingkey=error").Parse(o.Body); err != nil {
 			return nil, fmt.Errorf("body template: %w", err)
 		}
+		r.usesID = r.usesID || usesRecordID(r.body)
+	}
+	if name == opLookup {
+		r.usesID = false // it finds the ID
 	}
 	if o.ErrorsPath != "" {
-		r.errorsPath = strings.Split(o.ErrorsPath, ".")
+		r.errorsPath = splitPath(o.ErrorsPath)
+	}
+	if o.Errors != nil {
+		r.errors = newErrorMatch(o.Errors, keyField)
+	}
+	if o.IDPath != "" {
+		r.idPath = splitPath(o.IDPath)
+	}
+	if o.Results != nil {
+		r.results = newResultMatch(o.Results, keyField)
 	}
 	return r, nil
+}
+
+func httpMethod(name string, o *HTTPOperation) string {
+	if o.Method != "" {
+		return strings.ToUpper(o.Method)
+	}
+	switch {
+	case o.Batch:
+		return http.MethodPost
+	case name == "delete" || name == opArchive:
+		return http.MethodDelete
+	case name == opLookup:
+		return http.MethodGet
+	case name == "insert":
+		return http.MethodPost
+	}
+	return http.MethodPut
 }
 
 // httpWriter writes one run of one sync. Writes run concurrently; every
@@ -194,46 +243,166 @@ type httpWriter struct {
 	gate   *aimd
 	// slots caps the requests in flight to the connection across every
 	// writer of the process (syncs run in parallel): see connGate.
-	slots *httpkit.Slots
+	slots  *httpkit.Slots
+	app    connector.AppDest // resolved: every key set
+	lookup *opRequest        // operations.lookup, or nil
+	keys   []string          // the primary key's fields
+	needs  BatchNeeds
+	// split: rows new to the snapshot come as OpInsert and changed ones as
+	// OpUpdate (see KindRouter); a row the snapshot was wrong about is sent
+	// through the other operation (switchOp).
+	split bool
+	// mirror's on_delete: ignore acknowledges deletes unsent; clear sends
+	// them through the update operation with every field emptied.
+	ignoreDeletes, clearDeletes bool
+	// budget is the connection's daily request budget, or nil; the writer
+	// gives back what it was granted and did not send when it finishes.
+	budget   *quota.Budget
+	released stdsync.Once
 }
 
-var _ Writer = (*httpWriter)(nil)
+// release ends the writer's use of the daily budget.
+func (w *httpWriter) release(ctx context.Context) error {
+	var err error
+	w.released.Do(func() {
+		if w.budget != nil {
+			err = w.budget.Release(context.WithoutCancel(ctx))
+		}
+	})
+	return err
+}
+
+var (
+	_ Writer     = (*httpWriter)(nil)
+	_ KindRouter = (*httpWriter)(nil)
+	_ Needer     = (*httpWriter)(nil)
+)
+
+// RoutesByKind implements KindRouter.
+func (w *httpWriter) RoutesByKind() bool { return w.split }
+
+// BatchNeeds implements Needer: record IDs when an operation reads or uses
+// them, changed fields for patch: changed.
+func (w *httpWriter) BatchNeeds() BatchNeeds { return w.needs }
 
 // Concurrency is 0: the pipeline may run as many Writes as it likes, the
 // adaptive gate decides how many requests are actually in flight.
 func (w *httpWriter) Concurrency() int { return 0 }
 
-// Commit and Abort have nothing to do: every acknowledged request is final.
-func (w *httpWriter) Commit(context.Context) error { return nil }
-func (w *httpWriter) Abort(context.Context) error  { return nil }
+// Commit and Abort only give back the unsent daily budget: every
+// acknowledged request is final.
+func (w *httpWriter) Commit(ctx context.Context) error { return w.release(ctx) }
+func (w *httpWriter) Abort(ctx context.Context) error  { return w.release(ctx) }
+
+// item is one row on its way: its index in the batch, the full mapped row
+// (paths and matching read it), the body sent for it (patch and nulls
+// applied), and its record ID ("" unknown).
+type item struct {
+	i    int
+	full map[string]any
+	body map[string]any
+	id   string
+}
+
+// outcome collects what a batch's requests said about its rows; requests
+// of one batch run concurrently (per-row operations), hence the lock.
+type outcome struct {
+	mu      stdsync.Mutex
+	b       Batch
+	failed  []RowError
+	notHeld []int
+	ids     []string // learnt record IDs, by row (nil: none kept)
+}
+
+// reject books a rejected row and reports whether the run is now past
+// max_rejected.
+func (o *outcome) reject(it item, status int, msg, body string) bool {
+	o.mu.Lock()
+	o.failed = append(o.failed, RowError{Row: it.i, Status: status, Msg: msg, Body: body})
+	o.mu.Unlock()
+	return stopRejecting(o.b, 1)
+}
+
+func (o *outcome) absent(it item) {
+	o.mu.Lock()
+	o.notHeld = append(o.notHeld, it.i)
+	o.mu.Unlock()
+}
+
+func (o *outcome) learn(it item, id string) {
+	if o.ids == nil || id == "" {
+		return
+	}
+	o.mu.Lock()
+	o.ids[it.i] = id
+	o.mu.Unlock()
+}
 
 func (w *httpWriter) Write(ctx context.Context, b Batch) (Result, error) {
+	if b.Op == OpDelete && w.ignoreDeletes {
+		return Result{}, nil // on_delete: ignore: the record stays, the key is forgotten
+	}
 	r := w.ops[b.Op]
 	if r == nil {
 		return Result{}, fmt.Errorf("write batch %d: no http operation for %s", b.Seq, b.Op)
 	}
-	rows, err := recordRows(b.Record)
+	items, err := w.items(b)
 	if err != nil {
 		return Result{}, fmt.Errorf("write batch %d: %w", b.Seq, err)
 	}
-	idx := make([]int, len(rows))
-	for i := range idx {
-		idx[i] = i
+	out := &outcome{b: b}
+	if w.needs.IDs {
+		out.ids = make([]string, len(items))
 	}
-	var failed []RowError
-	var notHeld []int
 	if r.batch {
-		failed, err = w.sendRows(ctx, b, r, rows, idx)
+		err = w.sendRows(ctx, b, b.Op, r, items, out)
 	} else {
-		failed, notHeld, err = w.sendEach(ctx, b, r, rows)
+		err = w.sendEach(ctx, b, r, items, out)
 	}
 	if errors.Is(err, errRejectLimit) {
-		err = &RejectLimitError{Failed: failed}
+		err = &RejectLimitError{Failed: out.failed}
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("write batch %d (%s, %d rows): %w", b.Seq, b.Op, len(rows), err)
+		return Result{}, fmt.Errorf("write batch %d (%s, %d rows): %w", b.Seq, b.Op, len(items), err)
 	}
-	return Result{Failed: failed, NotHeld: notHeld}, nil
+	// concurrent requests booked in their own order: give rows in order
+	slices.SortFunc(out.failed, func(a, b RowError) int { return a.Row - b.Row })
+	slices.Sort(out.notHeld)
+	res := Result{Failed: out.failed, NotHeld: out.notHeld, IDs: out.ids}
+	for _, id := range out.ids {
+		if id != "" {
+			return res, nil
+		}
+	}
+	res.IDs = nil
+	return res, nil
+}
+
+// items turns the batch's rows into items: full rows, the bodies patch and
+// nulls make of them, and their record IDs.
+func (w *httpWriter) items(b Batch) ([]item, error) {
+	rows, err := recordRows(b.Record)
+	if err != nil {
+		return nil, err
+	}
+	sh := w.shaper(b)
+	items := make([]item, len(rows))
+	for i, row := range rows {
+		items[i] = item{i: i, full: row, body: row}
+		if i < len(b.IDs) {
+			items[i].id = b.IDs[i]
+		}
+		if sh != nil {
+			var changed []int
+			if i < len(b.Changed) {
+				changed = b.Changed[i]
+			}
+			if items[i].body, err = sh.shape(row, changed); err != nil {
+				return nil, fmt.Errorf("row %d: %w", i, err)
+			}
+		}
+	}
+	return items, nil
 }
 
 // errRejectLimit unwinds a batch's requests once Batch.Reject says stop; the
@@ -241,333 +410,158 @@ func (w *httpWriter) Write(ctx context.Context, b Batch) (Result, error) {
 // *RejectLimitError.
 var errRejectLimit = errors.New("past on_reject.max_rejected")
 
-// errNotHeld is sendRows's answer for one row's update answered 404: the
-// API does not hold the key. sendEach books the row as not held.
-var errNotHeld = errors.New("update answered 404: key not held")
-
 // stopRejecting books n rejected rows with the pipeline and reports whether
 // the run is past max_rejected.
 func stopRejecting(b Batch, n int) bool { return b.Reject != nil && b.Reject(n) }
 
 // sendEach sends one request per row, as many at once as the gate allows.
-// Past max_rejected it sends no more and returns the rejections found. It
-// also returns the update rows answered 404 (not held).
-func (w *httpWriter) sendEach(ctx context.Context, b Batch, r *opRequest, rows []map[string]any) ([]RowError, []int, error) {
+// Past max_rejected it sends no more.
+func (w *httpWriter) sendEach(ctx context.Context, b Batch, r *opRequest, items []item, out *outcome) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(int(w.gate.max))
-	failed := make([]*RowError, len(rows))
-	absent := make([]bool, len(rows))
-	for i, row := range rows {
+	for _, it := range items {
 		g.Go(func() error {
 			if stopRejecting(b, 0) {
 				return errRejectLimit
 			}
-			fe, err := w.sendRows(gctx, b, r, []map[string]any{row}, []int{i})
-			if len(fe) > 0 {
-				failed[i] = &fe[0]
-			}
-			if errors.Is(err, errNotHeld) {
-				absent[i], err = true, nil
-			}
-			return err
+			return w.sendRows(gctx, b, b.Op, r, []item{it}, out)
 		})
 	}
-	err := g.Wait()
-	var out []RowError
-	for _, f := range failed {
-		if f != nil {
-			out = append(out, *f)
-		}
-	}
-	var notHeld []int
-	for i, a := range absent {
-		if a {
-			notHeld = append(notHeld, i)
-		}
-	}
-	return out, notHeld, err
+	return g.Wait()
 }
 
-// sendRows sends rows (indices idx in the batch record) in one request and
-// splits on a row-level rejection until the offending rows are isolated.
-// With errRejectLimit it also returns the rejections found so far.
-func (w *httpWriter) sendRows(ctx context.Context, b Batch, r *opRequest, rows []map[string]any, idx []int) ([]RowError, error) {
-	req, err := w.buildRequest(b, r, rows)
-	var pv *pathValueError
-	if errors.As(err, &pv) && len(rows) == 1 {
-		fe := []RowError{{Row: idx[0], Msg: pv.Error()}}
-		if stopRejecting(b, 1) {
-			return fe, errRejectLimit
+// sendRows sends items in one request and splits on a row-level rejection
+// until the offending rows are isolated; it books every row's outcome in
+// out. op is what the request does: b.Op, unless a routed row was switched
+// (see switchOp). It returns errRejectLimit once the run is past
+// max_rejected.
+func (w *httpWriter) sendRows(ctx context.Context, b Batch, op Op, r *opRequest, items []item, out *outcome) error {
+	if r.usesID {
+		var err error
+		if items, err = w.resolveIDs(ctx, b, op, r, items, out); err != nil || len(items) == 0 {
+			return err
 		}
-		return fe, nil
+	}
+	req, err := w.buildRequest(r, items)
+	var pv *pathValueError
+	if errors.As(err, &pv) && len(items) == 1 {
+		if out.reject(items[0], 0, pv.Error(), "") {
+			return errRejectLimit
+		}
+		return nil
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	resp, err := w.client.Do(ctx, req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s := resp.Status
+	single := len(items) == 1
 	switch {
 	case s >= 200 && s < 300:
-		if r.errorsPath == nil {
-			return nil, nil
-		}
-		fe, err := w.rowErrors(resp, r.errorsPath, idx)
-		if err == nil && len(fe) > 0 && stopRejecting(b, len(fe)) {
-			err = errRejectLimit
-		}
-		return fe, err
-	case b.Op == OpInsert && s == http.StatusConflict,
-		b.Op == OpDelete && s == http.StatusNotFound && !r.batch:
-		return nil, nil
-	case b.Op == OpUpdate && s == http.StatusNotFound && !r.batch:
-		return nil, errNotHeld
+		return w.delivered(r, resp, items, out)
+	case single && w.switchOp(b.Op, op, s) != 0:
+		to := w.switchOp(b.Op, op, s)
+		return w.sendRows(ctx, b, to, w.ops[to], items, out)
+	case op == OpInsert && s == http.StatusConflict && !w.split,
+		op == OpDelete && s == http.StatusNotFound && !r.batch:
+		return nil
+	case op == OpUpdate && s == http.StatusNotFound && !r.batch:
+		return w.notHeld(b, items[0], out)
 	case s == http.StatusBadRequest || s == http.StatusConflict || s == http.StatusRequestEntityTooLarge || s == http.StatusUnprocessableEntity:
-		if len(rows) == 1 {
-			body := w.client.Scrubber().Body(resp.Body)
-			fe := []RowError{{Row: idx[0], Status: s, Msg: errorMessage(resp.Body, s, w.client.Scrubber()), Body: body}}
-			if stopRejecting(b, 1) {
-				return fe, errRejectLimit
+		if single {
+			if out.reject(items[0], s, errorMessage(resp.Body, s, w.client.Scrubber()), w.client.Scrubber().Body(resp.Body)) {
+				return errRejectLimit
 			}
-			return fe, nil
+			return nil
 		}
-		half := len(rows) / 2
-		left, err := w.sendRows(ctx, b, r, rows[:half], idx[:half])
+		half := len(items) / 2
+		err := w.sendRows(ctx, b, op, r, items[:half], out)
 		if err == nil && stopRejecting(b, 0) {
 			err = errRejectLimit
 		}
 		if err != nil {
-			return left, err
+			return err
 		}
-		right, err := w.sendRows(ctx, b, r, rows[half:], idx[half:])
-		return append(left, right...), err
+		return w.sendRows(ctx, b, op, r, items[half:], out)
 	}
-	return nil, &httpkit.StatusError{Method: req.Method, URL: httpkit.RedactURL(req.URL.String()), Status: s,
+	return &httpkit.StatusError{Method: req.Method, URL: httpkit.RedactURL(req.URL.String()), Status: s,
 		Body: w.client.Scrubber().Body(resp.Body), Attempts: resp.Attempts}
 }
 
-func (w *httpWriter) buildRequest(b Batch, r *opRequest, rows []map[string]any) (httpkit.Request, error) {
-	data := tmplData{Sync: w.target.Sync, Object: w.target.Dest.Object, Op: r.name, Rows: rows}
-	if !r.batch {
-		data.Row = rows[0]
-	}
-	var path strings.Builder
-	pathData := data
-	if data.Row != nil {
-		pathData.Row = escapeRow(data.Row, "")
-	}
-	if err := r.path.Execute(&path, pathData); err != nil {
-		return httpkit.Request{}, fmt.Errorf("render path of operation %s: %w", r.name, err)
-	}
-	if err := pathValue(path.String()); err != nil {
-		return httpkit.Request{}, err
-	}
-	u, err := w.client.Resolve(path.String())
-	if err != nil {
-		return httpkit.Request{}, fmt.Errorf("operation %s: %w", r.name, err)
-	}
-	if !w.client.SameOrigin(u) {
-		return httpkit.Request{}, fmt.Errorf("operation %s: path leads off base_url's host; headers are only sent there", r.name)
-	}
-	var body []byte
-	switch {
-	case r.body != nil:
-		var sb strings.Builder
-		if err := r.body.Execute(&sb, data); err != nil {
-			return httpkit.Request{}, fmt.Errorf("render body of operation %s: %w", r.name, err)
-		}
-		body = []byte(sb.String())
-	case r.batch:
-		body, err = marshalJSON(rows)
-	case r.method != http.MethodDelete && r.method != http.MethodGet:
-		body, err = marshalJSON(rows[0])
-	}
-	if err != nil {
-		return httpkit.Request{}, fmt.Errorf("encode body of operation %s: %w", r.name, err)
-	}
-	h := http.Header{}
-	h.Set("Idempotency-Key", idempotencyKey(w.target.Sync, r.name, r.method, u.String(), body))
-	// Without errors_path nothing reads a 2xx body: do not hold megabytes of
-	// it per request in flight.
-	return httpkit.Request{Method: r.method, URL: u, Body: body, Header: h, Gate: connGate{own: w.gate, conn: w.slots}, DiscardSuccessBody: r.errorsPath == nil}, nil
-}
-
-// idempotencyKey is the same for every retry of one request and differs for
-// any other content, so an API that honours it applies a retried POST once.
-func idempotencyKey(sync, op, method, u string, body []byte) string {
-	h := sha256.New()
-	for _, s := range []string{sync, op, method, u} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	h.Write(body)
-	return hex.EncodeToString(h.Sum(nil)[:16])
-}
-
-// escapeRow returns a copy of row whose scalar values are path-escaped.
-// "." and ".." are percent-encoded too: raw, they are dot segments, and
-// DELETE /contacts/.. would address the collection. A null or empty value
-// becomes a marker naming its field, for pathValue to find.
-func escapeRow(row map[string]any, prefix string) map[string]any {
-	out := make(map[string]any, len(row))
-	for k, v := range row {
-		switch x := v.(type) {
-		case map[string]any:
-			out[k] = escapeRow(x, prefix+k+".")
-		case nil:
-			out[k] = pathMark + prefix + k + pathMark
-		case string:
-			out[k] = escapeSegment(x)
-			if x == "" {
-				out[k] = pathMark + prefix + k + pathMark
-			}
-		default:
-			out[k] = escapeSegment(fmt.Sprint(x))
-		}
-	}
-	return out
-}
-
-func escapeSegment(s string) string {
-	switch s {
-	case ".":
-		return "%2E"
-	case "..":
-		return "%2E%2E"
-	}
-	return url.PathEscape(s)
-}
-
-// pathMark brackets the name of a null or empty field in a rendered path;
-// NUL cannot come from an escaped value.
-const pathMark = "\x00"
-
-// pathValueError is a row whose path would take a null or empty value: the
-// request would address another resource (PUT /contacts/ is the collection),
-// so the row is rejected, as a null key is, and never sent.
-type pathValueError struct{ field string }
-
-func (e *pathValueError) Error() string {
-	return fmt.Sprintf("field %s is null or empty, and the operation's path needs it: the request would address another resource", e.field)
-}
-
-// pathValue finds a marker left by escapeRow in a rendered path.
-func pathValue(path string) error {
-	i := strings.Index(path, pathMark)
-	if i < 0 {
+// notHeld books an update whose record the API lacks: not held in an
+// update batch; in a batch the row was switched into (a routed insert
+// answered 409, then its update 404) the record came and went while it was
+// written, and the row is rejected, to be sent again by the next run.
+func (w *httpWriter) notHeld(b Batch, it item, out *outcome) error {
+	if b.Op == OpUpdate {
+		out.absent(it)
 		return nil
 	}
-	field, _, _ := strings.Cut(path[i+len(pathMark):], pathMark)
-	return &pathValueError{field: field}
+	if out.reject(it, http.StatusNotFound, "the create was answered 409 (exists) and the update 404 (missing): the record changed hands while it was written", "") {
+		return errRejectLimit
+	}
+	return nil
 }
 
-// rowErrors reads per-row errors from a 2xx body: at errorsPath either an
-// array of {index, message|error, status} objects, or an array aligned with
-// the request's rows where null, false or {} means the row went through.
-func (w *httpWriter) rowErrors(resp *httpkit.Response, path []string, idx []int) ([]RowError, error) {
-	var doc any
-	if err := json.Unmarshal(resp.Body, &doc); err != nil {
-		return nil, fmt.Errorf("read errors_path from a %d response: %w", resp.Status, err)
+// delivered books a 2xx answer: per-record errors reject their rows, record
+// IDs are learnt, every other row is delivered.
+func (w *httpWriter) delivered(r *opRequest, resp *httpkit.Response, items []item, out *outcome) error {
+	if !r.readsBody() {
+		return nil
 	}
-	v, ok := lookupPath(doc, path)
-	if !ok || v == nil {
-		return nil, nil
+	doc, err := decodeBody(resp)
+	if err != nil {
+		return err
 	}
-	list, ok := v.([]any)
-	if !ok {
-		return nil, fmt.Errorf("errors_path %s is not an array in the %d response", strings.Join(path, "."), resp.Status)
+	bad, err := w.rowErrors(r, resp, doc, items)
+	if err != nil {
+		return err
 	}
-	var out []RowError
-	scrub := w.client.Scrubber()
-	for pos, e := range list {
-		i, status, msg, isErr := rowErrorEntry(e, pos)
-		if !isErr {
-			continue
+	stop := false
+	for _, fe := range bad {
+		if out.reject(items[fe.Row], fe.Status, fe.Msg, fe.Body) {
+			stop = true
 		}
-		if i < 0 || i >= len(idx) {
-			return nil, fmt.Errorf("errors_path entry %d names row %d of a %d-row request", pos, i, len(idx))
-		}
-		if status == 0 {
-			status = resp.Status
-		}
-		raw, _ := marshalJSON(e)
-		out = append(out, RowError{Row: idx[i], Status: status, Msg: scrub.String(msg), Body: scrub.Body(raw)})
 	}
-	return out, nil
+	failed := map[int]bool{}
+	for _, fe := range bad {
+		failed[fe.Row] = true
+	}
+	ids, err := w.recordIDs(r, doc, items)
+	if err != nil {
+		return err
+	}
+	for k, id := range ids {
+		if !failed[k] {
+			out.learn(items[k], id)
+		}
+	}
+	if stop {
+		return errRejectLimit
+	}
+	return nil
 }
 
-func rowErrorEntry(e any, pos int) (i, status int, msg string, isErr bool) {
-	switch x := e.(type) {
-	case nil:
-		return 0, 0, "", false
-	case bool:
-		return pos, 0, "rejected", x
-	case string:
-		return pos, 0, x, x != ""
-	case map[string]any:
-		if len(x) == 0 {
-			return 0, 0, "", false
-		}
-		i = pos
-		for _, k := range []string{"index", "row", "idx"} {
-			if n, ok := x[k].(float64); ok {
-				i = int(n)
-				break
-			}
-		}
-		if n, ok := x["status"].(float64); ok {
-			status = int(n)
-		}
-		for _, k := range []string{"message", "error", "detail", "reason"} {
-			if s, ok := x[k].(string); ok {
-				return i, status, s, true
-			}
-		}
-		raw, _ := marshalJSON(x)
-		return i, status, string(raw), true
+// switchOp says what a routed row (KindRouter) answered status is sent as
+// next, or 0 to keep the answer: the snapshot said new but the API holds the
+// record (an insert answered 409), or changed but the API lacks it (a
+// per-row update answered 404). Either way upsert and mirror promise the row
+// ends as the source has it, so it goes through the other operation, once:
+// sent is the op sent so far, and a row already switched keeps its answer.
+func (w *httpWriter) switchOp(batch, sent Op, status int) Op {
+	if !w.split || batch != sent {
+		return 0
 	}
-	raw, _ := marshalJSON(e)
-	return pos, 0, string(raw), true
-}
-
-// lookupPath walks a dotted path through decoded JSON; numeric parts index
-// arrays.
-func lookupPath(doc any, path []string) (any, bool) {
-	cur := doc
-	for _, p := range path {
-		switch x := cur.(type) {
-		case map[string]any:
-			v, ok := x[p]
-			if !ok {
-				return nil, false
-			}
-			cur = v
-		case []any:
-			n, err := strconv.Atoi(p)
-			if err != nil || n < 0 || n >= len(x) {
-				return nil, false
-			}
-			cur = x[n]
-		default:
-			return nil, false
-		}
+	switch {
+	case sent == OpInsert && status == http.StatusConflict:
+		return OpUpdate
+	case sent == OpUpdate && status == http.StatusNotFound && !w.ops[OpUpdate].batch:
+		return OpInsert
 	}
-	return cur, true
-}
-
-// errorMessage picks a human message out of an error body.
-func errorMessage(body []byte, status int, scrub *httpkit.Scrubber) string {
-	var doc map[string]any
-	if json.Unmarshal(body, &doc) == nil {
-		for _, k := range []string{"message", "error", "detail", "title"} {
-			if s, ok := doc[k].(string); ok && s != "" {
-				return scrub.Text(s, httpkit.MaxErrorBody)
-			}
-		}
-	}
-	return fmt.Sprintf("%d %s", status, http.StatusText(status))
+	return 0
 }
 
 // httpBatch is an HTTP API's batch: one request per row, or with batch:

@@ -25,6 +25,10 @@ type change struct {
 	key  []byte
 	row  []byte // the new row (nil for Remove)
 	aux  []byte // the row's cursor text, if the sync has a cursor
+	// old is the snapshot's row of a Change, kept only for a writer that
+	// patches changed fields (load.BatchNeeds.Changed); id the record ID the
+	// snapshot keeps for the key, kept only for a writer that uses IDs.
+	old, id []byte
 	// seq and idx are the batch and the row within it the change was sent
 	// as (0 where the list is not of sent changes).
 	seq, idx int
@@ -39,23 +43,26 @@ func newChangeset(dir string) (*changeset, error) {
 }
 
 func (c *changeset) add(kind diff.Kind, key, row, aux []byte) error {
-	return c.addSent(kind, key, row, aux, 0, 0)
+	return c.addSent(kind, key, row, aux, nil, nil, 0, 0)
 }
 
-// addSent records a change sent as row idx of batch seq.
-func (c *changeset) addSent(kind diff.Kind, key, row, aux []byte, seq, idx int) error {
-	var hdr [1 + 5*binary.MaxVarintLen64]byte
+// addSent records a change, with its extras (old, id), sent as row idx of
+// batch seq.
+func (c *changeset) addSent(kind diff.Kind, key, row, aux, old, id []byte, seq, idx int) error {
+	var hdr [1 + 7*binary.MaxVarintLen64]byte
 	hdr[0] = byte(kind)
 	n := 1
 	n += binary.PutUvarint(hdr[n:], uint64(seq))
 	n += binary.PutUvarint(hdr[n:], uint64(idx))
-	n += binary.PutUvarint(hdr[n:], uint64(len(key)))
-	n += binary.PutUvarint(hdr[n:], uint64(len(row)))
-	n += binary.PutUvarint(hdr[n:], uint64(len(aux)))
+	for _, part := range [][]byte{key, row, aux, old, id} {
+		n += binary.PutUvarint(hdr[n:], uint64(len(part)))
+	}
 	c.w.Write(hdr[:n])
 	c.w.Write(key)
 	c.w.Write(row)
-	_, err := c.w.Write(aux)
+	c.w.Write(aux)
+	c.w.Write(old)
+	_, err := c.w.Write(id)
 	c.count++
 	return err
 }
@@ -87,16 +94,16 @@ func (cr *changesetReader) next() bool {
 		cr.err = fmt.Errorf("read changeset: %w", err)
 		return false
 	}
-	seq, err4 := binary.ReadUvarint(cr.r)
-	idx, err5 := binary.ReadUvarint(cr.r)
-	kl, err1 := binary.ReadUvarint(cr.r)
-	rl, err2 := binary.ReadUvarint(cr.r)
-	al, err3 := binary.ReadUvarint(cr.r)
-	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || err5 != nil {
-		cr.err = fmt.Errorf("read changeset: truncated")
-		return false
+	var lens [7]uint64 // seq, idx, then the lengths of key, row, aux, old, id
+	for i := range lens {
+		if lens[i], err = binary.ReadUvarint(cr.r); err != nil {
+			cr.err = fmt.Errorf("read changeset: truncated")
+			return false
+		}
 	}
-	n := int(kl + rl + al)
+	seq, idx := lens[0], lens[1]
+	kl, rl, al, ol, il := lens[2], lens[3], lens[4], lens[5], lens[6]
+	n := int(kl + rl + al + ol + il)
 	if cap(cr.buf) < n {
 		cr.buf = make([]byte, n)
 	}
@@ -105,9 +112,17 @@ func (cr *changesetReader) next() bool {
 		cr.err = fmt.Errorf("read changeset: %w", err)
 		return false
 	}
-	cr.ch = change{kind: diff.Kind(kind), key: cr.buf[:kl], row: cr.buf[kl : kl+rl], aux: cr.buf[kl+rl:], seq: int(seq), idx: int(idx)}
+	b := cr.buf
+	cr.ch = change{kind: diff.Kind(kind), key: b[:kl], row: b[kl : kl+rl], aux: b[kl+rl : kl+rl+al],
+		old: b[kl+rl+al : kl+rl+al+ol], id: b[kl+rl+al+ol:], seq: int(seq), idx: int(idx)}
 	if rl == 0 {
 		cr.ch.row = nil
+	}
+	if ol == 0 {
+		cr.ch.old = nil
+	}
+	if il == 0 {
+		cr.ch.id = nil
 	}
 	return true
 }

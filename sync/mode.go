@@ -46,6 +46,11 @@ type Mode struct {
 	// Identity is what a change of the sync's recorded identity (source,
 	// destination, key, mapped schema) means; see identity.go.
 	Identity IdentityRule
+	// Split sends rows new to the snapshot as load.OpInsert and changed
+	// (or re-sent unchanged) rows as load.OpUpdate instead of Write, for a
+	// writer that routes them to different requests (load.KindRouter; see
+	// routing.go). Only a mode that both inserts and sends changes splits.
+	Split bool
 }
 
 // IdentityRule says how a mode treats state recorded for another identity.
@@ -92,8 +97,13 @@ func ModeOf(name string) Mode {
 
 // Op is the op a classified change is sent with.
 func (m Mode) Op(k diff.Kind) load.Op {
-	if k == diff.Remove {
+	switch {
+	case k == diff.Remove:
 		return load.OpDelete
+	case m.Split && k == diff.Add:
+		return load.OpInsert
+	case m.Split:
+		return load.OpUpdate
 	}
 	return m.Write
 }

@@ -100,6 +100,9 @@ func RenderRunText(w io.Writer, reps []*Report) {
 		if r.RejectedFile != "" {
 			fmt.Fprintf(w, "  rejected rows: %s\n", r.RejectedFile)
 		}
+		if r.Stopped != "" {
+			fmt.Fprintf(w, "  stopped: %s\n", r.Stopped)
+		}
 		if r.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", r.Error)
 		}

@@ -33,7 +33,10 @@ type Report struct {
 	CursorAfter  string `json:"cursor_after,omitempty"`
 	DurationMS   int64  `json:"duration_ms"`
 	RejectedFile string `json:"rejected_file,omitempty"`
-	Error        string `json:"error,omitempty"`
+	// Stopped says why a partial run stopped before sending everything
+	// (its connection's daily request budget); the next run sends the rest.
+	Stopped string `json:"stopped,omitempty"`
+	Error   string `json:"error,omitempty"`
 
 	// unacked counts rows sent to the destination that it did not
 	// acknowledge (in flight when the run stopped, or rolled back).

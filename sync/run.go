@@ -35,6 +35,8 @@ func (r *Runner) Run(ctx context.Context, s *spec.Sync) *Report {
 	switch {
 	case err != nil && ctx.Err() != nil:
 		rep.Status, rep.Error = StatusFailed, interrupted(rep)
+	case budgetStop(err):
+		rep.Status, rep.Stopped = StatusPartial, err.Error()
 	case err != nil:
 		rep.Status, rep.Error = StatusFailed, err.Error()
 	case rep.Rejected > 0:
@@ -45,6 +47,8 @@ func (r *Runner) Run(ctx context.Context, s *spec.Sync) *Report {
 	lg := r.log().With("sync", s.Name, "run_id", rep.RunID, "status", rep.Status, "rows", rep.RowsRead, "delivered", rep.Delivered, "rejected", rep.Rejected, "duration_ms", rep.DurationMS)
 	if err != nil && ctx.Err() != nil {
 		lg.Warn("sync interrupted", "committed", rep.Committed, "unacknowledged", rep.unacked, "error", err)
+	} else if budgetStop(err) {
+		lg.Warn("sync stopped: the daily request budget is spent; the next run sends the rest", "committed", rep.Committed, "reason", err)
 	} else if err != nil {
 		lg.Error("sync failed", "error", err)
 	} else {
@@ -96,7 +100,8 @@ type syncRun struct {
 	tmp     string // spills: sorter runs, changesets
 	rejects *rejectFile
 	stage   *loadStage
-	joint   bool // the state commits in the last batch's transaction
+	joint   bool            // the state commits in the last batch's transaction
+	needs   load.BatchNeeds // what the writer needs beyond rows (batch_extras.go)
 
 	limits load.BatchLimits // where batches are cut
 
@@ -124,13 +129,15 @@ func (u *syncRun) openDestination(ctx context.Context) error {
 	}
 	w, err := dst.Open(ctx, load.Target{
 		Sync: s.Name, RunID: u.rep.RunID, Dest: &s.Destination, Schema: u.x.mappedSchema(), Alloc: r.alloc(),
-		Logger: r.log().With("sync", s.Name),
+		Logger: r.log().With("sync", s.Name), Ledger: ledgerOf(r.Store),
 	})
 	if err != nil {
 		dst.Close()
 		return fmt.Errorf("open %s: %w", s.Destination.Connection, err)
 	}
 	u.dst, u.w = dst, w
+	u.mode = routed(u.mode, w)
+	u.needs = load.NeedsOf(w)
 	if u.tmp, err = r.tempDir(); err != nil {
 		w.Abort(context.WithoutCancel(ctx))
 		return err

@@ -154,6 +154,8 @@ type batchState struct {
 	// rows decodes changed rows into rb
 	rows *diff.RowAppender
 	cur  array.Builder
+	// extras: record IDs and changed fields, for a writer that needs them
+	extras *batchExtras
 }
 
 // changeBatches builds the diff's changes into batches as they come and
@@ -181,6 +183,7 @@ func (u *syncRun) newChangeBatches(send func(*outBatch) error) *changeBatches {
 		rec := st.rb.NewRecord()
 		st.rb.Release()
 		b := &outBatch{Batch: load.Batch{Seq: p.seq, Op: p.op, Record: rec}, keyIdx: x.keyIdx}
+		st.extras.fill(&b.Batch)
 		if p.op == load.OpDelete {
 			b.keyIdx = keyIdx
 		}
@@ -195,7 +198,7 @@ func (u *syncRun) newChangeBatches(send func(*outBatch) error) *changeBatches {
 
 // add places one change in the open batch of its op, logs it, and sends the
 // batch once it is full.
-func (c *changeBatches) add(kind diff.Kind, key, row, aux []byte) error {
+func (c *changeBatches) add(kind diff.Kind, key, row, aux, old, id []byte) error {
 	op := c.u.mode.Op(kind)
 	p, idx := c.bt.place(op, func(p *pending) {
 		schema := c.full
@@ -203,22 +206,25 @@ func (c *changeBatches) add(kind diff.Kind, key, row, aux []byte) error {
 			schema = c.keys
 		}
 		rb := array.NewRecordBuilder(c.u.x.alloc, schema)
-		st := &batchState{rb: rb, rows: diff.NewRowAppender(rb)}
+		st := &batchState{rb: rb, rows: diff.NewRowAppender(rb), extras: newBatchExtras(c.u.needs, schema)}
 		if c.curType != nil && op != load.OpDelete {
 			st.cur = array.NewBuilder(c.u.x.alloc, c.curType)
 		}
 		p.data = st
 	})
 	st := p.data.(*batchState)
-	ch := change{kind: kind, key: key, row: row, aux: aux}
+	ch := change{kind: kind, key: key, row: row, aux: aux, old: old, id: id}
 	if err := appendChange(st, op, &ch); err != nil {
+		return fmt.Errorf("build batch %d: key %s: %w", p.seq, diff.KeyString(key), err)
+	}
+	if err := st.extras.add(&ch); err != nil {
 		return fmt.Errorf("build batch %d: key %s: %w", p.seq, diff.KeyString(key), err)
 	}
 	log := c.u.cs
 	if kind == diff.Remove {
 		log = c.u.removes
 	}
-	if err := log.addSent(kind, key, row, aux, p.seq, idx); err != nil {
+	if err := log.addSent(kind, key, row, aux, old, id, p.seq, idx); err != nil {
 		return fmt.Errorf("write changeset: %w", err)
 	}
 	p.bytes += len(key) + len(row)

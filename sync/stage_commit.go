@@ -140,6 +140,7 @@ type bookkeeping struct {
 	done          []uint64
 	rejected      map[int]map[int]bool
 	notHeld       map[int]map[int]bool
+	ids           map[int][]string
 	rows, rejects int64
 	absent        int64
 	batches       int
@@ -151,7 +152,7 @@ func (l *loadStage) save() bookkeeping {
 	l.acks.mu.Lock()
 	defer l.acks.mu.Unlock()
 	return bookkeeping{
-		done: slices.Clone(l.acks.done), rejected: maps.Clone(l.acks.rejected), notHeld: maps.Clone(l.acks.notHeld),
+		done: slices.Clone(l.acks.done), rejected: maps.Clone(l.acks.rejected), notHeld: maps.Clone(l.acks.notHeld), ids: maps.Clone(l.acks.ids),
 		rows: l.acks.rows, rejects: l.acks.rejects, absent: l.acks.absent, batches: l.acks.batches,
 		ackedValues: slices.Clone(l.cursors.ackedValues), minUnacked: l.cursors.minUnacked,
 	}
@@ -160,7 +161,7 @@ func (l *loadStage) save() bookkeeping {
 func (l *loadStage) restore(k bookkeeping) {
 	l.acks.mu.Lock()
 	defer l.acks.mu.Unlock()
-	l.acks.done, l.acks.rejected, l.acks.notHeld = k.done, k.rejected, k.notHeld
+	l.acks.done, l.acks.rejected, l.acks.notHeld, l.acks.ids = k.done, k.rejected, k.notHeld, k.ids
 	l.acks.rows, l.acks.rejects, l.acks.absent, l.acks.batches = k.rows, k.rejects, k.absent, k.batches
 	l.cursors.ackedValues, l.cursors.minUnacked = k.ackedValues, k.minUnacked
 }
@@ -222,7 +223,9 @@ func (u *syncRun) newCommit(ctx context.Context, loadErr error) (*state.Commit, 
 		Delivered: rep.Delivered, Rejected: rep.Rejected, CursorBefore: st.Cursor, CursorAfter: cursorAfter,
 	}}
 	c.Run.Status = StatusOK
-	if loadErr != nil {
+	if budgetStop(loadErr) {
+		c.Run.Status, c.Run.Error = StatusPartial, loadErr.Error()
+	} else if loadErr != nil {
 		c.Run.Status, c.Run.Error = StatusFailed, loadErr.Error()
 	} else if rep.Rejected > 0 {
 		c.Run.Status = StatusPartial
@@ -292,10 +295,10 @@ func (d *deltaIter) Next() bool {
 			continue
 		}
 		d.last = i
-		d.cur = state.Entry{Key: ch.key, Row: ch.row}
+		d.cur = state.Entry{Key: ch.key, Row: ch.row, ID: d.acks.learntID(ch.seq, ch.idx, ch.id)}
 		switch ch.kind {
 		case diff.Remove:
-			d.cur.Row = nil
+			d.cur.Row, d.cur.ID = nil, nil
 			d.change--
 		case diff.Add:
 			d.change++

@@ -61,10 +61,11 @@ func (u *syncRun) produceKeyed(ctx context.Context, send func(*outBatch) error) 
 		if !u.mode.Sends(e.Kind, r.Opt.FullRefresh, r.Opt.Refresh) {
 			return nil
 		}
+		old, id := u.extras(e)
 		if e.Kind == diff.Remove {
-			return held.add(e.Kind, e.Key, nil, nil)
+			return held.addSent(e.Kind, e.Key, nil, nil, nil, id, 0, 0)
 		}
-		return cb.add(e.Kind, e.Key, e.New, e.Aux)
+		return cb.add(e.Kind, e.Key, e.New, e.Aux, old, id)
 	})
 	if err != nil {
 		return err
@@ -91,7 +92,7 @@ func (u *syncRun) produceKeyed(ctx context.Context, send func(*outBatch) error) 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := cb.add(diff.Remove, rd.ch.key, nil, nil); err != nil {
+		if err := cb.add(diff.Remove, rd.ch.key, nil, nil, nil, rd.ch.id); err != nil {
 			return err
 		}
 	}

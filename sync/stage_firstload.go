@@ -52,7 +52,9 @@ var errFirstLoadDuplicate = errors.New("duplicate primary key in a first load")
 // sorted before it knows which row to send). nil otherwise.
 func (u *syncRun) firstLoad(ctx context.Context) (*firstLoadRun, error) {
 	r, s := u.r, u.s
-	if r.Opt.Refresh || s.OnDuplicate == "last" || u.st.SnapshotRows > 0 {
+	// A writer that needs record IDs or changed fields (business apps)
+	// takes the diffing path, which carries them.
+	if r.Opt.Refresh || s.OnDuplicate == "last" || u.st.SnapshotRows > 0 || u.needs != (load.BatchNeeds{}) {
 		return nil, nil
 	}
 	// SnapshotRows is the store's count; the snapshot itself has the last word.
@@ -67,7 +69,7 @@ func (u *syncRun) firstLoad(ctx context.Context) (*firstLoadRun, error) {
 	if !empty {
 		return nil, nil
 	}
-	f := &firstLoadRun{op: u.mode.Write}
+	f := &firstLoadRun{op: u.mode.Op(diff.Add)}
 	if fl, ok := u.w.(load.FirstLoader); ok && u.mode.Inserts {
 		appendOK, err := fl.FirstLoad(ctx)
 		if err != nil {

@@ -31,6 +31,9 @@ type acks struct {
 	// delivered, so the snapshot leaves them out and the next run offers
 	// them again.
 	notHeld map[int]map[int]bool
+	// ids is seq → the record IDs the writer learnt for the batch's rows
+	// (load.Result.IDs), for a writer that keeps IDs (batch_extras.go).
+	ids     map[int][]string
 	rows    int64 // rows delivered
 	rejects int64
 	absent  int64 // rows not held
@@ -85,13 +88,15 @@ type loadStage struct {
 	found atomic.Int64
 	// sent counts the rows handed to the destination.
 	sent atomic.Int64
+	// keepIDs: the writer's record IDs go into the state (load.BatchNeeds).
+	keepIDs bool
 }
 
 // newLoadStage makes the load stage of a sync's run on w.
 func newLoadStage(r *Runner, s *spec.Sync, w load.Writer, cursors *cursorTracker, rejects *rejectFile) *loadStage {
 	l := &loadStage{
 		w: w, workers: r.workers(s, w), acks: newAcks(), cursors: cursors, rejects: rejects,
-		maxReject: -1, sync: s.Name, log: r.log(),
+		maxReject: -1, sync: s.Name, log: r.log(), keepIDs: load.NeedsOf(w).IDs,
 	}
 	if s.OnReject.MaxRejected != nil {
 		l.maxReject = int64(*s.OnReject.MaxRejected)
@@ -253,6 +258,11 @@ func (l *loadStage) record(b *outBatch, res load.Result, start time.Time) error 
 	}
 	l.acks.mu.Lock()
 	defer l.acks.mu.Unlock()
+	if l.keepIDs {
+		if err := l.acks.keepIDs(b.Seq, n, res.IDs); err != nil {
+			return err
+		}
+	}
 	l.acks.setDone(b.Seq)
 	l.acks.batches++
 	if len(failed) > 0 {

@@ -106,6 +106,15 @@ func connectAll(ctx context.Context, f *spec.File, syncs []*spec.Sync) ([]*spec.
 			notices = append(notices, f.Problem("connections."+name, "%s", notice))
 		}
 	}
+	for _, s := range syncs {
+		conn := f.Connections[s.Destination.Connection]
+		if conn == nil {
+			continue
+		}
+		if err := load.CheckSync(ctx, conn, f.Dir, s); err != nil {
+			errs = append(errs, f.Problem(s.Field()+".destination", "%v", err))
+		}
+	}
 	if s, err := openStore(ctx, f); err != nil {
 		errs = append(errs, f.Problem("state", "%v", err))
 	} else {

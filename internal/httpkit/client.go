@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/hoist-dev/hoist/internal/quota"
 )
 
 const (
@@ -51,6 +53,11 @@ type Client struct {
 	timeout time.Duration
 	scrub   *Scrubber
 	log     *slog.Logger
+	// budget, when set, counts every attempt against the connection's
+	// daily request budget and refuses them once it is spent.
+	budget *quota.Budget
+	// pacer, when set, paces attempts instead of the token bucket.
+	pacer Pacer
 }
 
 // NewClient builds a client for the http connection name.
@@ -96,6 +103,27 @@ func (c *Client) WithLogger(l *slog.Logger) *Client {
 	}
 	return &cp
 }
+
+// WithBudget returns a copy of c whose attempts spend from b: each is
+// counted before it is sent, every answer's headers tell b what the API says
+// is left, and once b is spent attempts fail with an error wrapping
+// quota.ErrSpent, which is never retried.
+func (c *Client) WithBudget(b *quota.Budget) *Client {
+	cp := *c
+	cp.budget = b
+	return &cp
+}
+
+// WithPacer returns a copy of c whose attempts wait on p (a Window) instead
+// of the connection's token bucket.
+func (c *Client) WithPacer(p Pacer) *Client {
+	cp := *c
+	cp.pacer = p
+	return &cp
+}
+
+// Budget returns the client's daily budget, or nil.
+func (c *Client) Budget() *quota.Budget { return c.budget }
 
 // WithClock returns a copy of c whose retries wait on clock (tests).
 func (c *Client) WithClock(clock Clock) *Client {
@@ -172,6 +200,12 @@ type Request struct {
 	// DiscardSuccessBody drains a 2xx body without keeping it (the
 	// response's Body is then empty): for callers that only need the status.
 	DiscardSuccessBody bool
+	// Classify, when set, reads a retryable answer (429, 5xx) before it is
+	// retried: an error ends the request with it (an API's daily limit
+	// reached: no retry can help); a wait above 0 is how long to sit out
+	// before the retry, when the API's own policy says so and its headers
+	// do not (paced, as a Retry-After is).
+	Classify func(status int, h http.Header, body []byte) (wait time.Duration, err error)
 }
 
 // Response is the final answer to a request: a 2xx, or a status that is
@@ -236,6 +270,15 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 			status, header = resp.Status, resp.Header
 		}
 		wait, hinted := c.backoff.Delay(failures, status, header)
+		if err == nil && req.Classify != nil {
+			cw, cerr := req.Classify(status, header, resp.Body)
+			if cerr != nil {
+				return nil, c.scrubErr(fmt.Errorf("%s: %w", where, cerr))
+			}
+			if cw > 0 && !hinted {
+				wait, hinted = cw+c.backoff.Jitter(0)/4, true
+			}
+		}
 		paced := err == nil && status == http.StatusTooManyRequests && hinted
 		if paced {
 			throttled += wait
@@ -295,8 +338,18 @@ func (c *Client) attempt(ctx context.Context, req Request) (resp *Response, err 
 		}
 		release(s)
 	}()
-	if err := WaitToken(ctx, c.limiter); err != nil {
+	if c.pacer != nil {
+		err = c.pacer.Wait(ctx)
+	} else {
+		err = WaitToken(ctx, c.limiter)
+	}
+	if err != nil {
 		return nil, err
+	}
+	if c.budget != nil {
+		if err := c.budget.Take(ctx); err != nil {
+			return nil, err
+		}
 	}
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -333,6 +386,9 @@ func (c *Client) attempt(ctx context.Context, req Request) (resp *Response, err 
 		return nil, err
 	}
 	defer r.Body.Close()
+	if c.budget != nil {
+		c.budget.Observe(r.Header)
+	}
 	ok := r.StatusCode >= 200 && r.StatusCode <= 299
 	if ok && req.DiscardSuccessBody {
 		// Read to the end (up to the bound) so the connection is reused.

@@ -80,6 +80,9 @@ type Stats struct {
 	Timeouts     int64
 	Resets       int64
 	Replays      int64 // requests answered from the idempotency cache
+	// Routes counts answered requests by route ("POST /contacts",
+	// "PATCH /people/{id}"), so tests can tell which verb took which row.
+	Routes map[string]int64
 	// PerSecond counts arrivals per second since the first request (the
 	// first hour), to show how steady a client's rate is.
 	PerSecond []int
@@ -103,6 +106,10 @@ type Server struct {
 	window      []time.Time // arrivals of the last second
 	first       time.Time
 	throttleFor int // injected 429s still to send
+
+	// people are records under IDs the server assigns (people.go)
+	people   map[string]map[string]any
+	personID int
 }
 
 type replay struct {
@@ -143,7 +150,8 @@ func NewHandler(cfg Config) *Server {
 		rng:     rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5851f42d4c957f2d)),
 		records: map[string]map[string]any{},
 		idem:    map[string]replay{},
-		stats:   Stats{ByStatus: map[int]int64{}},
+		stats:   Stats{ByStatus: map[int]int64{}, Routes: map[string]int64{}},
+		people:  map[string]map[string]any{},
 	}
 	if cfg.RateLimit > 0 {
 		s.limiter = rate.NewLimiter(rate.Limit(cfg.RateLimit), max(cfg.Burst, 1))
@@ -157,6 +165,7 @@ func NewHandler(cfg Config) *Server {
 	s.mux.HandleFunc("DELETE /contacts/{id}", s.on(s.delete))
 	s.mux.HandleFunc("GET /contacts/{id}", s.on(s.get))
 	s.mux.HandleFunc("GET /contacts", s.on(s.list))
+	s.peopleRoutes()
 	return s
 }
 
@@ -199,6 +208,10 @@ func (s *Server) Stats() Stats {
 		st.ByStatus[k] = v
 	}
 	st.PerSecond = append([]int(nil), s.stats.PerSecond...)
+	st.Routes = make(map[string]int64, len(s.stats.Routes))
+	for k, v := range s.stats.Routes {
+		st.Routes[k] = v
+	}
 	return st
 }
 
@@ -207,4 +220,14 @@ func clone(r map[string]any) map[string]any {
 	var out map[string]any
 	_ = decode(b, &out)
 	return out
+}
+
+// Remove deletes a record behind the client's back (drift); it reports
+// whether the key was there.
+func (s *Server) Remove(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.records[key]
+	delete(s.records, key)
+	return ok
 }

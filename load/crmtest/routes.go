@@ -17,6 +17,11 @@ func (s *Server) route(r *http.Request) reply {
 	// ServeHTTP (not Handler) so that the mux fills r.PathValue.
 	rec := &capture{}
 	s.mux.ServeHTTP(rec, r)
+	if r.Pattern != "" {
+		s.mu.Lock()
+		s.stats.Routes[r.Pattern]++
+		s.mu.Unlock()
+	}
 	if rec.rep.status == 0 {
 		code := rec.code
 		if code == 0 {

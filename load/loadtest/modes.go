@@ -15,6 +15,7 @@ func (s *suite) modes(t *testing.T) {
 	s.check(t, "update leaves missing keys alone", s.modeUpdate)
 	s.check(t, "upsert inserts and updates", s.modeUpsert)
 	s.check(t, "mirror upserts and deletes", s.modeMirror)
+	s.check(t, "routed inserts and updates", s.modeRouted)
 	s.check(t, "append appends", s.modeAppend)
 	s.check(t, "replace swaps at commit", s.modeReplace)
 	s.check(t, "replace with no rows empties", s.modeReplaceEmpty)
@@ -106,6 +107,35 @@ func (s *suite) modeMirror(t *testing.T) {
 	r.commit()
 	s.expect(t, obj, "after upserting keys 2 and 4 and deleting key 1 and the missing key 9", baseSchema,
 		row{2, "B", 99}, row{3, "c", 30}, row{4, "d", 40})
+}
+
+// modeRouted checks a writer that routes new and changed rows to different
+// requests (load.KindRouter): new rows come as OpInsert, changed ones as
+// OpUpdate, and a row the snapshot was wrong about (new but held, changed
+// but missing) still ends as the source has it.
+func (s *suite) modeRouted(t *testing.T) {
+	mode := spec.ModeMirror
+	if !slices.Contains(s.h.Modes, mode) {
+		mode = spec.ModeUpsert
+	}
+	s.needMode(t, mode)
+	const obj = "m_routed"
+	s.seed(t, obj, mode, row{1, "a", 10}, row{2, "b", 20})
+	r := s.begin(t, obj, mode, baseSchema)
+	kr, ok := r.w.(load.KindRouter)
+	if !ok || !kr.RoutesByKind() {
+		r.commit()
+		t.Skip("the writer does not route new and changed rows apart (load.KindRouter)")
+	}
+	noRejects(t, "routed insert of new keys 3 and 4, and of key 2 the object holds", r.write(load.OpInsert, row{3, "c", 30}, row{2, "B", 21}, row{4, "d", nil}))
+	noRejects(t, "routed update of key 1", r.write(load.OpUpdate, row{1, "A", nil}))
+	want := []row{{1, "A", nil}, {2, "B", 21}, {3, "c", 30}, {4, "d", nil}}
+	if !s.h.BlindUpdates {
+		noRejects(t, "routed update of key 5 the object lacks", r.write(load.OpUpdate, row{5, "e", 50}))
+		want = append(want, row{5, "e", 50})
+	}
+	r.commit()
+	s.expect(t, obj, "after routed inserts and updates", baseSchema, want...)
 }
 
 func (s *suite) modeAppend(t *testing.T) {

@@ -41,6 +41,9 @@ type Event struct {
 	Old, New []byte
 	// Aux is what the extract side carried with New (its cursor value).
 	Aux []byte
+	// ID is the record ID the snapshot keeps beside Old (state.Entry.ID),
+	// nil when it keeps none.
+	ID []byte
 }
 
 // MergeOptions tune Merge.
@@ -141,7 +144,7 @@ func Merge(ex *SortedIter, snap state.Iterator, opt MergeOptions, fn func(Event)
 		case c > 0:
 			if opt.Removes {
 				e := snap.Entry()
-				err = fn(Event{Kind: Remove, Key: e.Key, Old: e.Row})
+				err = fn(Event{Kind: Remove, Key: e.Key, Old: e.Row, ID: e.ID})
 			}
 		default:
 			e := snap.Entry()
@@ -149,7 +152,7 @@ func Merge(ex *SortedIter, snap state.Iterator, opt MergeOptions, fn func(Event)
 			if !bytes.Equal(f.row, e.Row) {
 				kind = Change
 			}
-			err = fn(Event{Kind: kind, Key: f.key, Old: e.Row, New: f.row, Aux: f.aux})
+			err = fn(Event{Kind: kind, Key: f.key, Old: e.Row, New: f.row, Aux: f.aux, ID: e.ID})
 		}
 		if err != nil {
 			return err

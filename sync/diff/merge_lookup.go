@@ -48,13 +48,14 @@ type lookupChunk struct {
 	arena []byte
 	ents  []chunkEntry
 	keys  [][]byte
-	old   []byte // found snapshot rows, back to back
+	old   []byte // found snapshot rows, each followed by its record ID
 }
 
 type chunkEntry struct {
 	key, row, aux int // ends in arena; the key starts at the previous aux end
 	oldFrom       int // in old; -1 when the snapshot lacks the key
 	oldTo         int
+	idTo          int // the record ID is old[oldTo:idTo]
 }
 
 // fill reads up to a chunk of keys; more is false once the extract ended.
@@ -104,6 +105,8 @@ func (c *lookupChunk) lookup(ctx context.Context, look state.Lookup) error {
 		c.ents[i].oldFrom = len(c.old)
 		c.old = append(c.old, s.Row...)
 		c.ents[i].oldTo = len(c.old)
+		c.old = append(c.old, s.ID...)
+		c.ents[i].idTo = len(c.old)
 		i++
 		return nil
 	})
@@ -114,6 +117,9 @@ func (c *lookupChunk) emit(fn func(Event) error) error {
 		ev := Event{Kind: Add, Key: c.keys[i], New: c.arena[e.key:e.row], Aux: c.arena[e.row:e.aux]}
 		if e.oldFrom >= 0 {
 			ev.Old = c.old[e.oldFrom:e.oldTo:e.oldTo]
+			if e.idTo > e.oldTo {
+				ev.ID = c.old[e.oldTo:e.idTo:e.idTo]
+			}
 			ev.Kind = Unchanged
 			if !bytes.Equal(ev.New, ev.Old) {
 				ev.Kind = Change

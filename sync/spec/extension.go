@@ -213,12 +213,24 @@ func (f *File) connectorOf(conn string) *connector.Connector {
 type problems struct {
 	prefix string
 	bad    func(field, format string, args ...any)
+	// warn, when set, takes the block's warnings (connector.Warner).
+	warn func(field, format string, args ...any)
+}
+
+func (p problems) path(field string) string {
+	if field == "" {
+		return p.prefix
+	}
+	return p.prefix + "." + field
+}
+
+// Warn implements connector.Warner.
+func (p problems) Warn(field, format string, args ...any) {
+	if p.warn != nil {
+		p.warn(p.path(field), format, args...)
+	}
 }
 
 func (p problems) Add(field, format string, args ...any) {
-	path := p.prefix
-	if field != "" {
-		path += "." + field
-	}
-	p.bad(path, format, args...)
+	p.bad(p.path(field), format, args...)
 }

@@ -44,6 +44,12 @@ func (f *File) Validate() error {
 	if len(f.Syncs) == 0 {
 		bad("syncs", "no syncs defined")
 	}
+	var warns []*Problem
+	warn := func(field, format string, args ...any) {
+		if !f.skipped(field) {
+			warns = append(warns, f.Problem(field, format, args...))
+		}
+	}
 	seen := map[string]bool{}
 	for _, s := range f.Syncs {
 		if s == nil {
@@ -56,10 +62,10 @@ func (f *File) Validate() error {
 			bad(p+".name", "duplicate sync name %q", s.Name)
 		}
 		seen[s.Name] = true
-		f.validateSync(s, p, bad)
+		f.validateSync(s, p, bad, warn)
 	}
 	f.validateAfter(bad)
-	f.Warnings = f.sharedObjects()
+	f.Warnings = append(warns, f.sharedObjects()...)
 	return errors.Join(probs...)
 }
 
@@ -72,7 +78,7 @@ func (f *File) validateConnection(c *Connection, bad func(string, string, ...any
 	c.Config.Validate(problems{prefix: p, bad: bad})
 }
 
-func (f *File) validateSync(s *Sync, p string, bad func(string, string, ...any)) {
+func (f *File) validateSync(s *Sync, p string, bad, warn func(string, string, ...any)) {
 	src, dst := s.Source, s.Destination
 	sc, scDefined := f.Connections[src.Connection]
 	switch {
@@ -105,7 +111,7 @@ func (f *File) validateSync(s *Sync, p string, bad func(string, string, ...any))
 	default:
 		role = f.connectorOf(dst.Connection).Dest
 		dst.Config.Validate(connector.Dest{Conn: dc.Config, Object: dst.Object, Mode: dst.Mode, PrimaryKey: dst.PrimaryKey},
-			problems{prefix: p + ".destination", bad: bad})
+			problems{prefix: p + ".destination", bad: bad, warn: warn})
 		if dst.Object == "" && !role.ObjectOptional {
 			bad(p+".destination.object", "object is required")
 		}

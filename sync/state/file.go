@@ -32,8 +32,9 @@ const (
 	// them, so it must refuse the file); 3 added checksums (see
 	// file_seal.go) and format 3 tables, which a format 2 hoist cannot read.
 	// Formats 1 and 2 are still read, unchecked, and sealed by their next
-	// commit.
-	stateFormat     = 3
+	// commit. 4 added format 4 tables (record IDs beside rows), which a
+	// format 3 hoist cannot read; format 3 tables are still read and kept.
+	stateFormat     = 4
 	sealedFormat    = 3
 	maxHistory      = 50
 	tempPrefix      = ".tmp-"

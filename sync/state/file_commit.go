@@ -225,10 +225,11 @@ const (
 // tables the deltas merge into one (cheap: they are small); once they hold
 // more than 1/deltaShare of the rows, everything merges into a new base (the
 // cost of the table, paid every few dozen small commits); a base in format
-// 1 is rewritten at once.
+// 1 or 2 is rewritten at once. Format 3 tables stay: they read as tables
+// without record IDs, and a view may mix them with format 4 ones.
 func (s *fileStore) compaction(st *fileState, v *fileView, dn int64) int {
 	for _, t := range v.tables {
-		if t.version != tableVersion {
+		if t.version < tableVersion3 {
 			return rewriteBase
 		}
 	}
@@ -270,7 +271,7 @@ func rowChange(ctx context.Context, v *fileView, t *tableFile) (int64, error) {
 	defer l.Close()
 	var change int64
 	for it.next() {
-		_, present, err := l.find(it.key())
+		_, _, present, err := l.find(it.key())
 		if err != nil {
 			return 0, fmt.Errorf("read current snapshot: %w", err)
 		}
@@ -340,11 +341,11 @@ func copyEntries(ctx context.Context, it Iterator, w *tableWriter, dropRemoved b
 		e := it.Entry()
 		if e.Row == nil {
 			if !dropRemoved {
-				w.add(e.Key, nil, true)
+				w.add(e.Key, nil, nil, true)
 			}
 			continue
 		}
-		w.add(e.Key, e.Row, false)
+		w.add(e.Key, e.Row, e.ID, false)
 	}
 	if err := it.Err(); err != nil {
 		return fmt.Errorf("read delta: %w", err)

@@ -167,9 +167,9 @@ func (vs *viewScan) Next() bool {
 			}
 			continue
 		}
-		vs.e = Entry{Key: vs.key, Row: w.row()}
+		vs.e = Entry{Key: vs.key, Row: w.row(), ID: w.id()}
 		if w.removed() {
-			vs.e.Row = nil
+			vs.e.Row, vs.e.ID = nil, nil
 		}
 		vs.lag = win + 1
 		return true
@@ -218,22 +218,22 @@ type viewLookup struct {
 
 var _ Lookup = (*viewLookup)(nil)
 
-// find returns key's live row; ok is false if the view lacks the key or a
-// delta removed it. Keys must ascend across calls.
-func (l *viewLookup) find(key []byte) (row []byte, ok bool, err error) {
+// find returns key's live row and record ID; ok is false if the view lacks
+// the key or a delta removed it. Keys must ascend across calls.
+func (l *viewLookup) find(key []byte) (row, id []byte, ok bool, err error) {
 	for i := len(l.seekers) - 1; i >= 0; i-- {
 		sk := l.seekers[i]
 		if sk.seekGE(key) && bytes.Equal(sk.key(), key) {
 			if sk.removed() {
-				return nil, false, nil
+				return nil, nil, false, nil
 			}
-			return sk.row(), true, nil
+			return sk.row(), sk.id(), true, nil
 		}
 		if err := sk.err(); err != nil {
-			return nil, false, err
+			return nil, nil, false, err
 		}
 	}
-	return nil, false, nil
+	return nil, nil, false, nil
 }
 
 // Get implements Lookup.
@@ -244,12 +244,12 @@ func (l *viewLookup) Get(ctx context.Context, keys [][]byte, fn func(Entry) erro
 				return err
 			}
 		}
-		row, ok, err := l.find(k)
+		row, id, ok, err := l.find(k)
 		if err != nil {
 			return err
 		}
 		if ok {
-			if err := fn(Entry{Key: k, Row: row}); err != nil {
+			if err := fn(Entry{Key: k, Row: row, ID: id}); err != nil {
 				return err
 			}
 		}

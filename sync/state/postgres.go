@@ -91,6 +91,8 @@ func (s *pgStore) migrate(ctx context.Context) error {
 			"CREATE TABLE IF NOT EXISTS " + s.q + `identities (sync text PRIMARY KEY, identity jsonb NOT NULL)`,
 			// Fencing tokens (see checkLockHeld).
 			"CREATE SEQUENCE IF NOT EXISTS " + s.q + "lock_tokens",
+			// Daily request counts (Ledger).
+			"CREATE TABLE IF NOT EXISTS " + s.q + `budgets (name text PRIMARY KEY, day text NOT NULL, used bigint NOT NULL)`,
 		} {
 			if _, err := tx.Exec(ctx, ddl); err != nil {
 				return err
@@ -106,6 +108,8 @@ func (s *pgStore) migrate(ctx context.Context) error {
 func (s *pgStore) addColumns(ctx context.Context, tx pgx.Tx) error {
 	for _, c := range []struct{ table, column, def string }{
 		{"locks", "token", "bigint NOT NULL DEFAULT 0"},
+		// the destination's record ID of a row (Entry.ID); NULL: unknown
+		{"snapshot", "rid", "bytea"},
 	} {
 		var found bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
@@ -216,7 +220,7 @@ func (s *pgStore) Snapshot(ctx context.Context, sync string) (Iterator, error) {
 	var rows pgx.Rows
 	err := pgconn.Retry(ctx, pgconn.DefaultRetry, func(ctx context.Context) error {
 		var err error
-		rows, err = s.pool.Query(ctx, "SELECT key, row FROM "+s.q+"snapshot WHERE sync = $1 ORDER BY key",
+		rows, err = s.pool.Query(ctx, "SELECT key, row, rid FROM "+s.q+"snapshot WHERE sync = $1 ORDER BY key",
 			pgx.QueryResultFormats{pgx.BinaryFormatCode}, sync)
 		return err
 	})
@@ -240,7 +244,7 @@ func (it *pgIter) Next() bool {
 		return false
 	}
 	v := it.rows.RawValues()
-	it.e = Entry{Key: v[0], Row: v[1]}
+	it.e = Entry{Key: v[0], Row: v[1], ID: v[2]}
 	return true
 }
 
@@ -335,7 +339,7 @@ func (s *pgStore) commitIn(ctx context.Context, tx pgx.Tx, sync string, c *Commi
 
 func (s *pgStore) applyDelta(ctx context.Context, tx pgx.Tx, sync string, delta Iterator) error {
 	defer delta.Close()
-	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE hoist_delta (seq bigint, key bytea, row bytea) ON COMMIT DROP"); err != nil {
+	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE hoist_delta (seq bigint, key bytea, row bytea, rid bytea) ON COMMIT DROP"); err != nil {
 		return err
 	}
 	var seq int64
@@ -345,23 +349,26 @@ func (s *pgStore) applyDelta(ctx context.Context, tx pgx.Tx, sync string, delta 
 		}
 		e := delta.Entry()
 		seq++
-		var row any // a nil Row is a removal: NULL, not an empty bytea
+		var row, rid any // a nil Row is a removal: NULL, not an empty bytea
 		if e.Row != nil {
 			row = e.Row
+			if len(e.ID) > 0 {
+				rid = e.ID
+			}
 		}
-		return []any{seq, e.Key, row}, nil
+		return []any{seq, e.Key, row, rid}, nil
 	})
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"hoist_delta"}, []string{"seq", "key", "row"}, src); err != nil {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"hoist_delta"}, []string{"seq", "key", "row", "rid"}, src); err != nil {
 		return fmt.Errorf("copy snapshot delta: %w", err)
 	}
 	// A key given twice keeps its last entry.
-	last := "(SELECT DISTINCT ON (key) key, row FROM hoist_delta ORDER BY key, seq DESC) d"
+	last := "(SELECT DISTINCT ON (key) key, row, rid FROM hoist_delta ORDER BY key, seq DESC) d"
 	if _, err := tx.Exec(ctx, "DELETE FROM "+s.q+"snapshot s USING "+last+
 		" WHERE s.sync = $1 AND s.key = d.key AND d.row IS NULL", sync); err != nil {
 		return fmt.Errorf("apply snapshot removals: %w", err)
 	}
-	if _, err := tx.Exec(ctx, "INSERT INTO "+s.q+"snapshot (sync, key, row) SELECT $1, key, row FROM "+last+
-		" WHERE row IS NOT NULL ON CONFLICT (sync, key) DO UPDATE SET row = EXCLUDED.row", sync); err != nil {
+	if _, err := tx.Exec(ctx, "INSERT INTO "+s.q+"snapshot (sync, key, row, rid) SELECT $1, key, row, rid FROM "+last+
+		" WHERE row IS NOT NULL ON CONFLICT (sync, key) DO UPDATE SET row = EXCLUDED.row, rid = EXCLUDED.rid", sync); err != nil {
 		return fmt.Errorf("apply snapshot changes: %w", err)
 	}
 	return nil

@@ -54,7 +54,7 @@ func (s *pgStore) Lookup(ctx context.Context, sync string) (Lookup, error) {
 		conn: conn,
 		tx:   tx,
 		sync: sync,
-		sql:  "SELECT key, row FROM " + s.q + "snapshot WHERE sync = $1 AND key = ANY($2) ORDER BY key",
+		sql:  "SELECT key, row, rid FROM " + s.q + "snapshot WHERE sync = $1 AND key = ANY($2) ORDER BY key",
 	}, nil
 }
 
@@ -87,7 +87,7 @@ func (l *pgLookup) Get(ctx context.Context, keys [][]byte, fn func(Entry) error)
 	defer rows.Close()
 	for rows.Next() {
 		v := rows.RawValues()
-		if err := fn(Entry{Key: v[0], Row: v[1]}); err != nil {
+		if err := fn(Entry{Key: v[0], Row: v[1], ID: v[2]}); err != nil {
 			return err
 		}
 	}

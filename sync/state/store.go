@@ -25,6 +25,12 @@ type Entry struct {
 	Key []byte
 	// Row is nil in a delta entry that removes Key.
 	Row []byte
+	// ID is the record ID the destination gave the row (a CRM's record
+	// id), kept beside the key so that later runs can address the record
+	// by it; nil when unknown (a destination that assigns none, or state
+	// written before IDs were kept). A delta entry sets the key's ID with
+	// its row: the committer carries an unchanged ID forward itself.
+	ID []byte
 }
 
 // Iterator walks entries in ascending key order.

@@ -19,6 +19,9 @@ import (
 type tableEntries interface {
 	key() []byte
 	row() []byte
+	// id is the entry's record ID: nil when it has none, and always in a
+	// table written before IDs were kept (version 2 and 3).
+	id() []byte
 	removed() bool
 	err() error
 	close() error
@@ -87,7 +90,7 @@ func readTableMeta(path string, f *os.File) (*tableFile, error) {
 	switch t.version {
 	case snapVersion:
 		return t, nil // format 1: the stream reader checks the rest
-	case tableVersion, tableVersion2:
+	case tableVersion, tableVersion3, tableVersion2:
 	default:
 		return nil, fmt.Errorf("snapshot %s: format version %d is not supported (want %d)", path, t.version, tableVersion)
 	}
@@ -129,7 +132,7 @@ func (t *tableFile) scan(ctx context.Context) (tableIter, error) {
 	sr := io.NewSectionReader(t.f, int64(tableHeaderLen), t.indexOff-int64(tableHeaderLen))
 	it := &blockScan{t: t, ctx: ctx, br: bufio.NewReaderSize(sr, snapBufSize), next0: int64(tableHeaderLen)}
 	it.b.t = t
-	if t.want != "" && t.version == tableVersion {
+	if t.want != "" && t.version >= tableVersion3 {
 		it.sealing, it.sum = true, crc32.Checksum(t.hdr[:], crcTable)
 	}
 	return it, nil
@@ -158,6 +161,7 @@ type block struct {
 	buf     []byte // decoded entries
 	pos     int    // offset of the next entry in buf
 	k, r    []byte
+	id      []byte
 	rm      bool
 	scratch []byte
 }
@@ -170,7 +174,7 @@ func (b *block) load(stored []byte, at int64, want uint32) error {
 		return b.corrupt(at, "block header")
 	}
 	sum := binary.LittleEndian.Uint32(stored[hl:])
-	if b.t.version == tableVersion && sum != want {
+	if b.t.version >= tableVersion3 && sum != want {
 		return b.corrupt(at, "block checksum (does not match the index)")
 	}
 	return b.verify(stored[hl+4:], sum, at)
@@ -227,13 +231,25 @@ func (b *block) nextEntry(at int64) (bool, error) {
 		return false, b.corrupt(at, "entry row")
 	}
 	p = p[m:]
-	b.rm = tag == tagRemoved
+	b.rm, b.id = tag == tagRemoved, nil
 	if b.rm {
 		b.r = nil
-	} else {
-		b.r = p[: tag-1 : tag-1] // full slice expression: never nil, even when empty
+		b.pos = len(b.buf) - len(p)
+		return true, nil
 	}
-	b.pos = len(b.buf) - len(p) + len(b.r)
+	payload := p[: tag-1 : tag-1] // full slice expression: never nil, even when empty
+	b.pos = len(b.buf) - len(p) + len(payload)
+	b.r = payload
+	if b.t.version >= tableVersion {
+		il, n := binary.Uvarint(payload)
+		if n <= 0 || il > uint64(len(payload)-n) {
+			return false, b.corrupt(at, "entry id")
+		}
+		if il > 0 {
+			b.id = payload[n : n+int(il) : n+int(il)]
+		}
+		b.r = payload[n+int(il):]
+	}
 	return true, nil
 }
 
@@ -362,6 +378,7 @@ func (s *blockScan) finish() {
 
 func (s *blockScan) key() []byte   { return s.b.k }
 func (s *blockScan) row() []byte   { return s.b.r }
+func (s *blockScan) id() []byte    { return s.b.id }
 func (s *blockScan) removed() bool { return s.b.rm }
 func (s *blockScan) err() error    { return s.e }
 func (s *blockScan) close() error  { s.b.release(); return nil }
@@ -422,7 +439,7 @@ func (s *blockSeek) readIndex(key []byte, prevOff int64) ([]byte, int64, bool) {
 		s.e = fmt.Errorf("snapshot %s: index entry %d: bad block offset (corrupt file)", s.t.path, s.idxRead)
 		return key, 0, false
 	}
-	if s.t.version == tableVersion {
+	if s.t.version >= tableVersion3 {
 		var sum [4]byte
 		if _, err := io.ReadFull(s.idx, sum[:]); err != nil {
 			s.e = fmt.Errorf("snapshot %s: index entry %d: %w", s.t.path, s.idxRead, errSnapTruncated)
@@ -538,6 +555,7 @@ func (s *blockSeek) seekGE(k []byte) bool {
 
 func (s *blockSeek) key() []byte   { return s.b.k }
 func (s *blockSeek) row() []byte   { return s.b.r }
+func (s *blockSeek) id() []byte    { return s.b.id }
 func (s *blockSeek) removed() bool { return s.b.rm }
 func (s *blockSeek) err() error    { return s.e }
 func (s *blockSeek) close() error  { s.b.release(); return nil }
@@ -567,6 +585,7 @@ func (l *legacyIter) seekGE(k []byte) bool {
 
 func (l *legacyIter) key() []byte   { return l.r.key }
 func (l *legacyIter) row() []byte   { return l.r.row }
+func (l *legacyIter) id() []byte    { return nil }
 func (l *legacyIter) removed() bool { return false }
 func (l *legacyIter) err() error    { return l.r.Err() }
 func (l *legacyIter) close() error  { return l.r.Close() }

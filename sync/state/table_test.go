@@ -36,7 +36,7 @@ func writeTestTable(t testing.TB, dir string, codec byte, blockSize int, es []ta
 	}
 	defer w.close()
 	for _, e := range es {
-		w.add([]byte(e.key), []byte(e.row), e.rm)
+		w.add([]byte(e.key), []byte(e.row), nil, e.rm)
 	}
 	if err := w.finish(); err != nil {
 		t.Fatal(err)

@@ -20,8 +20,9 @@ import (
 //	header  "HOISTSNP" | version byte (3) | codec byte
 //	block*  uvarint(len(data)) | crc32c(data) uint32 LE | data
 //	          data: the codec's block encoding of entries in key order,
-//	          entry = uvarint(len(key)) key uvarint(tag) row
-//	          tag 0 removes key (delta tables only), else tag = len(row)+1
+//	          entry = uvarint(len(key)) key uvarint(tag) payload
+//	          tag 0 removes key (delta tables only), else tag = len(payload)+1;
+//	          payload = uvarint(len(id)) id row (version 4), or row (2 and 3)
 //	index   per block: uvarint(len(first key)) first key uvarint(block offset)
 //	          crc32c(data) uint32 LE (version 3; version 2 has none)
 //	footer  index offset uint64 LE | entries uint64 LE | blocks uint64 LE | "HSNPEND!"
@@ -32,9 +33,11 @@ import (
 // The CRC catches damage to a block, the footer's counts a file cut short.
 // Version 3 repeats each block's CRC in the index, so that a checksum of
 // header, index and footer (the seal state.json records, see file_seal.go)
-// binds every block without reading them; version 2 is still read.
+// binds every block without reading them; version 4 keeps each row's record
+// ID (Entry.ID) in front of it. Versions 2 and 3 are still read.
 const (
-	tableVersion    = 3
+	tableVersion    = 4
+	tableVersion3   = 3
 	tableVersion2   = 2
 	tableHeaderLen  = len(snapMagic) + 2
 	tableFooterLen  = 8 + 8 + 8 + len(tableEndMagic)
@@ -44,6 +47,10 @@ const (
 	indexBufSize    = 64 << 10
 	tableWriterBufs = 256 << 10
 )
+
+// writeVersion is the format new tables are written in; tests set it to an
+// earlier one to make the tables an earlier hoist wrote.
+var writeVersion byte = tableVersion
 
 // defaultBlockSize is the uncompressed size a block is cut at. Chosen by
 // BenchmarkTableLookup: see its comment.
@@ -65,6 +72,7 @@ type tableWriter struct {
 	done      chan struct{}
 	closed    bool
 	n         int64 // entries
+	version   byte
 
 	// owned by the block goroutine until done is closed
 	out    *bufio.Writer
@@ -114,7 +122,7 @@ const (
 // caller removes afterwards. The caller must finish or close it.
 func newTableWriter(f io.Writer, idxF *os.File, codec byte, blockSize int) (*tableWriter, error) {
 	w := &tableWriter{out: bufio.NewWriterSize(f, tableWriterBufs), idxF: idxF, idx: bufio.NewWriterSize(idxF, indexBufSize),
-		codec: codec, blockSize: max(blockSize, 1)}
+		codec: codec, blockSize: max(blockSize, 1), version: writeVersion}
 	switch codec {
 	case codecNone, codecS2:
 	case codecZstd:
@@ -126,7 +134,7 @@ func newTableWriter(f io.Writer, idxF *os.File, codec byte, blockSize int) (*tab
 	default:
 		return nil, fmt.Errorf("unknown snapshot codec %d", codec)
 	}
-	hdr := append([]byte(snapMagic), tableVersion, codec)
+	hdr := append([]byte(snapMagic), w.version, codec)
 	w.sum = crc32.New(crcTable)
 	w.sum.Write(hdr)
 	w.write(hdr)
@@ -166,8 +174,9 @@ func (w *tableWriter) write(b []byte) {
 	}
 }
 
-// add appends an entry; removed marks a delta's removal of key (row unused).
-func (w *tableWriter) add(key, row []byte, removed bool) {
+// add appends an entry; removed marks a delta's removal of key (row and id
+// unused).
+func (w *tableWriter) add(key, row, id []byte, removed bool) {
 	g := w.cur
 	at := g.blockStart()
 	if len(g.raw) == at {
@@ -178,8 +187,13 @@ func (w *tableWriter) add(key, row []byte, removed bool) {
 	g.raw = append(g.raw, key...)
 	if removed {
 		g.raw = binary.AppendUvarint(g.raw, tagRemoved)
-	} else {
+	} else if w.version < tableVersion {
 		g.raw = binary.AppendUvarint(g.raw, uint64(len(row))+1)
+		g.raw = append(g.raw, row...)
+	} else {
+		g.raw = binary.AppendUvarint(g.raw, uint64(uvarintLen(uint64(len(id)))+len(id)+len(row))+1)
+		g.raw = binary.AppendUvarint(g.raw, uint64(len(id)))
+		g.raw = append(g.raw, id...)
 		g.raw = append(g.raw, row...)
 	}
 	w.n++

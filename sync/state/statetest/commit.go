@@ -26,35 +26,38 @@ var (
 
 // firstDelta has the keys bytes order is easy to get wrong with (the
 // empty key, NUL, prefixes, high bytes), an empty row (which is not a
-// removal) and a row of 64 KiB.
+// removal), a row of 64 KiB, and record IDs beside some rows (an empty
+// row's, binary ones, one of 1 KiB).
 func firstDelta() []state.Entry {
-	es := entries("=empty key", "\x00=nul", "\x00\x00=nul nul", "a=1", "aa=2", "ab=3", "b=4", "\xff=high", "\xff\xfe=higher", "empty=")
-	es = append(es, state.Entry{Key: []byte("large"), Row: bytes.Repeat([]byte("0123456789abcdef"), 4096)})
+	es := entries("=empty key", "\x00=nul#rid-nul", "\x00\x00=nul nul", "a=1#rid-a", "aa=2#rid-aa", "ab=3", "b=4#\x00\xff", "\xff=high", "\xff\xfe=higher#rid-higher", "empty=#rid-empty")
+	es = append(es, state.Entry{Key: []byte("large"), Row: bytes.Repeat([]byte("0123456789abcdef"), 4096), ID: bytes.Repeat([]byte("id"), 512)})
 	sortEntries(es)
 	return es
 }
 
-// secondDelta overwrites, removes (one key the snapshot lacks) and adds.
+// secondDelta overwrites (dropping one ID, changing another, giving a row
+// one), removes (one key the snapshot lacks) and adds.
 func secondDelta() []state.Entry {
-	return entries("a=one", "aa", "absent", "c=5", "empty=now set", "\xff")
+	return entries("a=one", "aa", "absent", "ab=3#rid-ab", "b=4#rid-b2", "c=5#rid-c", "empty=now set", "\xff")
 }
 
-// apply is what a delta makes of a snapshot, by the Commit contract.
+// apply is what a delta makes of a snapshot, by the Commit contract: an
+// entry sets its key's row and ID together.
 func apply(snap, delta []state.Entry) []state.Entry {
-	m := map[string][]byte{}
+	m := map[string]state.Entry{}
 	for _, e := range snap {
-		m[string(e.Key)] = e.Row
+		m[string(e.Key)] = e
 	}
 	for _, e := range delta {
 		if e.Row == nil {
 			delete(m, string(e.Key))
 		} else {
-			m[string(e.Key)] = e.Row
+			m[string(e.Key)] = e
 		}
 	}
 	out := make([]state.Entry, 0, len(m))
-	for k, r := range m {
-		out = append(out, state.Entry{Key: []byte(k), Row: r})
+	for k, e := range m {
+		out = append(out, state.Entry{Key: []byte(k), Row: e.Row, ID: e.ID})
 	}
 	sortEntries(out)
 	return out

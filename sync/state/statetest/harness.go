@@ -71,6 +71,7 @@ func Run(t *testing.T, open func(t *testing.T) state.Store, h Hooks) {
 	s.check(t, "lookup equals scan", s.lookupEqualsScan)
 	s.check(t, "reset", s.reset)
 	s.check(t, "history newest first", s.history)
+	s.check(t, "daily request counts", s.ledger)
 	t.Run("crash", s.crashes)
 	for k := range h.Known {
 		if !s.used[strings.ReplaceAll(k, " ", "_")] {
@@ -125,14 +126,18 @@ func ctxFor() (context.Context, context.CancelFunc) {
 }
 
 // entries builds a sorted delta from "key=row" strings; "key" alone (no
-// '=') removes the key.
+// '=') removes the key, and "key=row#id" gives the row a record ID.
 func entries(kv ...string) []state.Entry {
 	out := make([]state.Entry, 0, len(kv))
 	for _, s := range kv {
 		k, r, set := strings.Cut(s, "=")
 		e := state.Entry{Key: []byte(k)}
 		if set {
+			r, id, hasID := strings.Cut(r, "#")
 			e.Row = []byte(r)
+			if hasID {
+				e.ID = []byte(id)
+			}
 		}
 		out = append(out, e)
 	}
@@ -250,7 +255,7 @@ func snapshot(t *testing.T, st state.Store, sync string) []state.Entry {
 		if n := len(out); n > 0 && bytes.Compare(out[n-1].Key, e.Key) >= 0 {
 			t.Errorf("snapshot of sync %s: key %q after %q (want strictly ascending bytes)", sync, e.Key, out[n-1].Key)
 		}
-		out = append(out, state.Entry{Key: bytes.Clone(e.Key), Row: append([]byte{}, e.Row...)})
+		out = append(out, copyEntry(e))
 	}
 	if err := it.Err(); err != nil {
 		t.Fatalf("snapshot of sync %s: %v", sync, err)
@@ -261,9 +266,19 @@ func snapshot(t *testing.T, st state.Store, sync string) []state.Entry {
 	return out
 }
 
+// copyEntry copies an entry a store lent; an empty ID is no ID (nil), as
+// the Entry contract has it.
+func copyEntry(e state.Entry) state.Entry {
+	c := state.Entry{Key: bytes.Clone(e.Key), Row: append([]byte{}, e.Row...)}
+	if len(e.ID) > 0 {
+		c.ID = bytes.Clone(e.ID)
+	}
+	return c
+}
+
 func equalEntries(a, b []state.Entry) bool {
 	return slices.EqualFunc(a, b, func(x, y state.Entry) bool {
-		return bytes.Equal(x.Key, y.Key) && bytes.Equal(x.Row, y.Row)
+		return bytes.Equal(x.Key, y.Key) && bytes.Equal(x.Row, y.Row) && bytes.Equal(x.ID, y.ID)
 	})
 }
 
@@ -275,6 +290,9 @@ func entriesText(es []state.Entry) string {
 			row = fmt.Sprintf("%.16s…(%d bytes)", row, len(row))
 		}
 		parts[i] = fmt.Sprintf("%q=%q", e.Key, row)
+		if e.ID != nil {
+			parts[i] += fmt.Sprintf("#%q", e.ID)
+		}
 	}
 	return "[" + strings.Join(parts, " ") + "]"
 }

@@ -29,8 +29,8 @@ func (s *suite) lookupEqualsScan(t *testing.T) {
 		base = append(base, state.Entry{Key: []byte(fmt.Sprintf("k%03d", i*2)), Row: []byte(fmt.Sprintf("row %d", i))})
 	}
 	commit(t, st, sync, &state.Commit{Delta: delta(base...), Run: runN(1)})
-	commit(t, st, sync, &state.Commit{Delta: delta(entries("k000=changed", "k004", "k005=new")...), Run: runN(2)})
-	commit(t, st, sync, &state.Commit{Delta: delta(entries("k005", "k010=changed again", "k200=last")...), Run: runN(3)})
+	commit(t, st, sync, &state.Commit{Delta: delta(entries("k000=changed#id-0", "k004", "k005=new#id-5")...), Run: runN(2)})
+	commit(t, st, sync, &state.Commit{Delta: delta(entries("k005", "k010=changed again#id-10", "k200=last")...), Run: runN(3)})
 	commit(t, st, sync, &state.Commit{Delta: delta(firstDelta()...), Run: runN(4)})
 	scan := snapshot(t, st, sync)
 
@@ -57,9 +57,9 @@ func (s *suite) lookupEqualsScan(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatalf("close lookup: %v", err)
 	}
-	scanned := map[string][]byte{}
+	scanned := map[string]state.Entry{}
 	for _, e := range scan {
-		scanned[string(e.Key)] = e.Row
+		scanned[string(e.Key)] = e
 	}
 	got := map[string][]byte{}
 	for i, e := range found {
@@ -67,12 +67,14 @@ func (s *suite) lookupEqualsScan(t *testing.T) {
 			t.Errorf("lookup found %q after %q (want ascending keys)", e.Key, found[i-1].Key)
 		}
 		got[string(e.Key)] = e.Row
-		row, ok := scanned[string(e.Key)]
+		se, ok := scanned[string(e.Key)]
 		switch {
 		case !ok:
 			t.Errorf("lookup found %q = %q, which the scan lacks", e.Key, e.Row)
-		case !bytes.Equal(row, e.Row):
-			t.Errorf("lookup found %q = %.40q, the scan gives %.40q", e.Key, e.Row, row)
+		case !bytes.Equal(se.Row, e.Row):
+			t.Errorf("lookup found %q = %.40q, the scan gives %.40q", e.Key, e.Row, se.Row)
+		case !bytes.Equal(se.ID, e.ID):
+			t.Errorf("lookup found %q with record ID %q, the scan gives %q", e.Key, e.ID, se.ID)
 		}
 	}
 	for _, e := range scan {
@@ -106,7 +108,7 @@ func get(t *testing.T, l state.Lookup, keys [][]byte) []state.Entry {
 	defer cancel()
 	var out []state.Entry
 	err := l.Get(ctx, keys, func(e state.Entry) error {
-		out = append(out, state.Entry{Key: bytes.Clone(e.Key), Row: append([]byte{}, e.Row...)})
+		out = append(out, copyEntry(e))
 		return nil
 	})
 	if err != nil {

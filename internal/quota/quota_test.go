@@ -1,0 +1,107 @@
+package quota
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	stdsync "sync"
+	"testing"
+	"time"
+)
+
+// memLedger is a Ledger in memory, as the state stores keep one on disk.
+type memLedger struct {
+	mu    stdsync.Mutex
+	day   map[string]string
+	count map[string]int64
+	calls int
+}
+
+func (m *memLedger) Spend(_ context.Context, name, day string, n int64) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls++
+	if m.day == nil {
+		m.day, m.count = map[string]string{}, map[string]int64{}
+	}
+	if m.day[name] != day {
+		m.day[name], m.count[name] = day, 0
+	}
+	m.count[name] = max(m.count[name]+n, 0)
+	return m.count[name], nil
+}
+
+func take(b *Budget, n int) (sent int, err error) {
+	for range n {
+		if err = b.Take(context.Background()); err != nil {
+			return sent, err
+		}
+		sent++
+	}
+	return sent, nil
+}
+
+// TestBudgetAcrossRuns: two runs (budgets on one ledger, as two processes
+// on one state store) together send exactly the daily limit, the unsent
+// grant goes back, and a new day in the API's time zone starts again.
+func TestBudgetAcrossRuns(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip("no time zone database")
+	}
+	now := time.Date(2026, 3, 1, 23, 0, 0, 0, ny) // 04:00 UTC on March 2
+	clock := func() time.Time { return now }
+	l := &memLedger{}
+	cfg := Config{Name: "crm", Limit: 60, Location: ny, Now: clock}
+	first := New(cfg, l)
+	first.Acquire()
+	if sent, err := take(first, 40); sent != 40 || err != nil {
+		t.Fatalf("first run: %d sent, %v", sent, err)
+	}
+	if err := first.Release(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if l.count["crm"] != 40 {
+		t.Errorf("ledger after the first run gave back its unused grant: %d, want 40", l.count["crm"])
+	}
+	second := New(cfg, l)
+	second.Acquire()
+	sent, err := take(second, 40)
+	if sent != 20 || !errors.Is(err, ErrSpent) {
+		t.Errorf("second run: %d sent, %v; want 20 and ErrSpent", sent, err)
+	}
+	if err := second.Take(context.Background()); !errors.Is(err, ErrSpent) {
+		t.Errorf("a spent budget took a request: %v", err)
+	}
+	second.Release(context.Background())
+	if l.count["crm"] != 60 {
+		t.Errorf("ledger %d, want the limit, 60", l.count["crm"])
+	}
+	if l.day["crm"] != "2026-03-01" {
+		t.Errorf("day %q, want the API's (New York's) 2026-03-01", l.day["crm"])
+	}
+	now = now.Add(2 * time.Hour) // past midnight in New York
+	if sent, err := take(second, 5); sent != 5 || err != nil {
+		t.Errorf("next day: %d sent, %v", sent, err)
+	}
+	if l.count["crm"] != grantSize || l.day["crm"] != "2026-03-02" {
+		t.Errorf("next day's ledger: %d on %s", l.count["crm"], l.day["crm"])
+	}
+}
+
+// TestBudgetReserve: an answer saying no more than the reserve is left
+// spends the budget, whatever the count says.
+func TestBudgetReserve(t *testing.T) {
+	b := New(Config{Name: "hs", RemainingHeader: "X-Daily-Remaining", Reserve: 100}, nil)
+	h := http.Header{}
+	h.Set("X-Daily-Remaining", "101")
+	b.Observe(h)
+	if err := b.Take(context.Background()); err != nil {
+		t.Fatalf("101 left, reserve 100: %v", err)
+	}
+	h.Set("X-Daily-Remaining", "100")
+	b.Observe(h)
+	if err := b.Take(context.Background()); !errors.Is(err, ErrSpent) {
+		t.Errorf("100 left, reserve 100: %v, want ErrSpent", err)
+	}
+}
