@@ -99,3 +99,13 @@ func sharedOpen(ctx context.Context, typ, name, dir string, o func() (Source, er
 	}
 	return s.open(ctx, typ+"\x00"+name+"\x00"+filepath.Clean(dir), o)
 }
+
+// AsObjectReader returns src as an ObjectReader (a source that can read a
+// destination object back, for --refresh), looking through a kept source.
+func AsObjectReader(src Source) (ObjectReader, bool) {
+	if s, ok := src.(*sharedSource); ok {
+		src = s.Source
+	}
+	r, ok := src.(ObjectReader)
+	return r, ok
+}

@@ -78,7 +78,7 @@ func (r *Runner) openReadBack(ctx context.Context, conn *spec.Connection) (extra
 	if err != nil {
 		return nil, fmt.Errorf("read destination %s for --refresh: %w", conn.Name, err)
 	}
-	if _, ok := src.(extract.ObjectReader); !ok {
+	if _, ok := extract.AsObjectReader(src); !ok {
 		src.Close()
 		return nil, errRefreshUnsupported(conn)
 	}
@@ -95,7 +95,8 @@ func (r *Runner) readDestination(ctx context.Context, s *spec.Sync, x *extractio
 	}
 	defer src.Close()
 	mapped := x.mappedSchema()
-	rr, err := src.(extract.ObjectReader).ReadObject(ctx, extract.ObjectRequest{
+	or, _ := extract.AsObjectReader(src)
+	rr, err := or.ReadObject(ctx, extract.ObjectRequest{
 		Request: extract.Request{Sync: s.Name, Alloc: r.alloc(), Logger: r.log().With("sync", s.Name)},
 		Dest:    &s.Destination, Schema: mapped,
 	})

@@ -197,7 +197,7 @@ syncs:
     source: {connection: src, path: people.csv}
     destination: {connection: db, object: later, mode: append, create_table: true}
 `), 0o644)
-	cmd := exec.Command(crashBin, "run", "hoist.yaml")
+	cmd := exec.Command(crashBin, "run", "hoist.yaml", "--parallel", "1") // one after another: "later" has not started
 	cmd.Dir = dir
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
