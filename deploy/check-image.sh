@@ -22,6 +22,7 @@ if [[ $(id -u) != 0 ]] || ! command -v chroot >/dev/null; then
 fi
 root=$(mktemp -d "${TMPDIR:-/tmp}/hoist-rootfs.XXXXXX")
 trap 'rm -rf "$root"' EXIT
+chmod 0755 "$root"
 install -m 0755 "$bin" "$root/hoist"
 install -d -m 1777 "$root/tmp"
 install -d -o 65532 -g 65532 "$root/work"
@@ -37,9 +38,10 @@ syncs:
     destination: {connection: out, object: people, mode: upsert, primary_key: [id]}
 YAML
 chown -R 65532:65532 "$root/work"
-in_image() { (cd "$root" && env -i TMPDIR=/tmp chroot --userspec=65532:65532 "$root" "$@"); }
+chroot_bin=$(command -v chroot)
+in_image() { (cd "$root" && env -i TMPDIR=/tmp "$chroot_bin" --userspec=65532:65532 "$root" "$@"); }
 in_image /hoist version
-out=$(cd "$root/work" && env -i TMPDIR=/tmp chroot --userspec=65532:65532 "$root" /hoist run /work/hoist.yaml --output json)
+out=$(cd "$root/work" && env -i TMPDIR=/tmp "$chroot_bin" --userspec=65532:65532 "$root" /hoist run /work/hoist.yaml --output json)
 echo "check-image: run in the empty filesystem: $out"
 grep -q '"status":"ok"' <<<"$out" && grep -q '"delivered":2' <<<"$out" || { echo "check-image: the sync did not deliver its 2 rows" >&2; exit 1; }
 [[ $(wc -l <"$root/work/out/people.jsonl") == 2 ]] || { echo "check-image: out/people.jsonl does not hold 2 rows" >&2; exit 1; }

@@ -8,6 +8,5 @@ package cli
 // often sees a whole node's cores. 4 keeps the connections a spec can open
 // at once (each sync opens its own source and destination) within what a
 // default PostgreSQL or an API allows, as dbt's default of 4 threads does;
-// more is one flag away. On the 200-sync bench (bench/parallel) most of the
-// gain over --parallel 1 is there by 4.
+// more is one flag away.
 const DefaultParallel = 4
