@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -274,35 +273,9 @@ func (w *hubspotWriter) suggest(name string) string {
 	for n := range w.props {
 		names = append(names, n)
 	}
-	sort.Strings(names)
-	best, dist := "", 3
-	for _, n := range names {
-		if d := editDistance(strings.ToLower(name), n); d < dist {
-			best, dist = n, d
-		}
-	}
+	best := spec.Closest(strings.ToLower(name), names)
 	if best == "" {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %s?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

@@ -7,10 +7,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/hoist-dev/hoist/internal/filefmt"
 )
 
 // jsonObject writes rows of a record (or a subset of its columns) as JSON
@@ -70,7 +71,7 @@ func newJSONObject(schema *arrow.Schema, cols []int) (*jsonObject, error) {
 }
 
 func memberName(s string) []byte {
-	b := appendJSONString(nil, s)
+	b := filefmt.AppendJSONString(nil, s)
 	return append(b, ':')
 }
 
@@ -128,9 +129,9 @@ func appendJSONValue(b []byte, arr arrow.Array, i int) ([]byte, error) {
 	case *array.Float64:
 		return appendJSONFloat(b, a.Value(i)), nil
 	case *array.String:
-		return appendJSONString(b, a.Value(i)), nil
+		return filefmt.AppendJSONString(b, a.Value(i)), nil
 	case *array.LargeString:
-		return appendJSONString(b, a.Value(i)), nil
+		return filefmt.AppendJSONString(b, a.Value(i)), nil
 	case *array.Binary:
 		return appendBase64(b, a.Value(i)), nil
 	case *array.LargeBinary:
@@ -168,58 +169,5 @@ func appendJSONFloat(b []byte, f float64) []byte {
 func appendBase64(b []byte, v []byte) []byte {
 	b = append(b, '"')
 	b = base64.StdEncoding.AppendEncode(b, v)
-	return append(b, '"')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString quotes s as encoding/json does without HTML escaping:
-// control characters escaped, invalid UTF-8 as U+FFFD, U+2028 and U+2029
-// escaped (JavaScript reads them as line ends).
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
 	return append(b, '"')
 }

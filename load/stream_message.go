@@ -9,6 +9,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/hoist-dev/hoist/internal/filefmt"
 )
 
 // The message a stream destination publishes for each row, the same on
@@ -177,7 +179,7 @@ func (e *streamEncoder) encode(b Batch, op string) ([]StreamMsg, []RowError, err
 // envelope appends the JSON envelope of one row.
 func (e *streamEncoder) envelope(b []byte, op string, key, row, ts []byte) []byte {
 	b = append(b, `{"op":`...)
-	b = appendJSONString(b, op)
+	b = filefmt.AppendJSONString(b, op)
 	b = append(b, `,"key":`...)
 	if key == nil {
 		b = append(b, "null"...)
@@ -191,9 +193,9 @@ func (e *streamEncoder) envelope(b []byte, op string, key, row, ts []byte) []byt
 		b = append(b, row...)
 	}
 	b = append(b, `,"sync":`...)
-	b = appendJSONString(b, e.meta.Sync)
+	b = filefmt.AppendJSONString(b, e.meta.Sync)
 	b = append(b, `,"run_id":`...)
-	b = appendJSONString(b, e.meta.RunID)
+	b = filefmt.AppendJSONString(b, e.meta.RunID)
 	b = append(b, `,"ts":"`...)
 	b = append(b, ts...)
 	return append(b, `"}`...)

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/hoist-dev/hoist/connector"
+	"github.com/hoist-dev/hoist/internal/filefmt"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -106,7 +107,7 @@ func jsonNum(row map[string]any, path ...string) string {
 
 func TestStreamStringEscapesAsEncodingJSON(t *testing.T) {
 	for _, s := range []string{"", "a", "line\nbreak\r\t", "\"", "\\", "\x00", "\x7f", "\u2028", "\xff", "a\xc3", "日本", "\U0010ffff", "</script>"} {
-		got := appendJSONString(nil, s)
+		got := filefmt.AppendJSONString(nil, s)
 		want, _ := marshalJSON(s)
 		if string(got) != string(want) {
 			t.Errorf("%q: got %s want %s", s, got, want)

@@ -126,7 +126,8 @@ func sliceRecord(rec arrow.Record, lim load.BatchLimits, fn func(off, end int64)
 }
 
 // recordBytes is the size of rec's buffers: what its rows weigh in memory,
-// a fair measure of what they weigh on the wire.
+// a fair measure of what they weigh on the wire. (arrow/util's
+// TotalRecordSize does the same but imports protobuf reflection.)
 func recordBytes(rec arrow.Record) int64 {
 	var n int64
 	for _, col := range rec.Columns() {

@@ -66,7 +66,7 @@ func (n *jnode) insert(path []string, col int, full string) error {
 }
 
 func quoteKey(k string) []byte {
-	return append(appendJSONString(nil, k), ':')
+	return append(AppendJSONString(nil, k), ':')
 }
 
 func (e *jsonlEncoder) Write(rec arrow.RecordBatch) error {
@@ -133,30 +133,30 @@ func appendJSONValue(b []byte, col arrow.Array, i int) []byte {
 	case *array.Boolean:
 		return strconv.AppendBool(b, a.Value(i))
 	case *array.String:
-		return appendJSONString(b, a.Value(i))
+		return AppendJSONString(b, a.Value(i))
 	case *array.LargeString:
-		return appendJSONString(b, a.Value(i))
+		return AppendJSONString(b, a.Value(i))
 	case *array.StringView:
-		return appendJSONString(b, a.Value(i))
+		return AppendJSONString(b, a.Value(i))
 	case *array.Binary:
-		return appendJSONString(b, base64.StdEncoding.EncodeToString(a.Value(i)))
+		return AppendJSONString(b, base64.StdEncoding.EncodeToString(a.Value(i)))
 	case *array.LargeBinary:
-		return appendJSONString(b, base64.StdEncoding.EncodeToString(a.Value(i)))
+		return AppendJSONString(b, base64.StdEncoding.EncodeToString(a.Value(i)))
 	case *array.Timestamp:
 		unit := a.DataType().(*arrow.TimestampType).Unit
-		return appendJSONString(b, a.Value(i).ToTime(unit).UTC().Format(time.RFC3339Nano))
+		return AppendJSONString(b, a.Value(i).ToTime(unit).UTC().Format(time.RFC3339Nano))
 	case *array.Date32:
-		return appendJSONString(b, a.Value(i).ToTime().Format(time.DateOnly))
+		return AppendJSONString(b, a.Value(i).ToTime().Format(time.DateOnly))
 	case *array.Date64:
-		return appendJSONString(b, a.Value(i).ToTime().Format(time.DateOnly))
+		return AppendJSONString(b, a.Value(i).ToTime().Format(time.DateOnly))
 	case *array.Decimal128:
-		return appendJSONString(b, a.Value(i).ToString(a.DataType().(*arrow.Decimal128Type).Scale))
+		return AppendJSONString(b, a.Value(i).ToString(a.DataType().(*arrow.Decimal128Type).Scale))
 	case *array.Decimal256:
-		return appendJSONString(b, a.Value(i).ToString(a.DataType().(*arrow.Decimal256Type).Scale))
+		return AppendJSONString(b, a.Value(i).ToString(a.DataType().(*arrow.Decimal256Type).Scale))
 	}
 	v, err := json.Marshal(col.GetOneForMarshal(i))
 	if err != nil {
-		return appendJSONString(b, col.ValueStr(i))
+		return AppendJSONString(b, col.ValueStr(i))
 	}
 	return append(b, v...)
 }
@@ -177,10 +177,11 @@ func appendFloat(b []byte, f float64, bits int) []byte {
 	return strconv.AppendFloat(b, f, 'g', -1, bits)
 }
 
-// appendJSONString quotes s as a JSON string. It escapes only what JSON
-// requires (and U+2028/9 for JavaScript readers); invalid UTF-8 becomes
-// U+FFFD, as encoding/json does.
-func appendJSONString(b []byte, s string) []byte {
+// AppendJSONString quotes s as a JSON string, as encoding/json does without
+// HTML escaping: it escapes only what JSON requires (and U+2028/9 for
+// JavaScript readers); invalid UTF-8 becomes U+FFFD. The stream
+// destinations' envelope uses it too.
+func AppendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -417,21 +418,29 @@ func addFields(t reflect.Type, m map[string]reflect.Type) {
 
 // suggest names the closest known key, for typos.
 func suggest(key string, fields map[string]reflect.Type) string {
-	best, bestD := "", 3
 	names := make([]string, 0, len(fields))
 	for k := range fields {
 		names = append(names, k)
 	}
-	sort.Strings(names)
-	for _, k := range names {
-		if d := levenshtein(key, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
+	best := Closest(key, names)
 	if best == "" {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// Closest returns the name among names nearest to name within an edit
+// distance of 2 (the first in sorted order on a tie), or "": the "did you
+// mean" of spec keys and of destination fields.
+func Closest(name string, names []string) string {
+	names = slices.Sorted(slices.Values(names))
+	best, bestD := "", 3
+	for _, k := range names {
+		if d := levenshtein(name, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
 }
 
 func levenshtein(a, b string) int {
