@@ -107,6 +107,14 @@ type Batch struct {
 	// change (new, re-sent unchanged by --full-refresh, a delete): send it
 	// whole. A change always has at least one field here. nil otherwise.
 	Changed [][]int
+	// Before holds, for a writer whose BatchNeeds asks for it, the
+	// snapshot's row of each change and delete (the row as hoist last
+	// delivered it), with the full mapped schema, aligned with Record's
+	// rows; HasBefore says which rows have one (a key new to the snapshot
+	// has none: its row in Before is all NULL). Released with the batch.
+	// nil otherwise.
+	Before    arrow.Record
+	HasBefore []bool
 }
 
 // BatchNeeds is what a writer asks the pipeline to add to its batches and
@@ -117,6 +125,8 @@ type BatchNeeds struct {
 	IDs bool
 	// Changed: fill Batch.Changed (field-level patches).
 	Changed bool
+	// Before: fill Batch.Before (a stream's "before" in its envelope).
+	Before bool
 }
 
 // Needer is a Writer that needs more than the rows (see BatchNeeds).

@@ -25,6 +25,10 @@ import (
 // event, no key unless primary_key is set) or delete (mode mirror: the key
 // is gone; after is null). key holds the primary key fields, after the
 // mapped row (dotted names nested). ts is when the message was built.
+// With before: true a "before" field follows key: the key's row as hoist
+// last delivered it (its snapshot), with the same fields and formatting as
+// after, or null where the snapshot has none (a key new to it, a first
+// load, mode append and insert).
 // With format: bare the payload is the mapped row alone, and a delete is
 // an empty payload (Kafka: a null value, a tombstone). Broker metadata
 // (Kafka headers, NATS and AMQP headers, MQTT v5 user properties) carries
@@ -96,6 +100,7 @@ type streamEncoder struct {
 	format     string
 	key        []string // primary key fields; nil for append without one
 	tombstones bool     // every delete is a null payload (Kafka)
+	before     bool     // the envelope carries before (Batch.Before)
 	keyText    bool     // fill StreamMsg.KeyText (per-row topics, retained topic/<key>)
 	meta       StreamMeta
 	now        func() time.Time
@@ -118,6 +123,13 @@ func (e *streamEncoder) encode(b Batch, op string) ([]StreamMsg, []RowError, err
 		}
 		var err error
 		if keyObj, err = newJSONObject(sch, keyCols); err != nil {
+			return nil, nil, err
+		}
+	}
+	var beforeObj *jsonObject
+	if e.before && b.Before != nil {
+		var err error
+		if beforeObj, err = newJSONObject(b.Before.Schema(), nil); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -159,6 +171,16 @@ func (e *streamEncoder) encode(b Batch, op string) ([]StreamMsg, []RowError, err
 			}
 			rowBytes = buf[rowStart:len(buf):len(buf)]
 		}
+		var beforeBytes []byte
+		if beforeObj != nil && i < len(b.HasBefore) && b.HasBefore[i] {
+			bs := len(buf)
+			if buf, err = beforeObj.append(buf, b.Before, i); err != nil {
+				failed = append(failed, RowError{Row: i, Msg: "before: " + err.Error()})
+				buf = buf[:start]
+				continue
+			}
+			beforeBytes = buf[bs:len(buf):len(buf)]
+		}
 		m.Key = keyBytes
 		m.ID = messageID(e.meta.Sync, e.meta.RunID, op, keyBytes, rowBytes, b.Seq, i)
 		switch {
@@ -168,7 +190,7 @@ func (e *streamEncoder) encode(b Batch, op string) ([]StreamMsg, []RowError, err
 			m.Value = rowBytes
 		default:
 			vs := len(buf)
-			buf = e.envelope(buf, op, keyBytes, rowBytes, ts)
+			buf = e.envelope(buf, op, keyBytes, beforeBytes, rowBytes, ts)
 			m.Value = buf[vs:len(buf):len(buf)]
 		}
 		msgs = append(msgs, m)
@@ -177,7 +199,7 @@ func (e *streamEncoder) encode(b Batch, op string) ([]StreamMsg, []RowError, err
 }
 
 // envelope appends the JSON envelope of one row.
-func (e *streamEncoder) envelope(b []byte, op string, key, row, ts []byte) []byte {
+func (e *streamEncoder) envelope(b []byte, op string, key, before, row, ts []byte) []byte {
 	b = append(b, `{"op":`...)
 	b = filefmt.AppendJSONString(b, op)
 	b = append(b, `,"key":`...)
@@ -185,6 +207,14 @@ func (e *streamEncoder) envelope(b []byte, op string, key, row, ts []byte) []byt
 		b = append(b, "null"...)
 	} else {
 		b = append(b, key...)
+	}
+	if e.before {
+		b = append(b, `,"before":`...)
+		if before == nil {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, before...)
+		}
 	}
 	b = append(b, `,"after":`...)
 	if row == nil {

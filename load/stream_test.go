@@ -170,7 +170,7 @@ func TestStreamWriter(t *testing.T) {
 				return nil
 			}}}
 		w, err := d.Open(context.Background(), Target{Sync: "s1", RunID: "run-1", Schema: rec.Schema(),
-			Dest: &spec.Dest{Object: "obj", Mode: mode, PrimaryKey: key, Config: &testStreamDest{StreamDest{format}, topic}}})
+			Dest: &spec.Dest{Object: "obj", Mode: mode, PrimaryKey: key, Config: &testStreamDest{StreamDest{Format: format}, topic}}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -31,6 +31,7 @@ type StreamPublisher interface {
 // broker's destination block embeds it.
 type StreamDest struct {
 	Format string `yaml:"format" doc:"json (the envelope with op, key, after, sync, run_id and ts; default) or bare (the mapped row alone)"`
+	Before bool   `yaml:"before" doc:"add the key's previous row to the envelope (\"before\": the row as hoist last delivered it, from the snapshot; null for a key new to it); format json only"`
 }
 
 // FormatOrDefault is Format, json when unset.
@@ -44,6 +45,9 @@ func (s StreamDest) FormatOrDefault() string {
 func (s StreamDest) validate(p connector.Problems) {
 	if s.Format != "" && s.Format != StreamJSON && s.Format != StreamBare {
 		p.Add("format", "unknown format %q (want json or bare)", s.Format)
+	}
+	if s.Before && s.Format == StreamBare {
+		p.Add("before", "before is a field of the envelope: it needs format json")
 	}
 }
 
@@ -178,7 +182,7 @@ func (d *streamDest) open(ctx context.Context, t Target) (Writer, error) {
 		keyTopic: kt != nil && kt.keyTopic(),
 		kind:     d.kind, pub: pub, opts: d.opts, topic: topic, object: t.Dest.Object,
 		enc: &streamEncoder{format: cfg.stream().FormatOrDefault(), key: t.Dest.PrimaryKey, tombstones: d.opts.tombstones,
-			meta: StreamMeta{Sync: t.Sync, RunID: t.RunID}, now: time.Now},
+			before: cfg.stream().Before, meta: StreamMeta{Sync: t.Sync, RunID: t.RunID}, now: time.Now},
 		static: map[string]string{},
 	}
 	w.enc.keyText = topic.perRow || w.keyTopic
@@ -231,6 +235,10 @@ type streamWriter struct {
 }
 
 var _ Writer = (*streamWriter)(nil)
+
+// BatchNeeds asks for the snapshot's rows when the envelope carries
+// before.
+func (w *streamWriter) BatchNeeds() BatchNeeds { return BatchNeeds{Before: w.enc.before} }
 
 // Concurrency is 0: each Write has a whole batch in flight, and the broker
 // client pipelines them.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/hoist-dev/hoist/load"
 	"github.com/hoist-dev/hoist/sync/diff"
@@ -18,9 +20,13 @@ import (
 
 // extras returns what the changeset keeps of e for the writer: the
 // snapshot's row of a change (to tell its changed fields) and the key's
-// record ID; nil for what the writer does not need.
+// record ID; nil for what the writer does not need. A writer that wants
+// each change's before gets the snapshot's row of deletes too.
 func (u *syncRun) extras(e diff.Event) (old, id []byte) {
 	if u.needs.Changed && e.Kind == diff.Change {
+		old = e.Old
+	}
+	if u.needs.Before && (e.Kind == diff.Change || e.Kind == diff.Remove) {
 		old = e.Old
 	}
 	if u.needs.IDs {
@@ -36,13 +42,23 @@ type batchExtras struct {
 	fields  map[string]int // field name → index in the batch's schema
 	ids     []string
 	changed [][]int
+	// before: the snapshot's rows, with the full mapped schema
+	before    *array.RecordBuilder
+	beforeRow *diff.RowAppender
+	hasBefore []bool
 }
 
-func newBatchExtras(needs load.BatchNeeds, schema *arrow.Schema) *batchExtras {
-	if !needs.IDs && !needs.Changed {
+// newBatchExtras prepares the extras of a batch of schema; full is the
+// mapped schema (a delete batch's own holds only the key).
+func newBatchExtras(needs load.BatchNeeds, alloc memory.Allocator, schema, full *arrow.Schema) *batchExtras {
+	if needs == (load.BatchNeeds{}) {
 		return nil
 	}
 	x := &batchExtras{needs: needs}
+	if needs.Before {
+		x.before = array.NewRecordBuilder(alloc, full)
+		x.beforeRow = diff.NewRowAppender(x.before)
+	}
 	if needs.Changed {
 		x.fields = make(map[string]int, schema.NumFields())
 		for i, f := range schema.Fields() {
@@ -59,6 +75,11 @@ func (x *batchExtras) add(ch *change) error {
 	}
 	if x.needs.IDs {
 		x.ids = append(x.ids, string(ch.id))
+	}
+	if x.needs.Before {
+		if err := x.addBefore(ch); err != nil {
+			return err
+		}
 	}
 	if !x.needs.Changed {
 		return nil
@@ -82,12 +103,41 @@ func (x *batchExtras) add(ch *change) error {
 	return nil
 }
 
+// addBefore appends the snapshot's row of a change or delete, or a row of
+// NULLs for a key the snapshot lacks.
+func (x *batchExtras) addBefore(ch *change) error {
+	has := ch.old != nil && (ch.kind == diff.Change || ch.kind == diff.Remove)
+	x.hasBefore = append(x.hasBefore, has)
+	if has {
+		if err := x.beforeRow.AppendLoose(ch.old); err != nil {
+			return fmt.Errorf("snapshot row: %w", err)
+		}
+		return nil
+	}
+	for i := range x.before.Fields() {
+		x.before.Field(i).AppendNull()
+	}
+	return nil
+}
+
 // fill hands the extras to the batch.
 func (x *batchExtras) fill(b *load.Batch) {
 	if x == nil {
 		return
 	}
 	b.IDs, b.Changed = x.ids, x.changed
+	if x.before != nil {
+		b.Before, b.HasBefore = x.before.NewRecord(), x.hasBefore
+		x.release()
+	}
+}
+
+// release frees what a batch never sent still holds; x may be nil.
+func (x *batchExtras) release() {
+	if x != nil && x.before != nil {
+		x.before.Release()
+		x.before = nil
+	}
 }
 
 func sortInts(s []int) {

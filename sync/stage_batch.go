@@ -30,6 +30,9 @@ type outBatch struct {
 
 func (b *outBatch) release() {
 	b.Record.Release()
+	if b.Before != nil {
+		b.Before.Release()
+	}
 	if b.cursors != nil {
 		b.cursors.Release()
 	}
@@ -207,7 +210,7 @@ func (c *changeBatches) add(kind diff.Kind, key, row, aux, old, id []byte) error
 			schema = c.keys
 		}
 		rb := array.NewRecordBuilder(c.u.x.alloc, schema)
-		st := &batchState{rb: rb, rows: diff.NewRowAppender(rb), extras: newBatchExtras(c.u.needs, schema)}
+		st := &batchState{rb: rb, rows: diff.NewRowAppender(rb), extras: newBatchExtras(c.u.needs, c.u.x.alloc, schema, c.full)}
 		if c.curType != nil && op != load.OpDelete {
 			st.cur = array.NewBuilder(c.u.x.alloc, c.curType)
 		}
@@ -240,6 +243,7 @@ func (c *changeBatches) release() {
 	for _, p := range c.bt.open {
 		st := p.data.(*batchState)
 		st.rb.Release()
+		st.extras.release()
 		if st.cur != nil {
 			st.cur.Release()
 		}

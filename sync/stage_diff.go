@@ -63,7 +63,7 @@ func (u *syncRun) produceKeyed(ctx context.Context, send func(*outBatch) error) 
 		}
 		old, id := u.extras(e)
 		if e.Kind == diff.Remove {
-			return held.addSent(e.Kind, e.Key, nil, nil, nil, id, 0, 0)
+			return held.addSent(e.Kind, e.Key, nil, nil, old, id, 0, 0)
 		}
 		return cb.add(e.Kind, e.Key, e.New, e.Aux, old, id)
 	})
@@ -92,7 +92,7 @@ func (u *syncRun) produceKeyed(ctx context.Context, send func(*outBatch) error) 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := cb.add(diff.Remove, rd.ch.key, nil, nil, nil, rd.ch.id); err != nil {
+		if err := cb.add(diff.Remove, rd.ch.key, nil, nil, rd.ch.old, rd.ch.id); err != nil {
 			return err
 		}
 	}

@@ -54,7 +54,8 @@ func (u *syncRun) firstLoad(ctx context.Context) (*firstLoadRun, error) {
 	r, s := u.r, u.s
 	// A writer that needs record IDs or changed fields (business apps)
 	// takes the diffing path, which carries them.
-	if r.Opt.Refresh || s.OnDuplicate == "last" || u.st.SnapshotRows > 0 || u.needs != (load.BatchNeeds{}) {
+	// (A stream's before needs neither: a first load has no snapshot rows.)
+	if r.Opt.Refresh || s.OnDuplicate == "last" || u.st.SnapshotRows > 0 || u.needs.IDs || u.needs.Changed {
 		return nil, nil
 	}
 	// SnapshotRows is the store's count; the snapshot itself has the last word.

@@ -1,7 +1,7 @@
 // Package mqtttest gives tests topics of their own on the MQTT broker at
 // HOIST_TEST_MQTT_URL (default tcp://127.0.0.1:1883) and reads them as a
-// subscriber would: an MQTT 5 client subscribed with QoS 1 collects every
-// message in order. Retained messages it leaves behind are cleared when
+// subscriber would: an MQTT 5 client subscribed to the test's topics collects
+// every message in order. Retained messages it leaves behind are cleared when
 // the test ends. An unreachable broker skips the test, unless
 // HOIST_REQUIRE_SERVICES=1.
 package mqtttest
@@ -85,7 +85,13 @@ func New(t testing.TB) *Broker {
 	if _, err := b.c.Connect(ctx, &paho.Connect{ClientID: "hoisttest-" + hex.EncodeToString(rnd[:]), CleanStart: true, KeepAlive: 30}); err != nil {
 		streamtest.Require(t, "mqtt", raw, err)
 	}
-	if _, err := b.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: b.Prefix + "/#", QoS: 1, RetainAsPublished: true}}}); err != nil {
+	// QoS 0 on the subscription, though hoist publishes at QoS 1: Mosquitto
+	// keeps at most max_inflight_messages (20) + max_queued_messages (1,000)
+	// QoS 1 messages for a subscriber that falls behind and drops the rest,
+	// which a -race test process on a loaded machine does. QoS 0 messages
+	// to a connected subscriber go straight to its socket queue, so the
+	// subscriber sees every message; TCP keeps them in order and whole.
+	if _, err := b.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: b.Prefix + "/#", QoS: 0, RetainAsPublished: true}}}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -136,9 +142,12 @@ func (b *Broker) Sync(t testing.TB) {
 	var rnd [4]byte
 	rand.Read(rnd[:])
 	mark := hex.EncodeToString(rnd[:])
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	if _, err := b.c.Publish(ctx, &paho.Publish{Topic: b.Prefix + "/hoisttest-sync", QoS: 1, Payload: []byte(mark)}); err != nil {
+	// QoS 0, as the subscription: a QoS 1 PUBACK would queue at the broker
+	// behind every message still on its way to this client, and time out
+	// while a slow subscriber catches up.
+	if _, err := b.c.Publish(ctx, &paho.Publish{Topic: b.Prefix + "/hoisttest-sync", QoS: 0, Payload: []byte(mark)}); err != nil {
 		t.Fatal(err)
 	}
 	for {

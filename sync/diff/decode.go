@@ -290,6 +290,83 @@ func (a *RowAppender) Append(row []byte) error {
 	return nil
 }
 
+// AppendLoose decodes a row that may have been encoded under another
+// mapping (a snapshot row from before the mapping changed): fields the
+// schema lacks are skipped, and fields the row lacks are NULL.
+func (a *RowAppender) AppendLoose(row []byte) error {
+	r := &reader{b: row}
+	n, err := r.uvarint()
+	if err != nil {
+		return err
+	}
+	b, s := a.b, a.b.Schema()
+	seen := make([]bool, s.NumFields())
+	for k := uint64(0); k < n; k++ {
+		name, err := r.bytes()
+		if err != nil {
+			return err
+		}
+		idx := s.FieldIndices(string(name))
+		if len(idx) == 0 || seen[idx[0]] {
+			if _, err := r.value(); err != nil {
+				return fmt.Errorf("field %s: %w", name, err)
+			}
+			continue
+		}
+		seen[idx[0]] = true
+		fb := b.Field(idx[0])
+		if len(r.b) > 0 && r.b[0] != tagNull && !tagFits(r.b[0], fb.Type()) {
+			// a value of another type than the field has now: NULL
+			if _, err := r.value(); err != nil {
+				return fmt.Errorf("field %s: %w", name, err)
+			}
+			fb.AppendNull()
+			continue
+		}
+		if err := r.appendTo(fb); err != nil {
+			return fmt.Errorf("field %s: %w", name, err)
+		}
+	}
+	for i, ok := range seen {
+		if !ok {
+			b.Field(i).AppendNull()
+		}
+	}
+	return nil
+}
+
+// tagFits says whether a value encoded with tag decodes into a field of
+// type dt (what appendValue writes for it).
+func tagFits(tag byte, dt arrow.DataType) bool {
+	switch dt.ID() {
+	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64:
+		return tag == tagInt
+	case arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64:
+		return tag == tagUint
+	case arrow.FLOAT32, arrow.FLOAT64:
+		return tag == tagFloat
+	case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW:
+		return tag == tagString
+	case arrow.BINARY, arrow.LARGE_BINARY, arrow.FIXED_SIZE_BINARY:
+		return tag == tagBytes
+	case arrow.BOOL:
+		return tag == tagTrue || tag == tagFalse
+	case arrow.DATE32, arrow.DATE64:
+		return tag == tagDate
+	case arrow.TIMESTAMP:
+		return tag == tagTimestamp
+	case arrow.TIME32, arrow.TIME64:
+		return tag == tagTime
+	case arrow.DECIMAL128:
+		return tag == tagDecimal
+	case arrow.LIST, arrow.LARGE_LIST, arrow.FIXED_SIZE_LIST, arrow.MAP, arrow.LIST_VIEW, arrow.LARGE_LIST_VIEW:
+		return tag == tagList
+	case arrow.STRUCT:
+		return tag == tagStruct
+	}
+	return tag == tagOther
+}
+
 func (r *reader) appendTo(b array.Builder) error {
 	if len(r.b) > 0 && r.b[0] == tagNull {
 		r.b = r.b[1:]
