@@ -87,7 +87,45 @@ func (r *Runner) openReadBack(ctx context.Context, conn *spec.Connection) (extra
 
 // readDestination reads the destination's rows, keyed and encoded like the
 // extract, into a key-ordered view that stands in for the snapshot.
-func (r *Runner) readDestination(ctx context.Context, s *spec.Sync, x *extraction, tmp string) (*destView, error) {
+// destRead is a destination read running beside the source's.
+type destRead struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	view   *destView
+	err    error
+	taken  bool
+}
+
+// startDestinationRead reads the destination for --refresh in the
+// background, sorting with at most mem bytes of rows in memory.
+func (r *Runner) startDestinationRead(ctx context.Context, s *spec.Sync, x *extraction, tmp string, mem int) *destRead {
+	ctx, cancel := context.WithCancel(ctx)
+	d := &destRead{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(d.done)
+		d.view, d.err = r.readDestination(ctx, s, x, tmp, mem)
+	}()
+	return d
+}
+
+// take waits for the read and hands its view to the caller, who closes it.
+func (d *destRead) take() (*destView, error) {
+	<-d.done
+	d.taken = true
+	return d.view, d.err
+}
+
+// discard stops a read whose view was never taken (the source failed
+// first) and frees what it holds.
+func (d *destRead) discard() {
+	d.cancel()
+	<-d.done
+	if !d.taken && d.view != nil {
+		d.view.Close()
+	}
+}
+
+func (r *Runner) readDestination(ctx context.Context, s *spec.Sync, x *extraction, tmp string, mem int) (*destView, error) {
 	conn := r.File.Connections[s.Destination.Connection]
 	src, err := r.openReadBack(ctx, conn)
 	if err != nil {
@@ -105,7 +143,7 @@ func (r *Runner) readDestination(ctx context.Context, s *spec.Sync, x *extractio
 	}
 	defer rr.Release()
 	v := &destView{}
-	sorter := diff.NewSorter(tmp, r.Opt.SortMemory)
+	sorter := diff.NewSorter(tmp, mem)
 	keyCols := make([]arrow.Array, len(x.keyIdx))
 	var keyBuf, rowBuf []byte
 	for rr.Next() {

@@ -133,7 +133,21 @@ type diffResult struct {
 // when set, is called once the source is sorted, before the merge.
 func (r *Runner) runDiff(ctx context.Context, s *spec.Sync, x *extraction, tmp string, sorted func(*diffResult) error, fn func(diff.Event) error) (*diffResult, error) {
 	res := &diffResult{}
-	sorter := diff.NewSorter(tmp, r.Opt.SortMemory)
+	mem := r.Opt.SortMemory
+	if mem <= 0 {
+		mem = diff.DefaultSortMemory
+	}
+	// --refresh reads the destination while the source is read: the two are
+	// independent until the merge, and each mostly waits on its own server,
+	// so the second read hides behind the first (each sorter gets half the
+	// memory, so the run holds no more than a plain one).
+	var dest *destRead
+	if r.Opt.Refresh && !x.noSnapshot {
+		mem /= 2
+		dest = r.startDestinationRead(ctx, s, x, tmp, mem)
+		defer dest.discard()
+	}
+	sorter := diff.NewSorter(tmp, mem)
 	keyCols := make([]arrow.Array, len(x.keyIdx))
 	var keyBuf, rowBuf, auxBuf []byte
 	for {
@@ -203,7 +217,7 @@ func (r *Runner) runDiff(ctx context.Context, s *spec.Sync, x *extraction, tmp s
 		err = diff.Merge(it, &state.SliceIterator{}, opt, count)
 	} else if r.Opt.Refresh {
 		var view *destView
-		if view, err = r.readDestination(ctx, s, x, tmp); err != nil {
+		if view, err = dest.take(); err != nil {
 			return nil, err
 		}
 		err = diff.Merge(it, view, opt, count)
