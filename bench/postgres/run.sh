@@ -214,9 +214,19 @@ for N in $SIZES; do
       -c "VACUUM ANALYZE bench_dst"
     timed "$HOIST" plan bench/postgres/spec.yaml --sync upsert --quiet
     PLAN_S=$SECS PLAN_RSS=$RSS_MB
-    timed "$HOIST" plan bench/postgres/spec.yaml --sync upsert --refresh -o json
-    grep -q "\"added\":$((N / 1000)),\"changed\":$((N / 1000))," "$WORK/out" || { echo "plan --refresh missed the drift:" >&2; cat "$WORK/out" >&2; exit 1; }
-    REFRESH_S=$SECS REFRESH_RSS=$RSS_MB
+    # the extraction and the refresh, interleaved, best of two each: single
+    # runs on a shared machine vary by a third
+    REFRESH_S=999999
+    for i in 1 2; do
+      timed "$HOIST" plan bench/postgres/spec.yaml --sync upsert --refresh -o json
+      grep -q "\"added\":$((N / 1000)),\"changed\":$((N / 1000))," "$WORK/out" || { echo "plan --refresh missed the drift:" >&2; cat "$WORK/out" >&2; exit 1; }
+      if awk -v a="$SECS" -v b="$REFRESH_S" 'BEGIN { exit !(a < b) }'; then REFRESH_S=$SECS REFRESH_RSS=$RSS_MB; fi
+      [[ $i == 2 ]] && break
+      mv "$HOIST_BENCH_STATE" "$HOIST_BENCH_STATE.keep"
+      timed "$HOIST" plan bench/postgres/spec.yaml --sync upsert --quiet
+      if awk -v a="$SECS" -v b="$EXTRACT_S" 'BEGIN { exit !(a < b) }'; then EXTRACT_S=$SECS EXTRACT_RSS=$RSS_MB; fi
+      rm -rf "$HOIST_BENCH_STATE"; mv "$HOIST_BENCH_STATE.keep" "$HOIST_BENCH_STATE"
+    done
     timed "$HOIST" run bench/postgres/spec.yaml --sync upsert --refresh -o json
     grep -q "\"delivered\":$((2 * N / 1000))," "$WORK/out" || { echo "run --refresh did not repair:" >&2; cat "$WORK/out" >&2; exit 1; }
     REPAIR_S=$SECS REPAIR_RSS=$RSS_MB
