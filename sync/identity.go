@@ -51,6 +51,7 @@ func (r *Runner) identityOf(s *spec.Sync, mapped *arrow.Schema) *state.Identity 
 		Destination: connAddress(dst) + " object=" + s.Destination.Object,
 		PrimaryKey:  slices.Clone(s.Destination.PrimaryKey),
 		Schema:      schemaHash(mapped),
+		Shard:       r.layout(s).String(),
 	}
 }
 

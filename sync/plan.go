@@ -35,7 +35,7 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	if s.Destination.Object != "" {
 		pr.Destination += "/" + s.Destination.Object
 	}
-	st, err := r.Store.Get(ctx, s.Name)
+	st, err := r.Store.Get(ctx, r.stateName(s))
 	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
@@ -54,7 +54,7 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	switch {
 	case x.noSnapshot:
 		pr.Warnings = append(pr.Warnings, "state identity changed ("+strings.Join(chg.target, "; ")+"): --full-refresh forgets the old state, and every row is sent")
-		st = &state.SyncState{Sync: s.Name}
+		st = &state.SyncState{Sync: r.stateName(s)}
 	case len(chg.reread) > 0 && s.Source.Cursor != "":
 		pr.Warnings = append(pr.Warnings, "state identity changed: "+chg.note())
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/shard"
 	"github.com/hoist-dev/hoist/mappings"
 	"github.com/hoist-dev/hoist/sync/diff"
 	"github.com/hoist-dev/hoist/sync/spec"
@@ -107,7 +108,7 @@ func (r *Runner) readDestination(ctx context.Context, s *spec.Sync, x *extractio
 	v := &destView{}
 	sorter := diff.NewSorter(tmp, r.Opt.SortMemory)
 	keyCols := make([]arrow.Array, len(x.keyIdx))
-	var keyBuf, rowBuf []byte
+	var keyBuf, rowBuf, textBuf []byte
 	for rr.Next() {
 		rec, err := r.conformDest(ctx, rr.RecordBatch(), mapped)
 		if err != nil {
@@ -118,6 +119,12 @@ func (r *Runner) readDestination(ctx context.Context, s *spec.Sync, x *extractio
 			keyCols[k] = rec.Column(idx)
 		}
 		for i := 0; i < int(rec.NumRows()); i++ {
+			if x.shard != nil {
+				// another shard's row: not this run's to keep or delete
+				if textBuf = shard.AppendKeyText(textBuf[:0], keyCols, i); !x.shard.Spec.Holds(textBuf) {
+					continue
+				}
+			}
 			if keyBuf, err = diff.AppendKey(keyBuf[:0], keyCols, i); err != nil {
 				v.nullKeys++ // no source row can match it: left alone
 				continue

@@ -120,7 +120,7 @@ func (u *syncRun) writeFinal(ctx context.Context, fw load.StateJoiner, b *outBat
 		if runErr != nil {
 			c.Run.Status, c.Run.Error = StatusFailed, runErr.Error()
 		}
-		if err := tj.CommitTx(ctx, tx, u.s.Name, c); err != nil {
+		if err := tj.CommitTx(ctx, tx, u.name, c); err != nil {
 			return err
 		}
 		commit = c
@@ -322,7 +322,7 @@ func (u *syncRun) commitState(ctx context.Context, c *state.Commit) error {
 	cctx, cancel := commitContext(ctx, commitTimeout)
 	defer cancel()
 	began := time.Now()
-	if err := u.r.Store.Commit(cctx, u.s.Name, c); err != nil {
+	if err := u.r.Store.Commit(cctx, u.name, c); err != nil {
 		return fmt.Errorf("commit state: %w", err)
 	}
 	u.r.log().Debug("state committed", "sync", u.s.Name, "duration_ms", time.Since(began).Milliseconds())
@@ -369,7 +369,7 @@ func (u *syncRun) commitQuiet(ctx context.Context) error {
 	defer cancel()
 	c := &state.Commit{Run: state.Run{Mode: s.Destination.Mode, StartedAt: u.start.UTC(), DurationMS: time.Since(u.start).Milliseconds(),
 		Status: StatusOK, CursorBefore: st.Cursor, CursorAfter: st.Cursor}}
-	if err := r.Store.Commit(cctx, s.Name, c); err != nil {
+	if err := r.Store.Commit(cctx, u.name, c); err != nil {
 		return fmt.Errorf("commit state: %w", err)
 	}
 	return nil

@@ -213,14 +213,14 @@ func (r *Runner) runDiff(ctx context.Context, s *spec.Sync, x *extraction, tmp s
 		// An incremental run can only add or change what it extracted, so
 		// it reads just those keys of the snapshot.
 		var look state.Lookup
-		if look, err = ls.Lookup(ctx, s.Name); err != nil {
+		if look, err = ls.Lookup(ctx, r.stateName(s)); err != nil {
 			return nil, fmt.Errorf("read snapshot: %w", err)
 		}
 		err = diff.MergeLookup(ctx, it, look, opt, count)
 		look.Close()
 	} else {
 		var snap state.Iterator
-		if snap, err = r.Store.Snapshot(ctx, s.Name); err != nil {
+		if snap, err = r.Store.Snapshot(ctx, r.stateName(s)); err != nil {
 			return nil, fmt.Errorf("read snapshot: %w", err)
 		}
 		err = diff.Merge(it, snap, opt, count)

@@ -28,7 +28,7 @@ import (
 // sent, so that what this run commits is all the new target's.
 func (u *syncRun) extract(ctx context.Context) error {
 	r, s := u.r, u.s
-	st, err := r.Store.Get(ctx, s.Name)
+	st, err := r.Store.Get(ctx, u.name)
 	if err != nil {
 		return fmt.Errorf("read state: %w", err)
 	}
@@ -44,14 +44,14 @@ func (u *syncRun) extract(ctx context.Context) error {
 	if o.x == nil {
 		return nil
 	}
-	u.x, u.id = o.x, o.id
+	u.x, u.id, u.layout = o.x, o.id, o.layout
 	u.reread = len(o.chg.reread) > 0 && !o.chg.refused
 	if u.x.noSnapshot {
 		r.log().Info("state identity changed; --full-refresh forgets the old state", "sync", s.Name)
-		if err := r.Store.Reset(ctx, s.Name); err != nil {
+		if err := r.Store.Reset(ctx, u.name); err != nil {
 			return fmt.Errorf("forget the old target's state: %w", err)
 		}
-		if u.st, err = r.Store.Get(ctx, s.Name); err != nil {
+		if u.st, err = r.Store.Get(ctx, u.name); err != nil {
 			return fmt.Errorf("read state: %w", err)
 		}
 	}
@@ -72,6 +72,8 @@ type extraction struct {
 	// noSnapshot diffs against an empty snapshot: the recorded one belongs
 	// to another target (see checkIdentity).
 	noSnapshot bool
+	// shard keeps a sharded run's rows (shard.go); nil when not sharded.
+	shard *extract.ShardFilter
 }
 
 func (x *extraction) close() {
@@ -106,10 +108,10 @@ func (r *Runner) openExtraction(ctx context.Context, s *spec.Sync, after *cursor
 	if err != nil {
 		return nil, err
 	}
-	x := &extraction{src: src, curIdx: -1, after: after, cursors: newCursorTracker(), alloc: r.alloc()}
+	x := &extraction{src: src, curIdx: -1, after: after, cursors: newCursorTracker(), alloc: r.alloc(), shard: r.shardFilter(s)}
 	x.rdr, err = src.Read(ctx, extract.Request{
 		Sync: s.Name, Source: &s.Source, After: after, Alloc: r.alloc(),
-		Logger: r.log().With("sync", s.Name),
+		Logger: r.log().With("sync", s.Name), Shard: x.shard,
 	})
 	if err != nil {
 		src.Close()
@@ -181,7 +183,6 @@ func (x *extraction) next(ctx context.Context) (arrow.Record, arrow.Array, error
 		if x.curIdx >= 0 {
 			cur = rec.Column(x.curIdx)
 			cur.Retain()
-			x.cursors.read(cur)
 		}
 		mapped, err := x.mapper.Map(ctx, rec)
 		rec.Release()
@@ -190,6 +191,28 @@ func (x *extraction) next(ctx context.Context) (arrow.Record, arrow.Array, error
 				cur.Release()
 			}
 			return nil, nil, fmt.Errorf("map rows %d-%d: %w", x.read, x.read+rec.NumRows()-1, err)
+		}
+		if x.shard != nil {
+			// the key is a mapped field: the shard is known once mapped
+			kept, kcur, err := x.keepShard(ctx, mapped, cur)
+			mapped.Release()
+			if cur != nil {
+				cur.Release()
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			mapped, cur = kept, kcur
+			if mapped.NumRows() == 0 {
+				mapped.Release()
+				if cur != nil {
+					cur.Release()
+				}
+				continue
+			}
+		}
+		if cur != nil {
+			x.cursors.read(cur)
 		}
 		x.read += mapped.NumRows()
 		return mapped, cur, nil

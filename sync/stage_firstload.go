@@ -58,7 +58,7 @@ func (u *syncRun) firstLoad(ctx context.Context) (*firstLoadRun, error) {
 		return nil, nil
 	}
 	// SnapshotRows is the store's count; the snapshot itself has the last word.
-	snap, err := r.Store.Snapshot(ctx, s.Name)
+	snap, err := r.Store.Snapshot(ctx, r.stateName(s))
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot: %w", err)
 	}
