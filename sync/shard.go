@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -140,6 +141,9 @@ func describeLayout(l shard.Spec) string {
 	return fmt.Sprintf("as shard %d of %d (--shard %s)", l.Index, l.Count, l)
 }
 
+// orphanWait is how long a --reshard run waits for an old state's lock.
+const orphanWait = time.Minute
+
 // forgetOrphans resets the old layout's states the new one does not use,
 // each under its own lock, once a --reshard run has committed.
 func (r *Runner) forgetOrphans(ctx context.Context, s *spec.Sync, chg *layoutChange) error {
@@ -147,7 +151,9 @@ func (r *Runner) forgetOrphans(ctx context.Context, s *spec.Sync, chg *layoutCha
 		if name == r.stateName(s) {
 			continue
 		}
-		lock, err := r.Store.Lock(ctx, name, r.Opt.LockTimeout)
+		// the other shards of the new layout forget the same states at
+		// the same time: wait for them (a reset takes a moment)
+		lock, err := r.Store.Lock(ctx, name, max(r.Opt.LockTimeout, orphanWait))
 		if err != nil {
 			return fmt.Errorf("forget state %q of the old layout: %w", name, err)
 		}
