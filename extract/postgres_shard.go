@@ -2,7 +2,10 @@ package extract
 
 import (
 	"context"
+	"fmt"
 	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	jpg "github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -50,4 +53,21 @@ func (s *postgresSource) canPushShard(ctx context.Context, req *Request) (bool, 
 		req.Log().Info("the key's column types have no matching text in SQL: rows are read whole and kept by shard after reading", "shard", req.Shard.Spec.String())
 	}
 	return ok, err
+}
+
+var _ SQLReader = (*postgresSource)(nil)
+
+// ReadSQL implements SQLReader: sql runs in a read-only transaction, its
+// rows streamed in binary format like a sync's query.
+func (s *postgresSource) ReadSQL(ctx context.Context, req Request, sql string, args []any) (array.RecordReader, error) {
+	var r *pgReader
+	err := pgconn.Retry(ctx, pgconn.DefaultRetry, func(ctx context.Context) error {
+		var err error
+		r, err = s.start(ctx, &req, sql, args)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sync %s: query %s: %w", req.Sync, s.name, err)
+	}
+	return r, nil
 }

@@ -34,8 +34,11 @@ func (r *Runner) readsAll() bool { return r.Opt.FullRefresh || r.Opt.Refresh }
 // baseRows is what a mirror's mass-delete guard compares removals with: the
 // snapshot's size, or with --refresh the destination's.
 func (r *Runner) baseRows(st *state.SyncState, res *diffResult) int64 {
-	if r.Opt.Refresh {
+	switch {
+	case r.Opt.Refresh:
 		return res.destRows
+	case res.wh:
+		return res.whRows
 	}
 	return st.SnapshotRows
 }
@@ -61,6 +64,10 @@ func errRefreshUnsupported(conn *spec.Connection) error {
 func (r *Runner) checkRefresh(ctx context.Context, s *spec.Sync) error {
 	if !r.Opt.Refresh || !ModeOf(s.Destination.Mode).Keyed {
 		return nil
+	}
+	if s.WarehouseDiff() {
+		return fmt.Errorf("sync %s: --refresh (and --reshard) diff in hoist against the destination, not with diff: warehouse; "+
+			"`hoist state reset SPEC --sync %s` starts the warehouse snapshot afresh (the next run sends every row)", s.Name, s.Name)
 	}
 	conn := r.File.Connections[s.Destination.Connection]
 	src, err := r.openReadBack(ctx, conn)

@@ -152,13 +152,17 @@ func (u *syncRun) openDestination(ctx context.Context) error {
 		w.Abort(context.WithoutCancel(ctx))
 		return err
 	}
+	if u.x.wh != nil && u.needs != (load.BatchNeeds{}) {
+		w.Abort(context.WithoutCancel(ctx))
+		return r.File.Problem(s.Field()+".diff", "diff: warehouse keeps no rows or record IDs, which destination %s needs (it patches changed fields or addresses records by ID): use the client diff", s.Destination.Connection)
+	}
 	u.limits = batchLimits(s, w)
 	u.rejects = &rejectFile{path: r.rejectPath(s), runID: u.rep.RunID}
 	u.stage = newLoadStage(r, s, w, u.x.cursors, u.rejects)
 	// With a destination in the state store's own database, the last batch
 	// is held back and written with the state commit in one transaction:
 	// both land or neither does.
-	if u.joint = r.jointCommit(u.mode, w); u.joint {
+	if u.joint = r.jointCommit(u.mode, w) && u.x.wh == nil; u.joint {
 		r.log().Debug("state commits in the last batch's transaction", "sync", s.Name)
 	}
 	return nil

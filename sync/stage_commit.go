@@ -230,7 +230,7 @@ func (u *syncRun) newCommit(ctx context.Context, loadErr error) (*state.Commit, 
 	} else if rep.Rejected > 0 {
 		c.Run.Status = StatusPartial
 	}
-	if (u.cs != nil || u.first != nil) && stage.acks.batches > 0 {
+	if (u.cs != nil || u.first != nil) && stage.acks.batches > 0 && u.x.wh == nil {
 		d, err := u.delta()
 		if err != nil {
 			return nil, loadErr, err
@@ -322,6 +322,17 @@ func (u *syncRun) commitState(ctx context.Context, c *state.Commit) error {
 	cctx, cancel := commitContext(ctx, commitTimeout)
 	defer cancel()
 	began := time.Now()
+	if u.x != nil && u.x.wh != nil && u.cs != nil && u.stage.acks.batches > 0 {
+		// the warehouse snapshot first: a run that cannot record what was
+		// acknowledged there must not say it did
+		it, err := u.whAcked()
+		if err != nil {
+			return err
+		}
+		if err := u.x.wh.apply(cctx, it); err != nil {
+			return fmt.Errorf("commit the warehouse snapshot: %w", err)
+		}
+	}
 	if err := u.r.Store.Commit(cctx, u.name, c); err != nil {
 		return fmt.Errorf("commit state: %w", err)
 	}

@@ -54,7 +54,7 @@ func (u *syncRun) firstLoad(ctx context.Context) (*firstLoadRun, error) {
 	r, s := u.r, u.s
 	// A writer that needs record IDs or changed fields (business apps)
 	// takes the diffing path, which carries them.
-	if r.Opt.Refresh || s.OnDuplicate == "last" || u.st.SnapshotRows > 0 || u.needs != (load.BatchNeeds{}) {
+	if r.Opt.Refresh || s.OnDuplicate == "last" || u.st.SnapshotRows > 0 || u.needs != (load.BatchNeeds{}) || u.x.wh != nil {
 		return nil, nil
 	}
 	// SnapshotRows is the store's count; the snapshot itself has the last word.

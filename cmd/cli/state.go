@@ -70,6 +70,11 @@ func runStateShow(ctx context.Context, streams *IO, g *GlobalOptions, path strin
 		fmt.Fprintf(streams.Out, "%s\n  cursor:   %s\n  snapshot: %d rows\n", st.Sync, orNone(st.Cursor.String()), st.SnapshotRows)
 		if id := st.Identity; id != nil {
 			fmt.Fprintf(streams.Out, "  source:   %s\n  target:   %s, key [%s]\n", id.Source, id.Destination, strings.Join(id.PrimaryKey, ", "))
+			engine := "client (snapshot in the state store)"
+			if id.Diff == "warehouse" {
+				engine = "warehouse (snapshot in the source database, schema hoist_diff)"
+			}
+			fmt.Fprintf(streams.Out, "  diff:     %s\n", engine)
 			if id.Shard != "" {
 				fmt.Fprintf(streams.Out, "  shard:    %s\n", id.Shard)
 			}
