@@ -131,7 +131,7 @@ func (s *postgresSource) Read(ctx context.Context, req Request) (array.RecordRea
 	return r, nil
 }
 
-func (s *postgresSource) start(ctx context.Context, req *Request, sql string, args []any) (*pgReader, error) {
+func (s *postgresSource) start(ctx context.Context, req *Request, sql string, args []any, before ...string) (*pgReader, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -140,6 +140,13 @@ func (s *postgresSource) start(ctx context.Context, req *Request, sql string, ar
 	if err != nil {
 		conn.Release()
 		return nil, err
+	}
+	for _, b := range before {
+		if _, err := tx.Exec(ctx, b); err != nil {
+			pgconn.Rollback(tx)
+			conn.Release()
+			return nil, err
+		}
 	}
 	qargs := append([]any{pgx.QueryResultFormats{pgx.BinaryFormatCode}}, args...)
 	rows, err := tx.Query(ctx, sql, qargs...)

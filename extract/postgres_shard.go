@@ -59,11 +59,11 @@ var _ SQLReader = (*postgresSource)(nil)
 
 // ReadSQL implements SQLReader: sql runs in a read-only transaction, its
 // rows streamed in binary format like a sync's query.
-func (s *postgresSource) ReadSQL(ctx context.Context, req Request, sql string, args []any) (array.RecordReader, error) {
+func (s *postgresSource) ReadSQL(ctx context.Context, req Request, q SQLQuery) (array.RecordReader, error) {
 	var r *pgReader
 	err := pgconn.Retry(ctx, pgconn.DefaultRetry, func(ctx context.Context) error {
 		var err error
-		r, err = s.start(ctx, &req, sql, args)
+		r, err = s.start(ctx, &req, q.SQL, q.Args, q.Before...)
 		return err
 	})
 	if err != nil {

@@ -116,7 +116,15 @@ func AsObjectReader(src Source) (ObjectReader, bool) {
 // warehouse diff's query, sync/warehouse*.go) and streams its result as it
 // streams a sync's query.
 type SQLReader interface {
-	ReadSQL(ctx context.Context, req Request, sql string, args []any) (array.RecordReader, error)
+	ReadSQL(ctx context.Context, req Request, q SQLQuery) (array.RecordReader, error)
+}
+
+// SQLQuery is a statement for SQLReader: Before runs first, in the read's
+// transaction (SET LOCAL work_mem …).
+type SQLQuery struct {
+	SQL    string
+	Args   []any
+	Before []string
 }
 
 // AsSQLReader returns src as an SQLReader, looking through a kept source.

@@ -121,6 +121,14 @@ func (r *Runner) openWarehouse(ctx context.Context, s *spec.Sync, src extract.So
 		return nil, fmt.Errorf("diff: warehouse: %w", err)
 	}
 	w.q.snapshot = reg != nil
+	if _, err := w.pool.Exec(ctx, w.q.probeSQL()); err != nil {
+		if ctx.Err() != nil {
+			w.close()
+			return nil, ctx.Err()
+		}
+		w.q.md5 = true
+		r.log().Info("diff: warehouse hashes the rows' text with md5 (slower): the source's values cannot all be hashed as they are", "sync", s.Name, "reason", err.Error())
+	}
 	return w, nil
 }
 
@@ -163,7 +171,24 @@ func (w *warehouse) read(ctx context.Context, req extract.Request, limit0 bool) 
 	if limit0 {
 		sql = "SELECT * FROM (\n" + sql + "\n) d LIMIT 0"
 	}
-	return w.rd.ReadSQL(ctx, req, sql, []any{w.name, w.fp})
+	var fp any = w.fpSeed()
+	if q.md5 {
+		fp = w.fp
+	}
+	return w.rd.ReadSQL(ctx, req, extract.SQLQuery{SQL: sql, Args: []any{w.name, fp},
+		// the snapshot's keys in one in-memory hash table, not spilled in
+		// batches with every source row (this transaction only)
+		Before: []string{"SET LOCAL work_mem = '" + whWorkMem + "'"}})
+}
+
+// whWorkMem is the diff query's work_mem: the join's hash table holds the
+// snapshot's keys (about 70 bytes each).
+const whWorkMem = "256MB"
+
+// fpSeed is the fingerprint as hash_record_extended's seed.
+func (w *warehouse) fpSeed() int64 {
+	b, _ := hex.DecodeString(w.fp)
+	return int64(binary.BigEndian.Uint64(b))
 }
 
 // whDDLLock serialises the schema's creation among runners (see the state

@@ -101,6 +101,28 @@ func TestIntegrationWarehouseDiff(t *testing.T) {
 	sameAsSource(t, db)
 }
 
+// TestIntegrationWarehouseDiffText: a source with a json column (no hash
+// function) hashes the rows' text instead, with the same result.
+func TestIntegrationWarehouseDiffText(t *testing.T) {
+	db := pgtest.New(t)
+	db.Exec(t, `CREATE TABLE src AS SELECT g::bigint AS id, json_build_object('n', g) AS doc FROM generate_series(1, 300) g`)
+	dir := t.TempDir()
+	f, store := loadSpecAndStore(t, dir, warehouseSpec(db, "mirror"))
+	ctx := context.Background()
+	r := &hsync.Runner{File: f, Store: store, Opt: hsync.Options{TempDir: dir}}
+	if rep := r.Run(ctx, f.Syncs[0]); rep.Status != hsync.StatusOK || rep.Delivered != 300 {
+		t.Fatalf("first run: %+v", rep)
+	}
+	db.Exec(t, `UPDATE src SET doc = json_build_object('n', -id) WHERE id <= 7`, `DELETE FROM src WHERE id = 300`)
+	if rep := r.Run(ctx, f.Syncs[0]); rep.Status != hsync.StatusOK || rep.RowsRead != 7 || rep.Removed != 1 {
+		t.Fatalf("after edits: %+v", rep)
+	}
+	n := db.Strings(t, `SELECT count(*)::text FROM src FULL JOIN dst USING (id) WHERE src.doc::text IS DISTINCT FROM dst.doc::text`)
+	if n[0] != "0" {
+		t.Fatalf("dst differs from src in %s rows", n[0])
+	}
+}
+
 // TestIntegrationWarehouseFence: a run whose sync another run took over
 // (it prepared the snapshot with its own token since) cannot apply its
 // changes to the warehouse snapshot: the run fails saying it lost its lock,

@@ -23,6 +23,7 @@ func TestWarehouseSQLGolden(t *testing.T) {
 		{"upsert", whQuery{base: base, keyCols: []string{"id"}, snapshot: true}},
 		{"mirror", whQuery{base: base, keyCols: []string{"id"}, snapshot: true, removes: true}},
 		{"first", whQuery{base: base, keyCols: []string{"id"}, removes: true}},
+		{"md5", whQuery{base: base, keyCols: []string{"id"}, snapshot: true, removes: true, md5: true}},
 		{"full_refresh", whQuery{base: base, keyCols: []string{"id"}, snapshot: true, removes: true, all: true}},
 		{"mapped_sharded", whQuery{base: "select id, org, email from people", keyCols: []string{"org", "id"}, rowCols: []string{"org", "id", "email"},
 			shard: shard.Spec{Index: 1, Count: 4}, snapshot: true, removes: true}},
