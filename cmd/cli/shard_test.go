@@ -147,9 +147,24 @@ func TestIntegrationPostgresShards(t *testing.T) {
 			}
 			ref := reference()
 
-			// edits: the shards send exactly the changes the reference sends
+			// edits: the shards send exactly the changes the reference sends,
+			// and each shard's plan says what its run then sends
 			edit(1)
+			var planned [4]int64
+			for i := range 4 {
+				res := hoist(t, dir, nil, "plan", "hoist.yaml", "--output", "json", "--shard", fmt.Sprintf("%d/4", i))
+				var p struct{ Added, Changed, Removed int64 }
+				if err := json.Unmarshal([]byte(res.stdout), &p); res.code != 0 || err != nil {
+					t.Fatalf("plan --shard %d/4: exit %d %v %s", i, res.code, err, res.stderr)
+				}
+				planned[i] = p.Added + p.Changed + p.Removed
+			}
 			runs = runShards(t, dir, 4)
+			for i, r := range runs {
+				if r.rep.Delivered != planned[i] {
+					t.Fatalf("shard %d: planned %d changes, delivered %d", i, planned[i], r.rep.Delivered)
+				}
+			}
 			ref = reference()
 			var delivered int64
 			for _, r := range runs {
@@ -221,5 +236,24 @@ func TestIntegrationPostgresShards(t *testing.T) {
 				t.Fatalf("after the reshard the shards delivered %d+%d, the reference %d", runs[0].rep.Delivered, runs[1].rep.Delivered, ref.rep.Delivered)
 			}
 		})
+	}
+}
+
+// TestIntegrationWarehouseStateShow: state show names the diff engine.
+func TestIntegrationWarehouseStateShow(t *testing.T) {
+	db := pgtest.New(t)
+	pgSource(t, db, 100)
+	dir := t.TempDir()
+	spec := strings.Replace(pgSpec(db, "mirror"), "    batch_size: 1000\n", "    diff: warehouse\n    batch_size: 1000\n", 1)
+	os.WriteFile(filepath.Join(dir, "hoist.yaml"), []byte(spec), 0o644)
+	if r := runHoist(t, dir); r.code != 0 || r.rep.Delivered != 100 {
+		t.Fatalf("run: exit %d %+v %s", r.code, r.rep, r.stderr)
+	}
+	show := hoist(t, dir, nil, "state", "show", "hoist.yaml")
+	if !strings.Contains(show.stdout, "diff:     warehouse (snapshot in the source database, schema hoist_diff)") {
+		t.Fatalf("state show:\n%s", show.stdout)
+	}
+	if r := runHoist(t, dir); r.code != 0 || r.rep.RowsRead != 0 {
+		t.Fatalf("rerun read %d rows, want 0: %s", r.rep.RowsRead, r.stderr)
 	}
 }
