@@ -13,7 +13,7 @@ LDFLAGS   := -s -w -X github.com/hoist-dev/hoist/cmd/cli.Version=$(VERSION) \
 export SF_DISABLE_MINICORE := true
 export SNOWFLAKE_DISABLE_PLATFORM_DETECTION := true
 
-.PHONY: all build test test-short vet quickstart quickstart-data bench bench-diff bench-postgres bench-mysql bench-http bench-snowflake bench-parallel bench-streams release-snapshot clean
+.PHONY: all build test test-short vet quickstart quickstart-data bench bench-diff bench-postgres bench-mysql bench-http bench-snowflake bench-parallel bench-streams bench-scale release-snapshot clean
 
 all: build
 
@@ -62,6 +62,10 @@ bench-snowflake:
 ## bench-streams: 1,000,000 changes published by hoist to NATS JetStream, Kafka (kfake), MQTT and RabbitMQ against a bare client loop, peak RSS at 100k and 1M.
 bench-streams: build
 	$(GO) run -tags $(TAGS) ./bench/streams -hoist bin/hoist
+
+## bench-scale: a 20,000,000-row PostgreSQL table (bench-postgres's shape), 1% changed, mirrored into PostgreSQL by 4 shards with the warehouse diff; wall time, rows moved, peak RSS per shard. Smaller: make bench-scale BENCH_SCALE_FLAGS="-rows 2000000 -compare".
+bench-scale: build
+	$(GO) run -tags $(TAGS) ./bench/scale -bin bin/hoist $(BENCH_SCALE_FLAGS)
 
 ## bench-parallel: 200 small syncs (SQLite → files, 1,000 rows each), --parallel 1 against --parallel 8; prints the spec and the ratio.
 bench-parallel: build

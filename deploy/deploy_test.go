@@ -8,6 +8,7 @@ package deploy_test
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -147,6 +148,13 @@ func TestKubernetesManifests(t *testing.T) {
 	}
 	if job.CompletionMode != "Indexed" || job.Completions == nil || job.Parallelism == nil || *job.Parallelism > *job.Completions {
 		t.Errorf("completionMode %q, completions %v, parallelism %v: want an Indexed Job", job.CompletionMode, job.Completions, job.Parallelism)
+	}
+	// one pod per shard: --shards=N with N the job's completions and parallelism
+	if c := pod.Containers; len(c) == 1 && job.Completions != nil && job.Parallelism != nil {
+		want := fmt.Sprintf("--shards=%d", *job.Completions)
+		if !slices.Contains(c[0].Args, want) || *job.Parallelism != *job.Completions {
+			t.Errorf("args %v, completions %d, parallelism %d: want %s and one pod per shard", c[0].Args, *job.Completions, *job.Parallelism, want)
+		}
 	}
 	if pod.RestartPolicy != "Never" {
 		t.Errorf("restartPolicy %q, want Never (backoffLimitPerIndex needs it)", pod.RestartPolicy)

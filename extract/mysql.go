@@ -13,6 +13,7 @@ import (
 	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/internal/cursor"
 	"github.com/hoist-dev/hoist/internal/mysqlconn"
+	"github.com/hoist-dev/hoist/internal/shard"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -102,6 +103,13 @@ func (s *mysqlSource) Read(ctx context.Context, req Request) (array.RecordReader
 }
 
 func (s *mysqlSource) read(ctx context.Context, req Request, cfg MySQLSourceConfig) (array.RecordReader, error) {
+	if req.pushableShard() {
+		ok, err := s.canPushShard(ctx, &req, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("sync %s: query %s: %w", req.Sync, s.name, err)
+		}
+		req.Shard.Pushed = ok
+	}
 	base, query, args, err := mysqlSQL(&req, cfg)
 	if err != nil {
 		return nil, err
@@ -131,20 +139,38 @@ func mysqlSQL(req *Request, cfg MySQLSourceConfig) (base, query string, args []a
 	default:
 		return "", "", nil, fmt.Errorf("sync %s: mysql source needs query or table", req.Sync)
 	}
-	if cfg.Cursor == "" {
+	var where []string
+	if req.Shard != nil && req.Shard.Pushed {
+		cols := make([]string, len(req.Shard.Columns))
+		for i, c := range req.Shard.Columns {
+			cols[i] = "_hoist." + mysqlconn.Col(c)
+		}
+		where = append(where, shard.MySQL(cols, req.Shard.Spec))
+	}
+	order := ""
+	if cfg.Cursor != "" {
+		// Ordered even without a cursor value, so a run that stops early
+		// has delivered a prefix.
+		col := mysqlconn.Col(cfg.Cursor)
+		order = " ORDER BY " + col
+		if req.After != nil {
+			p, err := req.After.Param()
+			if err != nil {
+				return "", "", nil, fmt.Errorf("sync %s: cursor %s: %w", req.Sync, cfg.Cursor, err)
+			}
+			where = append(where, col+" > "+cursorPlaceholder(req.After))
+			args = append(args, p)
+		}
+	}
+	if len(where) == 0 && order == "" {
 		return base, base, nil, nil
 	}
 	// The newline before ")" ends a trailing -- comment of the query.
-	col := mysqlconn.Col(cfg.Cursor)
-	if req.After == nil {
-		// Still ordered, so a run that stops early has delivered a prefix.
-		return base, "SELECT * FROM (\n" + base + "\n) AS _hoist ORDER BY " + col, nil, nil
+	query = "SELECT * FROM (\n" + base + "\n) AS _hoist"
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	p, err := req.After.Param()
-	if err != nil {
-		return "", "", nil, fmt.Errorf("sync %s: cursor %s: %w", req.Sync, cfg.Cursor, err)
-	}
-	return base, "SELECT * FROM (\n" + base + "\n) AS _hoist WHERE " + col + " > " + cursorPlaceholder(req.After) + " ORDER BY " + col, []any{p}, nil
+	return base, query + order, args, nil
 }
 
 // cursorPlaceholder is the bound parameter of the cursor filter. A decimal

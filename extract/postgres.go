@@ -11,6 +11,7 @@ import (
 
 	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/internal/pgconn"
+	"github.com/hoist-dev/hoist/internal/shard"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -70,22 +71,48 @@ func postgresSQL(req *Request) (string, []any, error) {
 	default:
 		return "", nil, fmt.Errorf("sync %s: postgres source needs query or table", req.Sync)
 	}
-	if src.Cursor == "" {
+	var where []string
+	if req.Shard != nil && req.Shard.Pushed {
+		cols := make([]string, len(req.Shard.Columns))
+		for i, c := range req.Shard.Columns {
+			cols[i] = "q." + pgconn.Col(c)
+		}
+		where = append(where, shard.Postgres(cols, req.Shard.Spec))
+	}
+	var args []any
+	order := ""
+	if src.Cursor != "" {
+		col := pgconn.Col(src.Cursor)
+		// Ordered even without a cursor value, so a run that stops early
+		// has delivered a prefix.
+		order = " ORDER BY " + col
+		if req.After != nil {
+			p, err := req.After.Param()
+			if err != nil {
+				return "", nil, fmt.Errorf("sync %s: cursor %s: %w", req.Sync, src.Cursor, err)
+			}
+			where = append(where, col+" > $1")
+			args = append(args, p)
+		}
+	}
+	if len(where) == 0 && order == "" {
 		return base, nil, nil
 	}
-	col := pgconn.Col(src.Cursor)
-	if req.After == nil {
-		// Still ordered, so a run that stops early has delivered a prefix.
-		return "SELECT * FROM (\n" + base + "\n) q ORDER BY " + col, nil, nil
+	q := "SELECT * FROM (\n" + base + "\n) q"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	p, err := req.After.Param()
-	if err != nil {
-		return "", nil, fmt.Errorf("sync %s: cursor %s: %w", req.Sync, src.Cursor, err)
-	}
-	return "SELECT * FROM (\n" + base + "\n) q WHERE " + col + " > $1 ORDER BY " + col, []any{p}, nil
+	return q + order, args, nil
 }
 
 func (s *postgresSource) Read(ctx context.Context, req Request) (array.RecordReader, error) {
+	if req.pushableShard() {
+		ok, err := s.canPushShard(ctx, &req)
+		if err != nil {
+			return nil, fmt.Errorf("sync %s: query %s: %w", req.Sync, s.name, err)
+		}
+		req.Shard.Pushed = ok
+	}
 	sql, args, err := postgresSQL(&req)
 	if err != nil {
 		return nil, err
@@ -104,7 +131,7 @@ func (s *postgresSource) Read(ctx context.Context, req Request) (array.RecordRea
 	return r, nil
 }
 
-func (s *postgresSource) start(ctx context.Context, req *Request, sql string, args []any) (*pgReader, error) {
+func (s *postgresSource) start(ctx context.Context, req *Request, sql string, args []any, before ...string) (*pgReader, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -113,6 +140,13 @@ func (s *postgresSource) start(ctx context.Context, req *Request, sql string, ar
 	if err != nil {
 		conn.Release()
 		return nil, err
+	}
+	for _, b := range before {
+		if _, err := tx.Exec(ctx, b); err != nil {
+			pgconn.Rollback(tx)
+			conn.Release()
+			return nil, err
+		}
 	}
 	qargs := append([]any{pgx.QueryResultFormats{pgx.BinaryFormatCode}}, args...)
 	rows, err := tx.Query(ctx, sql, qargs...)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"path/filepath"
 	stdsync "sync"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
 // Shared keeps the sources of a run of many syncs open, one per connection,
@@ -107,5 +109,29 @@ func AsObjectReader(src Source) (ObjectReader, bool) {
 		src = s.Source
 	}
 	r, ok := src.(ObjectReader)
+	return r, ok
+}
+
+// SQLReader is a source that runs a statement hoist wrote itself (the
+// warehouse diff's query, sync/warehouse*.go) and streams its result as it
+// streams a sync's query.
+type SQLReader interface {
+	ReadSQL(ctx context.Context, req Request, q SQLQuery) (array.RecordReader, error)
+}
+
+// SQLQuery is a statement for SQLReader: Before runs first, in the read's
+// transaction (SET LOCAL work_mem …).
+type SQLQuery struct {
+	SQL    string
+	Args   []any
+	Before []string
+}
+
+// AsSQLReader returns src as an SQLReader, looking through a kept source.
+func AsSQLReader(src Source) (SQLReader, bool) {
+	if s, ok := src.(*sharedSource); ok {
+		src = s.Source
+	}
+	r, ok := src.(SQLReader)
 	return r, ok
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/internal/cursor"
+	"github.com/hoist-dev/hoist/internal/shard"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -38,6 +39,28 @@ type Request struct {
 	// Logger takes the source's logs; never nil when set by the pipeline.
 	// It carries the "sync" attribute already: do not add it again.
 	Logger *slog.Logger
+	// Shard, when set, asks for the rows of one shard only (run --shard).
+	// Like After, pushing it down is an optimisation: the pipeline keeps
+	// the shard's rows of whatever the source returns.
+	Shard *ShardFilter
+}
+
+// ShardFilter is the shard a sharded run reads.
+type ShardFilter struct {
+	Spec shard.Spec
+	// Columns are the source columns the key's text is made of, in key
+	// order; nil when a key column is not a plain source column (a cast
+	// or a constant in the mapping): the source cannot push down then.
+	Columns []string
+	// Pushed is set by a source whose query keeps only the shard's rows;
+	// the pipeline then checks every row instead of filtering.
+	Pushed bool
+}
+
+// pushable reports whether the request asks for a shard a source could
+// filter in its query.
+func (r *Request) pushableShard() bool {
+	return r.Shard != nil && r.Shard.Spec.Sharded() && len(r.Shard.Columns) > 0
 }
 
 // Rows returns the target rows per record.

@@ -79,7 +79,17 @@ func (d *postgresDest) open(ctx context.Context, t Target) (Writer, error) {
 			return nil, err
 		}
 		if !t.DryRun {
-			if _, err := d.pool.Exec(ctx, sql); err != nil {
+			// Runners that start together (the shards of one sync) all
+			// find the table missing: IF NOT EXISTS alone still races on
+			// the catalog's unique index, so creators queue on a lock.
+			err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", "hoist create table "+table); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, sql)
+				return err
+			})
+			if err != nil {
 				return nil, fmt.Errorf("create table: %w", err)
 			}
 		}

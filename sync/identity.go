@@ -51,7 +51,18 @@ func (r *Runner) identityOf(s *spec.Sync, mapped *arrow.Schema) *state.Identity 
 		Destination: connAddress(dst) + " object=" + s.Destination.Object,
 		PrimaryKey:  slices.Clone(s.Destination.PrimaryKey),
 		Schema:      schemaHash(mapped),
+		Shard:       r.layout(s).String(),
+		Diff:        diffEngine(s),
 	}
+}
+
+// diffEngine is the identity's name of the sync's diff engine: "" for the
+// client diff, as identities recorded before there was a choice say.
+func diffEngine(s *spec.Sync) string {
+	if s.WarehouseDiff() {
+		return spec.DiffWarehouse
+	}
+	return ""
 }
 
 // connAddress names what a connection reaches, without credentials, as its
@@ -101,6 +112,10 @@ func compareIdentity(mode string, was, now *state.Identity) *identityChange {
 	if !slices.Equal(was.PrimaryKey, now.PrimaryKey) {
 		c.target = append(c.target, fmt.Sprintf("primary_key was [%s], is now [%s]", strings.Join(was.PrimaryKey, ", "), strings.Join(now.PrimaryKey, ", ")))
 	}
+	if was.Diff != now.Diff {
+		// the other engine's snapshot is elsewhere: this one's is not it
+		c.target = append(c.target, fmt.Sprintf("the diff engine was %s, is now %s", engineName(was.Diff), engineName(now.Diff)))
+	}
 	if was.Source != now.Source {
 		c.reread = append(c.reread, fmt.Sprintf("source was %q, is now %q", was.Source, now.Source))
 	}
@@ -118,6 +133,13 @@ func compareIdentity(mode string, was, now *state.Identity) *identityChange {
 		c.refused = len(c.target) > 0
 	}
 	return c
+}
+
+func engineName(d string) string {
+	if d == "" {
+		return spec.DiffClient
+	}
+	return d
 }
 
 // refusal is the error of a run whose state belongs to another target.

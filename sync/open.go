@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/hoist-dev/hoist/sync/spec"
 	"github.com/hoist-dev/hoist/sync/state"
@@ -17,6 +18,8 @@ type opened struct {
 	chg *identityChange
 	// warnings are for the plan's summary, or run's log.
 	warnings []string
+	// layout is set when --reshard lets a changed shard layout through.
+	layout *layoutChange
 }
 
 // openSync opens a sync's source the way plan and run both must, so that
@@ -33,6 +36,12 @@ func (r *Runner) openSync(ctx context.Context, s *spec.Sync, st *state.SyncState
 		return nil, err
 	}
 	o := &opened{}
+	if o.layout, err = r.checkLayout(ctx, s, st); err != nil {
+		return nil, err
+	}
+	if o.layout != nil {
+		o.warnings = append(o.warnings, fmt.Sprintf("--reshard: the state was recorded %s; this shard's snapshot is rebuilt from what the destination holds", describeLayout(o.layout.was)))
+	}
 	if warn := r.refreshNoop(s); warn != "" {
 		o.warnings = append(o.warnings, warn)
 	}

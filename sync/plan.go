@@ -35,7 +35,7 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	if s.Destination.Object != "" {
 		pr.Destination += "/" + s.Destination.Object
 	}
-	st, err := r.Store.Get(ctx, s.Name)
+	st, err := r.Store.Get(ctx, r.stateName(s))
 	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
@@ -54,9 +54,12 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	switch {
 	case x.noSnapshot:
 		pr.Warnings = append(pr.Warnings, "state identity changed ("+strings.Join(chg.target, "; ")+"): --full-refresh forgets the old state, and every row is sent")
-		st = &state.SyncState{Sync: s.Name}
+		st = &state.SyncState{Sync: r.stateName(s)}
 	case len(chg.reread) > 0 && s.Source.Cursor != "":
 		pr.Warnings = append(pr.Warnings, "state identity changed: "+chg.note())
+	}
+	if x.wh != nil && st.Identity == nil {
+		x.wh.empty = true // what run's prepare does to a fresh state
 	}
 	if warn := r.planDestination(ctx, s, x); warn != "" {
 		pr.Warnings = append(pr.Warnings, warn)
@@ -133,8 +136,10 @@ func sample(e diff.Event, keys *arrow.Schema) (Sample, error) {
 		return Sample{}, err
 	}
 	smp := Sample{Op: e.Kind.String(), Key: key}
-	switch e.Kind {
-	case diff.Add:
+	switch {
+	case e.Kind == diff.Add || (e.Kind == diff.Change && e.Old == nil):
+		// a change the warehouse diff found: its snapshot keeps a hash,
+		// not the old row, so the sample shows the new row whole
 		after, err := diff.DecodeRow(e.New)
 		if err != nil {
 			return smp, err
@@ -143,7 +148,7 @@ func sample(e diff.Event, keys *arrow.Schema) (Sample, error) {
 		for _, f := range after {
 			smp.Fields = append(smp.Fields, f.Name)
 		}
-	case diff.Change:
+	case e.Kind == diff.Change:
 		before, err := diff.DecodeRow(e.Old)
 		if err != nil {
 			return smp, err

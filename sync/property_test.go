@@ -362,7 +362,22 @@ func TestPropertyRandomEditsAndFailures(t *testing.T) {
 	}
 }
 
+// propSource is the source of a property run: a CSV file by default.
+type propSource struct {
+	conn  string // the YAML of the source connection "src"
+	block string // the source block's own keys
+	extra string // more keys of the sync (diff: warehouse)
+	write func(t *testing.T, dir string, src map[int]row)
+}
+
+var csvSource = propSource{conn: "{type: files, path: ., format: csv}", block: "path: people.csv",
+	write: func(t *testing.T, dir string, src map[int]row) { writeCSV(t, filepath.Join(dir, "people.csv"), src) }}
+
 func runProperty(t *testing.T, k destKind, mode string, seed uint64) {
+	runPropertyFrom(t, csvSource, k, mode, seed)
+}
+
+func runPropertyFrom(t *testing.T, ps propSource, k destKind, mode string, seed uint64) {
 	dir := t.TempDir()
 	conn, object := k.conn(t, dir)
 	cursor := ""
@@ -371,15 +386,15 @@ func runProperty(t *testing.T, k destKind, mode string, seed uint64) {
 	}
 	specText := fmt.Sprintf(`version: 1
 connections:
-  src: {type: files, path: ., format: csv}
+  src: %s
   db: %s
 syncs:
   - name: people
-    source: {connection: src, path: people.csv%s}
+    source: {connection: src, %s%s}
     destination: {connection: db, object: %q, mode: %s, primary_key: [id], create_table: true}
     batch_size: 3
     concurrency: 3
-`, conn, cursor, object, mode)
+%s`, ps.conn, conn, ps.block, cursor, object, mode, ps.extra)
 	f, store := loadSpecAndStore(t, dir, specText)
 	ctx := context.Background()
 	r := &hsync.Runner{File: f, Store: store, Opt: hsync.Options{AllowMassDelete: true, TempDir: dir}}
@@ -391,7 +406,7 @@ syncs:
 	}
 	for step := 0; step < 6; step++ {
 		mutate(rng, src, &nextID, (mode != spec.ModeUpsert && mode != spec.ModeInsert) || step%2 == 0)
-		writeCSV(t, filepath.Join(dir, "people.csv"), src)
+		ps.write(t, dir, src)
 		// Some runs under faults: they may fail, must never lose a row.
 		injector.set(rng, 0.35)
 		for i := rng.IntN(3); i >= 0; i-- {

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/hoist-dev/hoist/extract"
+	"github.com/hoist-dev/hoist/internal/shard"
 	"github.com/hoist-dev/hoist/mappings"
 	"github.com/hoist-dev/hoist/sync/diff"
 	"github.com/hoist-dev/hoist/sync/spec"
@@ -33,8 +34,11 @@ func (r *Runner) readsAll() bool { return r.Opt.FullRefresh || r.Opt.Refresh }
 // baseRows is what a mirror's mass-delete guard compares removals with: the
 // snapshot's size, or with --refresh the destination's.
 func (r *Runner) baseRows(st *state.SyncState, res *diffResult) int64 {
-	if r.Opt.Refresh {
+	switch {
+	case r.Opt.Refresh:
 		return res.destRows
+	case res.wh:
+		return res.whRows
 	}
 	return st.SnapshotRows
 }
@@ -61,6 +65,10 @@ func (r *Runner) checkRefresh(ctx context.Context, s *spec.Sync) error {
 	if !r.Opt.Refresh || !ModeOf(s.Destination.Mode).Keyed {
 		return nil
 	}
+	if s.WarehouseDiff() {
+		return fmt.Errorf("sync %s: --refresh (and --reshard) diff in hoist against the destination, not with diff: warehouse; "+
+			"`hoist state reset SPEC --sync %s` starts the warehouse snapshot afresh (the next run sends every row)", s.Name, s.Name)
+	}
 	conn := r.File.Connections[s.Destination.Connection]
 	src, err := r.openReadBack(ctx, conn)
 	if err != nil {
@@ -85,8 +93,6 @@ func (r *Runner) openReadBack(ctx context.Context, conn *spec.Connection) (extra
 	return src, nil
 }
 
-// readDestination reads the destination's rows, keyed and encoded like the
-// extract, into a key-ordered view that stands in for the snapshot.
 // destRead is a destination read running beside the source's.
 type destRead struct {
 	cancel context.CancelFunc
@@ -125,6 +131,8 @@ func (d *destRead) discard() {
 	}
 }
 
+// readDestination reads the destination's rows, keyed and encoded like the
+// extract, into a key-ordered view that stands in for the snapshot.
 func (r *Runner) readDestination(ctx context.Context, s *spec.Sync, x *extraction, tmp string, mem int) (*destView, error) {
 	conn := r.File.Connections[s.Destination.Connection]
 	src, err := r.openReadBack(ctx, conn)
@@ -145,7 +153,7 @@ func (r *Runner) readDestination(ctx context.Context, s *spec.Sync, x *extractio
 	v := &destView{}
 	sorter := diff.NewSorter(tmp, mem)
 	keyCols := make([]arrow.Array, len(x.keyIdx))
-	var keyBuf, rowBuf []byte
+	var keyBuf, rowBuf, textBuf []byte
 	for rr.Next() {
 		rec, err := r.conformDest(ctx, rr.RecordBatch(), mapped)
 		if err != nil {
@@ -156,6 +164,12 @@ func (r *Runner) readDestination(ctx context.Context, s *spec.Sync, x *extractio
 			keyCols[k] = rec.Column(idx)
 		}
 		for i := 0; i < int(rec.NumRows()); i++ {
+			if x.shard != nil {
+				// another shard's row: not this run's to keep or delete
+				if textBuf = shard.AppendKeyText(textBuf[:0], keyCols, i); !x.shard.Spec.Holds(textBuf) {
+					continue
+				}
+			}
 			if keyBuf, err = diff.AppendKey(keyBuf[:0], keyCols, i); err != nil {
 				v.nullKeys++ // no source row can match it: left alone
 				continue

@@ -62,7 +62,7 @@ func (rc *refreshCommit) delta(ctx context.Context, acked state.Iterator) (state
 		return nil, err
 	}
 	now := &overlay{view: vr, acked: acked}
-	old, err := rc.r.Store.Snapshot(ctx, rc.s.Name)
+	old, err := rc.r.Store.Snapshot(ctx, rc.r.stateName(rc.s))
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot: %w", err)
 	}

@@ -14,7 +14,9 @@ const (
 
 // Report is the outcome of one sync's run; `hoist run --output json` prints it.
 type Report struct {
-	Sync   string `json:"sync"`
+	Sync string `json:"sync"`
+	// Shard is "I/N" in a sharded run of a sharded sync.
+	Shard  string `json:"shard,omitempty"`
 	Status string `json:"status"`
 	// RunID names this run of the sync, in its logs and on its lines of
 	// the rejected-rows file.

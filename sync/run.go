@@ -29,7 +29,7 @@ import (
 // "failed" and Error set.
 func (r *Runner) Run(ctx context.Context, s *spec.Sync) *Report {
 	start := time.Now()
-	rep := &Report{Sync: s.Name, Mode: s.Destination.Mode, RunID: newRunID(start)}
+	rep := &Report{Sync: s.Name, Shard: r.layout(s).String(), Mode: s.Destination.Mode, RunID: newRunID(start)}
 	err := r.run(ctx, s, rep, start)
 	rep.DurationMS = time.Since(start).Milliseconds()
 	switch {
@@ -58,12 +58,13 @@ func (r *Runner) Run(ctx context.Context, s *spec.Sync) *Report {
 }
 
 func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.Time) error {
-	lock, err := r.Store.Lock(ctx, s.Name, r.Opt.LockTimeout)
+	name := r.stateName(s)
+	lock, err := r.Store.Lock(ctx, name, r.Opt.LockTimeout)
 	if err != nil {
 		return err
 	}
 	defer lock.Release()
-	u := &syncRun{r: r, s: s, mode: ModeOf(s.Destination.Mode), rep: rep, start: start}
+	u := &syncRun{r: r, s: s, name: name, mode: ModeOf(s.Destination.Mode), rep: rep, start: start}
 	defer u.close()
 
 	if err := u.extract(ctx); err != nil {
@@ -76,7 +77,14 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 		return err
 	}
 	loadErr := u.load(ctx, u.batches) // the diff and batch stages feed the loaders
-	return u.commit(ctx, loadErr)
+	if err := u.commit(ctx, loadErr); err != nil {
+		return err
+	}
+	if u.layout != nil {
+		// the new layout's state is committed: the old one's leftovers go
+		return r.forgetOrphans(ctx, s, u.layout)
+	}
+	return nil
 }
 
 // syncRun is one run of one sync on its way through the stages: each stage
@@ -84,6 +92,7 @@ func (r *Runner) run(ctx context.Context, s *spec.Sync, rep *Report, start time.
 type syncRun struct {
 	r     *Runner
 	s     *spec.Sync
+	name  string // the sync's state in the store (stateName)
 	mode  Mode
 	rep   *Report
 	start time.Time
@@ -93,6 +102,7 @@ type syncRun struct {
 	x      *extraction
 	id     *state.Identity // recorded with the state commit
 	reread bool            // the source or schema changed: the whole source was read
+	layout *layoutChange   // --reshard: the shard layout changed (shard.go)
 
 	// the destination, opened before the diff
 	dst     load.Destination
@@ -142,13 +152,17 @@ func (u *syncRun) openDestination(ctx context.Context) error {
 		w.Abort(context.WithoutCancel(ctx))
 		return err
 	}
+	if u.x.wh != nil && u.needs != (load.BatchNeeds{}) {
+		w.Abort(context.WithoutCancel(ctx))
+		return r.File.Problem(s.Field()+".diff", "diff: warehouse keeps no rows or record IDs, which destination %s needs (it patches changed fields or addresses records by ID): use the client diff", s.Destination.Connection)
+	}
 	u.limits = batchLimits(s, w)
 	u.rejects = &rejectFile{path: r.rejectPath(s), runID: u.rep.RunID}
 	u.stage = newLoadStage(r, s, w, u.x.cursors, u.rejects)
 	// With a destination in the state store's own database, the last batch
 	// is held back and written with the state commit in one transaction:
 	// both land or neither does.
-	if u.joint = r.jointCommit(u.mode, w); u.joint {
+	if u.joint = r.jointCommit(u.mode, w) && u.x.wh == nil; u.joint {
 		r.log().Debug("state commits in the last batch's transaction", "sync", s.Name)
 	}
 	return nil

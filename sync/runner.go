@@ -6,6 +6,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/hoist-dev/hoist/internal/shard"
 	"github.com/hoist-dev/hoist/sync/spec"
 	"github.com/hoist-dev/hoist/sync/state"
 )
@@ -29,6 +30,13 @@ type Options struct {
 	TempDir string
 	// SortMemory bounds the bytes of rows the diff holds before spilling.
 	SortMemory int
+	// Shard makes the run one shard of every keyed sync (run --shard);
+	// the zero Spec runs them whole. See shard.go.
+	Shard shard.Spec
+	// Reshard lets a run whose shard layout differs from the state's go
+	// on; the caller sets Refresh with it, so that the shard's snapshot is
+	// rebuilt from the destination.
+	Reshard bool
 }
 
 // Runner runs the syncs of one spec file against one state store.

@@ -120,7 +120,7 @@ func (u *syncRun) writeFinal(ctx context.Context, fw load.StateJoiner, b *outBat
 		if runErr != nil {
 			c.Run.Status, c.Run.Error = StatusFailed, runErr.Error()
 		}
-		if err := tj.CommitTx(ctx, tx, u.s.Name, c); err != nil {
+		if err := tj.CommitTx(ctx, tx, u.name, c); err != nil {
 			return err
 		}
 		commit = c
@@ -230,7 +230,7 @@ func (u *syncRun) newCommit(ctx context.Context, loadErr error) (*state.Commit, 
 	} else if rep.Rejected > 0 {
 		c.Run.Status = StatusPartial
 	}
-	if (u.cs != nil || u.first != nil) && stage.acks.batches > 0 {
+	if (u.cs != nil || u.first != nil) && stage.acks.batches > 0 && u.x.wh == nil {
 		d, err := u.delta()
 		if err != nil {
 			return nil, loadErr, err
@@ -322,7 +322,18 @@ func (u *syncRun) commitState(ctx context.Context, c *state.Commit) error {
 	cctx, cancel := commitContext(ctx, commitTimeout)
 	defer cancel()
 	began := time.Now()
-	if err := u.r.Store.Commit(cctx, u.s.Name, c); err != nil {
+	if u.x != nil && u.x.wh != nil && u.cs != nil && u.stage.acks.batches > 0 {
+		// the warehouse snapshot first: a run that cannot record what was
+		// acknowledged there must not say it did
+		it, err := u.whAcked()
+		if err != nil {
+			return err
+		}
+		if err := u.x.wh.apply(cctx, it); err != nil {
+			return fmt.Errorf("commit the warehouse snapshot: %w", err)
+		}
+	}
+	if err := u.r.Store.Commit(cctx, u.name, c); err != nil {
 		return fmt.Errorf("commit state: %w", err)
 	}
 	u.r.log().Debug("state committed", "sync", u.s.Name, "duration_ms", time.Since(began).Milliseconds())
@@ -369,7 +380,7 @@ func (u *syncRun) commitQuiet(ctx context.Context) error {
 	defer cancel()
 	c := &state.Commit{Run: state.Run{Mode: s.Destination.Mode, StartedAt: u.start.UTC(), DurationMS: time.Since(u.start).Milliseconds(),
 		Status: StatusOK, CursorBefore: st.Cursor, CursorAfter: st.Cursor}}
-	if err := r.Store.Commit(cctx, s.Name, c); err != nil {
+	if err := r.Store.Commit(cctx, u.name, c); err != nil {
 		return fmt.Errorf("commit state: %w", err)
 	}
 	return nil

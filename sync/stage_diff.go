@@ -63,7 +63,7 @@ func (u *syncRun) produceKeyed(ctx context.Context, send func(*outBatch) error) 
 		}
 		old, id := u.extras(e)
 		if e.Kind == diff.Remove {
-			return held.addSent(e.Kind, e.Key, nil, nil, old, id, 0, 0)
+			return held.addSent(e.Kind, e.Key, nil, e.Aux, old, id, 0, 0)
 		}
 		return cb.add(e.Kind, e.Key, e.New, e.Aux, old, id)
 	})
@@ -92,7 +92,7 @@ func (u *syncRun) produceKeyed(ctx context.Context, send func(*outBatch) error) 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := cb.add(diff.Remove, rd.ch.key, nil, nil, rd.ch.old, rd.ch.id); err != nil {
+		if err := cb.add(diff.Remove, rd.ch.key, nil, rd.ch.aux, rd.ch.old, rd.ch.id); err != nil {
 			return err
 		}
 	}
@@ -126,6 +126,9 @@ type diffResult struct {
 	// destRows and destNullKeys count the destination's keys and NULL-key
 	// rows (--refresh).
 	destRows, destNullKeys int64
+	// wh: the diff ran in the warehouse, whose snapshot held whRows keys.
+	wh     bool
+	whRows int64
 }
 
 // runDiff extracts everything, sorts it by key with bounded memory and
@@ -133,6 +136,25 @@ type diffResult struct {
 // when set, is called once the source is sorted, before the merge.
 func (r *Runner) runDiff(ctx context.Context, s *spec.Sync, x *extraction, tmp string, sorted func(*diffResult) error, fn func(diff.Event) error) (*diffResult, error) {
 	res := &diffResult{}
+	count := func(e diff.Event) error {
+		switch e.Kind {
+		case diff.Add:
+			res.added++
+		case diff.Change:
+			res.changed++
+		case diff.Remove:
+			res.removed++
+		case diff.Unchanged:
+			res.unchanged++
+		}
+		return fn(e)
+	}
+	if x.wh != nil {
+		if err := r.warehouseDiff(ctx, s, x, sorted, count, res); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
 	mem := r.Opt.SortMemory
 	if mem <= 0 {
 		mem = diff.DefaultSortMemory
@@ -200,19 +222,6 @@ func (r *Runner) runDiff(ctx context.Context, s *spec.Sync, x *extraction, tmp s
 	// --refresh compares with the whole source, so keys only the
 	// destination holds are removes even with a cursor.
 	opt := diff.MergeOptions{Removes: x.curIdx < 0 || r.Opt.Refresh, LastWins: s.OnDuplicate == "last"}
-	count := func(e diff.Event) error {
-		switch e.Kind {
-		case diff.Add:
-			res.added++
-		case diff.Change:
-			res.changed++
-		case diff.Remove:
-			res.removed++
-		case diff.Unchanged:
-			res.unchanged++
-		}
-		return fn(e)
-	}
 	if x.noSnapshot {
 		err = diff.Merge(it, &state.SliceIterator{}, opt, count)
 	} else if r.Opt.Refresh {
@@ -227,14 +236,14 @@ func (r *Runner) runDiff(ctx context.Context, s *spec.Sync, x *extraction, tmp s
 		// An incremental run can only add or change what it extracted, so
 		// it reads just those keys of the snapshot.
 		var look state.Lookup
-		if look, err = ls.Lookup(ctx, s.Name); err != nil {
+		if look, err = ls.Lookup(ctx, r.stateName(s)); err != nil {
 			return nil, fmt.Errorf("read snapshot: %w", err)
 		}
 		err = diff.MergeLookup(ctx, it, look, opt, count)
 		look.Close()
 	} else {
 		var snap state.Iterator
-		if snap, err = r.Store.Snapshot(ctx, s.Name); err != nil {
+		if snap, err = r.Store.Snapshot(ctx, r.stateName(s)); err != nil {
 			return nil, fmt.Errorf("read snapshot: %w", err)
 		}
 		err = diff.Merge(it, snap, opt, count)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hoist-dev/hoist/extract"
 	"github.com/hoist-dev/hoist/internal/cursor"
+	"github.com/hoist-dev/hoist/internal/shard"
 	"github.com/hoist-dev/hoist/mappings"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
@@ -28,7 +29,7 @@ import (
 // sent, so that what this run commits is all the new target's.
 func (u *syncRun) extract(ctx context.Context) error {
 	r, s := u.r, u.s
-	st, err := r.Store.Get(ctx, s.Name)
+	st, err := r.Store.Get(ctx, u.name)
 	if err != nil {
 		return fmt.Errorf("read state: %w", err)
 	}
@@ -44,15 +45,22 @@ func (u *syncRun) extract(ctx context.Context) error {
 	if o.x == nil {
 		return nil
 	}
-	u.x, u.id = o.x, o.id
+	u.x, u.id, u.layout = o.x, o.id, o.layout
 	u.reread = len(o.chg.reread) > 0 && !o.chg.refused
 	if u.x.noSnapshot {
 		r.log().Info("state identity changed; --full-refresh forgets the old state", "sync", s.Name)
-		if err := r.Store.Reset(ctx, s.Name); err != nil {
+		if err := r.Store.Reset(ctx, u.name); err != nil {
 			return fmt.Errorf("forget the old target's state: %w", err)
 		}
-		if u.st, err = r.Store.Get(ctx, s.Name); err != nil {
+		if u.st, err = r.Store.Get(ctx, u.name); err != nil {
 			return fmt.Errorf("read state: %w", err)
+		}
+	}
+	if u.x.wh != nil {
+		// a state with nothing recorded sends every row, as a client
+		// diff would: the warehouse snapshot starts empty too
+		if err := u.x.wh.prepare(ctx, u.st.Identity == nil); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -72,6 +80,12 @@ type extraction struct {
 	// noSnapshot diffs against an empty snapshot: the recorded one belongs
 	// to another target (see checkIdentity).
 	noSnapshot bool
+	// shard keeps a sharded run's rows (shard.go); nil when not sharded.
+	shard *extract.ShardFilter
+	// wh is the warehouse diff (diff: warehouse, warehouse.go): rdr is its
+	// query, and srcSchema the source's columns of it.
+	wh        *warehouse
+	srcSchema *arrow.Schema
 }
 
 func (x *extraction) close() {
@@ -80,6 +94,9 @@ func (x *extraction) close() {
 	}
 	if x.src != nil {
 		x.src.Close()
+	}
+	if x.wh != nil {
+		x.wh.close()
 	}
 }
 
@@ -106,11 +123,15 @@ func (r *Runner) openExtraction(ctx context.Context, s *spec.Sync, after *cursor
 	if err != nil {
 		return nil, err
 	}
-	x := &extraction{src: src, curIdx: -1, after: after, cursors: newCursorTracker(), alloc: r.alloc()}
-	x.rdr, err = src.Read(ctx, extract.Request{
+	x := &extraction{src: src, curIdx: -1, after: after, cursors: newCursorTracker(), alloc: r.alloc(), shard: r.shardFilter(s)}
+	req := extract.Request{
 		Sync: s.Name, Source: &s.Source, After: after, Alloc: r.alloc(),
-		Logger: r.log().With("sync", s.Name),
-	})
+		Logger: r.log().With("sync", s.Name), Shard: x.shard,
+	}
+	if s.WarehouseDiff() {
+		return r.openWarehouseExtraction(ctx, s, x, req)
+	}
+	x.rdr, err = src.Read(ctx, req)
 	if err != nil {
 		src.Close()
 		return nil, fmt.Errorf("read %s: %w", s.Source.Connection, err)
@@ -134,18 +155,61 @@ func (r *Runner) openExtraction(ctx context.Context, s *spec.Sync, after *cursor
 			return nil, r.File.Problem(s.Field()+".source.cursor", "%v", err)
 		}
 	}
+	if err := r.mapExtraction(s, x, in); err != nil {
+		x.close()
+		return nil, err
+	}
+	return x, nil
+}
+
+// mapExtraction builds the mapper for the source's columns in and finds
+// the primary key among the mapped ones.
+func (r *Runner) mapExtraction(s *spec.Sync, x *extraction, in *arrow.Schema) error {
+	var err error
 	x.mapper, err = mappings.New(s.Mappings, in, r.alloc())
 	if err != nil {
-		x.close()
-		return nil, r.File.Problem(s.Field()+".mappings", "%v", err)
+		return r.File.Problem(s.Field()+".mappings", "%v", err)
 	}
 	for i, k := range s.Destination.PrimaryKey {
 		idx := x.mappedSchema().FieldIndices(k)
 		if len(idx) == 0 {
-			x.close()
-			return nil, r.File.Problem(fmt.Sprintf("%s.destination.primary_key[%d]", s.Field(), i), "primary key %q is not a column of the mapped rows", k)
+			return r.File.Problem(fmt.Sprintf("%s.destination.primary_key[%d]", s.Field(), i), "primary key %q is not a column of the mapped rows", k)
 		}
 		x.keyIdx = append(x.keyIdx, idx[0])
+	}
+	return nil
+}
+
+// openWarehouseExtraction opens a diff: warehouse sync: its diff query is
+// described, not run (warehouseDiff runs it), and the key's types checked:
+// the snapshot is keyed by the key's text in SQL, which must be hoist's.
+func (r *Runner) openWarehouseExtraction(ctx context.Context, s *spec.Sync, x *extraction, req extract.Request) (*extraction, error) {
+	var err error
+	x.shard = nil // the query keeps the shard's rows itself
+	if x.wh, err = r.openWarehouse(ctx, s, x.src); err != nil {
+		x.close()
+		return nil, err
+	}
+	if x.rdr, err = x.wh.read(ctx, req, true); err != nil {
+		x.close()
+		return nil, fmt.Errorf("read %s: %w", s.Source.Connection, err)
+	}
+	all := x.rdr.Schema()
+	if all.NumFields() < whExtra {
+		x.close()
+		return nil, fmt.Errorf("diff: warehouse: the query returned %d columns", all.NumFields())
+	}
+	x.srcSchema = arrow.NewSchema(all.Fields()[:all.NumFields()-whExtra], nil)
+	if err := r.mapExtraction(s, x, x.srcSchema); err != nil {
+		x.close()
+		return nil, err
+	}
+	for i, k := range x.keyIdx {
+		if t := x.mappedSchema().Field(k).Type; !shard.Pushable(t) {
+			x.close()
+			return nil, r.File.Problem(fmt.Sprintf("%s.destination.primary_key[%d]", s.Field(), i),
+				"diff: warehouse needs integer or text key columns (their text is the same in PostgreSQL and hoist); %s is %s", x.mappedSchema().Field(k).Name, t)
+		}
 	}
 	return x, nil
 }
@@ -181,7 +245,6 @@ func (x *extraction) next(ctx context.Context) (arrow.Record, arrow.Array, error
 		if x.curIdx >= 0 {
 			cur = rec.Column(x.curIdx)
 			cur.Retain()
-			x.cursors.read(cur)
 		}
 		mapped, err := x.mapper.Map(ctx, rec)
 		rec.Release()
@@ -190,6 +253,28 @@ func (x *extraction) next(ctx context.Context) (arrow.Record, arrow.Array, error
 				cur.Release()
 			}
 			return nil, nil, fmt.Errorf("map rows %d-%d: %w", x.read, x.read+rec.NumRows()-1, err)
+		}
+		if x.shard != nil {
+			// the key is a mapped field: the shard is known once mapped
+			kept, kcur, err := x.keepShard(ctx, mapped, cur)
+			mapped.Release()
+			if cur != nil {
+				cur.Release()
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			mapped, cur = kept, kcur
+			if mapped.NumRows() == 0 {
+				mapped.Release()
+				if cur != nil {
+					cur.Release()
+				}
+				continue
+			}
+		}
+		if cur != nil {
+			x.cursors.read(cur)
 		}
 		x.read += mapped.NumRows()
 		return mapped, cur, nil

@@ -55,11 +55,11 @@ func (u *syncRun) firstLoad(ctx context.Context) (*firstLoadRun, error) {
 	// A writer that needs record IDs or changed fields (business apps)
 	// takes the diffing path, which carries them.
 	// (A stream's before needs neither: a first load has no snapshot rows.)
-	if r.Opt.Refresh || s.OnDuplicate == "last" || u.st.SnapshotRows > 0 || u.needs.IDs || u.needs.Changed {
+	if r.Opt.Refresh || s.OnDuplicate == "last" || u.st.SnapshotRows > 0 || u.needs.IDs || u.needs.Changed || u.x.wh != nil {
 		return nil, nil
 	}
 	// SnapshotRows is the store's count; the snapshot itself has the last word.
-	snap, err := r.Store.Snapshot(ctx, s.Name)
+	snap, err := r.Store.Snapshot(ctx, r.stateName(s))
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot: %w", err)
 	}

@@ -21,6 +21,7 @@ type PlanOptions struct {
 	Refresh          bool
 	TempDir          string
 	Parallel         int
+	Shard            ShardOptions
 }
 
 // NewCmdPlan builds `hoist plan`.
@@ -47,6 +48,7 @@ func NewCmdPlan(streams *IO, g *GlobalOptions, runF func(context.Context, *PlanO
 	cmd.Flags().BoolVar(&opts.Refresh, "refresh", false, "diff against the destination's actual rows instead of the snapshot: show drift (postgres, sqlite, files)")
 	cmd.Flags().StringVar(&opts.TempDir, "temp-dir", "", "folder for the plan's spill files (default $TMPDIR, else /tmp)")
 	cmd.Flags().IntVar(&opts.Parallel, "parallel", DefaultParallel, "syncs planned at once; plans stay in spec order")
+	opts.Shard.addFlags(cmd.Flags(), false)
 	return cmd
 }
 
@@ -56,9 +58,13 @@ func runPlan(ctx context.Context, o *PlanOptions) error {
 		return err
 	}
 	defer store.Close()
-	r := &hsync.Runner{File: f, Store: store, Opt: hsync.Options{
+	opt := hsync.Options{
 		Limit: o.Limit, FullRefresh: o.FullRefresh, Refresh: o.Refresh, Logger: o.Global.logger(o.IO.Err), TempDir: o.TempDir,
-	}}
+	}
+	if syncs, err = o.Shard.apply(&opt, syncs, func(f string, a ...any) { opt.Logger.Info(fmt.Sprintf(f, a...)) }); err != nil {
+		return err
+	}
+	r := &hsync.Runner{File: f, Store: store, Opt: opt}
 	all, errs := r.PlanAll(ctx, syncs, o.Parallel)
 	var plans []*hsync.PlanReport
 	pending := false

@@ -27,6 +27,7 @@ type RunOptions struct {
 	LockTimeout     time.Duration
 	AllowMassDelete bool
 	TempDir         string
+	Shard           ShardOptions
 }
 
 // NewCmdRun builds `hoist run`.
@@ -58,6 +59,7 @@ func NewCmdRun(streams *IO, g *GlobalOptions, runF func(context.Context, *RunOpt
 	fl.DurationVar(&opts.LockTimeout, "lock-timeout", 0, "how long to wait for another run of the same sync to finish")
 	fl.BoolVar(&opts.AllowMassDelete, "allow-mass-delete", false, "let mirror delete more than max_delete_fraction of the destination")
 	fl.StringVar(&opts.TempDir, "temp-dir", "", "folder for the run's spill files (default $TMPDIR, else /tmp)")
+	opts.Shard.addFlags(fl, true)
 	return cmd
 }
 
@@ -75,6 +77,9 @@ func runRun(ctx context.Context, o *RunOptions) error {
 		AllowMassDelete: o.AllowMassDelete, TempDir: o.TempDir,
 	}
 	logTo := o.IO.Err
+	if syncs, err = o.Shard.apply(&opt, syncs, func(f string, a ...any) { o.Global.logger(o.IO.Err).Info(fmt.Sprintf(f, a...)) }); err != nil {
+		return err
+	}
 	switch {
 	case o.Global.Quiet || !o.IO.errIsTerminal():
 	case o.Parallel > 1 && len(syncs) > 1:

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hoist-dev/hoist/sync/state"
 )
 
 // NewCmdState builds `hoist state show|reset`.
@@ -42,21 +44,40 @@ func runStateShow(ctx context.Context, streams *IO, g *GlobalOptions, path strin
 	}
 	defer store.Close()
 	enc := json.NewEncoder(streams.Out)
+	var all []*state.SyncState
 	for _, s := range syncs {
 		st, err := store.Get(ctx, s.Name)
 		if err != nil {
 			return fmt.Errorf("state of %s: %w", s.Name, err)
 		}
 		st.Sync = s.Name
+		shards, err := shardStates(ctx, store, s.Name)
+		if err != nil {
+			return err
+		}
+		if len(shards) == 0 || st.Identity != nil || st.LastRun != nil {
+			all = append(all, st)
+		}
+		all = append(all, shards...)
+	}
+	for _, st := range all {
 		if g.Output == "json" {
 			if err := enc.Encode(st); err != nil {
 				return err
 			}
 			continue
 		}
-		fmt.Fprintf(streams.Out, "%s\n  cursor:   %s\n  snapshot: %d rows\n", s.Name, orNone(st.Cursor.String()), st.SnapshotRows)
+		fmt.Fprintf(streams.Out, "%s\n  cursor:   %s\n  snapshot: %d rows\n", st.Sync, orNone(st.Cursor.String()), st.SnapshotRows)
 		if id := st.Identity; id != nil {
 			fmt.Fprintf(streams.Out, "  source:   %s\n  target:   %s, key [%s]\n", id.Source, id.Destination, strings.Join(id.PrimaryKey, ", "))
+			engine := "client (snapshot in the state store)"
+			if id.Diff == "warehouse" {
+				engine = "warehouse (snapshot in the source database, schema hoist_diff)"
+			}
+			fmt.Fprintf(streams.Out, "  diff:     %s\n", engine)
+			if id.Shard != "" {
+				fmt.Fprintf(streams.Out, "  shard:    %s\n", id.Shard)
+			}
 		}
 		if r := st.LastRun; r != nil {
 			fmt.Fprintf(streams.Out, "  last run: %s at %s, %d read, %d delivered, %d rejected, %dms\n",
@@ -78,16 +99,31 @@ func runStateReset(ctx context.Context, streams *IO, g *GlobalOptions, path stri
 	}
 	defer store.Close()
 	for _, s := range syncs {
-		lock, err := store.Lock(ctx, s.Name, 0)
+		// a sharded sync's shards too: no layout's leftovers outlive a reset
+		shards, err := shardStates(ctx, store, s.Name)
 		if err != nil {
 			return err
 		}
-		err = store.Reset(ctx, s.Name)
-		lock.Release()
-		if err != nil {
-			return fmt.Errorf("reset %s: %w", s.Name, err)
+		names := []string{s.Name}
+		for _, st := range shards {
+			names = append(names, st.Sync)
 		}
-		fmt.Fprintf(streams.Out, "reset %s: the next run is a full sync\n", s.Name)
+		for _, name := range names {
+			lock, err := store.Lock(ctx, name, 0)
+			if err != nil {
+				return err
+			}
+			err = store.Reset(ctx, name)
+			lock.Release()
+			if err != nil {
+				return fmt.Errorf("reset %s: %w", name, err)
+			}
+		}
+		what := s.Name
+		if len(shards) > 0 {
+			what = fmt.Sprintf("%s and its %d shards", s.Name, len(shards))
+		}
+		fmt.Fprintf(streams.Out, "reset %s: the next run is a full sync\n", what)
 	}
 	return nil
 }

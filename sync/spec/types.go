@@ -77,6 +77,11 @@ type Sync struct {
 	// parallel (see sync/schedule.go): if one of them fails, this one is
 	// skipped.
 	After []string `yaml:"after" doc:"list of sync names that must finish first; if one fails, this sync is skipped"`
+	// Diff says where a keyed sync's diff is computed: DiffClient (hoist
+	// reads every row and compares it with the snapshot in the state
+	// store) or DiffWarehouse (the snapshot lives in the source database and
+	// one query there returns only the changed rows).
+	Diff string `yaml:"diff" doc:"where the diff runs: client (default; every row is read and compared by hoist) or warehouse (postgres sources: the snapshot lives in the source database's hoist_diff schema and only changed rows leave it)"`
 
 	// Index is the position in File.Syncs, used for error paths.
 	Index int `yaml:"-"`
@@ -129,6 +134,15 @@ type Duration time.Duration
 
 // D returns the duration as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Diff engines (Sync.Diff).
+const (
+	DiffClient    = "client"
+	DiffWarehouse = "warehouse"
+)
+
+// WarehouseDiff reports whether the sync's diff runs in the source database.
+func (s *Sync) WarehouseDiff() bool { return s.Diff == DiffWarehouse }
 
 // KeyNeeded reports whether mode diffs against a snapshot by primary key.
 func KeyNeeded(mode string) bool {

@@ -185,6 +185,7 @@ func (f *File) validateSync(s *Sync, p string, bad, warn func(string, string, ..
 	} else if s.Concurrency > MaxConcurrency {
 		bad(p+".concurrency", "must be at most %d (got %d)", MaxConcurrency, s.Concurrency)
 	}
+	f.validateDiff(s, sc, p, bad)
 	if s.OnDuplicate != "error" && s.OnDuplicate != "last" {
 		bad(p+".on_duplicate", "must be error or last")
 	}

@@ -77,6 +77,12 @@ type Identity struct {
 	PrimaryKey  []string `json:"primary_key,omitempty"`
 	// Schema is a hash of the mapped schema's field names and types.
 	Schema string `json:"schema,omitempty"`
+	// Shard is "I/N" for the state of one shard of a sharded sync, "" for
+	// an unsharded one: the layout its snapshot and cursor split rows by.
+	Shard string `json:"shard,omitempty"`
+	// Diff is "warehouse" when the snapshot lives in the source database
+	// (diff: warehouse); "" when it is this store's.
+	Diff string `json:"diff,omitempty"`
 }
 
 // Commit is what a run hands the store when it ends.
