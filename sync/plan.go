@@ -58,9 +58,11 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	case len(chg.reread) > 0 && s.Source.Cursor != "":
 		pr.Warnings = append(pr.Warnings, "state identity changed: "+chg.note())
 	}
-	if warn := r.planDestination(ctx, s, x); warn != "" {
+	warn, values := r.planDestination(ctx, s, x)
+	if warn != "" {
 		pr.Warnings = append(pr.Warnings, warn)
 	}
+	defer values.done()
 
 	mode := ModeOf(s.Destination.Mode)
 	if !mode.Keyed {
@@ -81,6 +83,7 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 			}
 		}
 		pr.RowsRead, pr.Added = x.read, x.read
+		pr.Warnings = append(pr.Warnings, values.warnings()...)
 		return pr, nil
 	}
 
@@ -121,6 +124,7 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	if len(res.nullKeys) > 0 {
 		pr.Warnings = append(pr.Warnings, fmt.Sprintf("%d rows have a NULL primary key and would be rejected", len(res.nullKeys)))
 	}
+	pr.Warnings = append(pr.Warnings, values.warnings()...)
 	return pr, nil
 }
 

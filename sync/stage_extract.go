@@ -72,6 +72,8 @@ type extraction struct {
 	// noSnapshot diffs against an empty snapshot: the recorded one belongs
 	// to another target (see checkIdentity).
 	noSnapshot bool
+	// inspect, when set, sees every mapped record (plan's value checks).
+	inspect func(arrow.RecordBatch)
 }
 
 func (x *extraction) close() {
@@ -192,6 +194,9 @@ func (x *extraction) next(ctx context.Context) (arrow.Record, arrow.Array, error
 			return nil, nil, fmt.Errorf("map rows %d-%d: %w", x.read, x.read+rec.NumRows()-1, err)
 		}
 		x.read += mapped.NumRows()
+		if x.inspect != nil {
+			x.inspect(mapped)
+		}
 		return mapped, cur, nil
 	}
 }

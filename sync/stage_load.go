@@ -355,9 +355,14 @@ func (l *loadStage) lateNotHeld() error {
 	return nil
 }
 
-// workers is how many loaders run at once.
+// workers is how many loaders run at once: the sync's concurrency, or,
+// when neither the spec nor the command line sets one, the writer's own
+// default where it has one (load.DefaultConcurrencer).
 func (r *Runner) workers(s *spec.Sync, w load.Writer) int {
 	n := s.Concurrency
+	if d, ok := w.(load.DefaultConcurrencer); ok && s.ConcurrencyDefault && d.DefaultConcurrency() > 0 {
+		n = d.DefaultConcurrency()
+	}
 	if r.Opt.Concurrency > 0 {
 		n = r.Opt.Concurrency
 	}
