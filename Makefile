@@ -13,7 +13,7 @@ LDFLAGS   := -s -w -X github.com/hoist-dev/hoist/cmd/cli.Version=$(VERSION) \
 export SF_DISABLE_MINICORE := true
 export SNOWFLAKE_DISABLE_PLATFORM_DETECTION := true
 
-.PHONY: all build test test-short vet quickstart quickstart-data bench bench-diff bench-postgres bench-mysql bench-http bench-snowflake bench-parallel bench-streams bench-scale release-snapshot clean
+.PHONY: all build test test-short vet quickstart quickstart-data bench bench-diff bench-postgres bench-mysql bench-http bench-snowflake bench-parallel bench-streams bench-scale bench-hubspot release-snapshot clean
 
 all: build
 
@@ -70,6 +70,12 @@ bench-scale: build
 ## bench-parallel: 200 small syncs (SQLite → files, 1,000 rows each), --parallel 1 against --parallel 8; prints the spec and the ratio.
 bench-parallel: build
 	$(GO) run -tags $(TAGS) ./bench/parallel -bin bin/hoist $(BENCH_PARALLEL_FLAGS)
+
+## bench-hubspot: 100,000 contacts (20 properties) from SQLite by bin/hoist into the fake HubSpot at the Professional
+## limit (190 requests per 10 s): achieved/limit clean and under the fault mix, never above it; peak RSS at 10k and
+## 100k; a daily_budget run that stops as partial and a next run that finishes exactly. Prints the spec.
+bench-hubspot: build
+	nice -n 19 $(GO) run -tags $(TAGS) ./bench/hubspot -hoist bin/hoist $(BENCH_HUBSPOT_FLAGS)
 
 ## release-snapshot: run .goreleaser.yaml locally (goreleaser v2.14.3 from the Go module proxy: newer ones need
 ## Go 1.27 or modules the proxy refuses): archives, checksums, SBOMs, the Homebrew cask, and the image when a docker

@@ -70,6 +70,24 @@ type Target struct {
 	Ledger quota.Ledger
 }
 
+// ValueChecker is a Writer, opened with DryRun, that can say before
+// anything is sent which rows hold values the destination would refuse (a
+// HubSpot value that is none of a picklist's options, text in a number
+// property): plan reports them, as the run rejects those rows unsent.
+// problem is called once per refused value: row in rec, the field, the
+// value as it would be sent, and why.
+type ValueChecker interface {
+	CheckValues(rec arrow.RecordBatch, problem func(row int, field, value, why string))
+}
+
+// DefaultConcurrencer is a Writer that wants its own number of concurrent
+// Write callers when the sync sets none (the spec's default suits a
+// database; an API whose requests are paced and sometimes hang needs more
+// of them in flight).
+type DefaultConcurrencer interface {
+	DefaultConcurrency() int
+}
+
 // ErrBudgetSpent is what a Write fails with (wrapped) when the connection's
 // daily request budget is spent: the pipeline stops the run as partial,
 // commits what was acknowledged, and the next run continues.

@@ -57,6 +57,13 @@ func newAIMD(maxConc int) *aimd {
 	return &aimd{limit: float64(min(aimdStart, maxConc)), max: float64(maxConc)}
 }
 
+// Baseline is the best mean latency seen (0 before the first window).
+func (a *aimd) Baseline() time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.baseline
+}
+
 // Limit returns the current concurrency limit.
 func (a *aimd) Limit() int {
 	a.mu.Lock()
@@ -99,14 +106,40 @@ func (a *aimd) Acquire(ctx context.Context) (func(httpkit.Sample), error) {
 	}
 }
 
+// A request that has not been answered long after the others are (an
+// API that accepted it and never answers, until the client's timeout of
+// 30s) stops counting against the limit, as TCP stops counting a segment
+// presumed lost: otherwise a few such requests hold every slot and the
+// whole load waits for their timeouts (bench-hubspot's fault mix, with
+// the limit halved by 429s, stood still for 30s at a time). It still runs
+// until it is answered or times out.
+const (
+	aimdStaleMin    = 2 * time.Second
+	aimdStaleFactor = 10 // × the baseline latency
+)
+
 func (a *aimd) releaser(epoch uint64) func(httpkit.Sample) {
-	return func(s httpkit.Sample) { a.release(epoch, s) }
+	a.mu.Lock()
+	stale := max(aimdStaleMin, aimdStaleFactor*a.baseline)
+	a.mu.Unlock()
+	var once stdsync.Once
+	free := func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.inflight--
+		a.wake()
+	}
+	t := time.AfterFunc(stale, func() { once.Do(free) })
+	return func(s httpkit.Sample) {
+		t.Stop()
+		once.Do(free)
+		a.release(epoch, s)
+	}
 }
 
 func (a *aimd) release(epoch uint64, s httpkit.Sample) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.inflight--
 	switch {
 	case s.Failed || s.Status >= 500:
 		// a fault, not back pressure

@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -76,4 +77,36 @@ func checkHubSpotSync(ctx context.Context, conn *spec.Connection, dir string, s 
 		return err
 	}
 	return w.Abort(ctx)
+}
+
+var _ ValueChecker = (*hubspotWriter)(nil)
+
+// CheckValues implements ValueChecker with the checks Write makes before it
+// sends a row (hsValue): a value that is none of its property's options, a
+// number or boolean that is not one, a text too long.
+func (w *hubspotWriter) CheckValues(rec arrow.RecordBatch, problem func(row int, field, value, why string)) {
+	if w.props == nil {
+		return // check_properties: false
+	}
+	for c, f := range rec.Schema().Fields() {
+		p := w.props[f.Name]
+		if p == nil {
+			continue
+		}
+		col := rec.Column(c)
+		for i := 0; i < int(rec.NumRows()); i++ {
+			if col.IsNull(i) {
+				continue
+			}
+			v, err := hsText(col, i, p)
+			if err == nil {
+				if why := p.check(v); why != "" {
+					err = errors.New(why)
+				}
+			}
+			if err != nil {
+				problem(i, f.Name, v, err.Error())
+			}
+		}
+	}
 }

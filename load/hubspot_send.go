@@ -177,9 +177,28 @@ func (w *hubspotWriter) clearInputs(b Batch, out *outcome) []hsInput {
 	return ins
 }
 
+// reserve sets aside the daily budget's requests for one batch before any
+// is sent (see quota.Reserve): a batch is sent whole or not at all, and the
+// run stops between batches when the budget cannot cover the next.
+func (w *hubspotWriter) reserve(ctx context.Context, requests int) (context.Context, func(), error) {
+	r, err := w.budget.Reserve(ctx, requests)
+	if err != nil {
+		return ctx, func() {}, err
+	}
+	return quota.WithReservation(ctx, r), r.Release, nil
+}
+
+// requests is how many requests of at most 100 inputs n inputs take.
+func requests(n int) int { return (n + hsBatchLimit - 1) / hsBatchLimit }
+
 // send writes inputs with endpoint in requests of at most 100, as many at
 // once as the gate allows, booking every row in out.
 func (w *hubspotWriter) send(ctx context.Context, b Batch, endpoint string, ins []hsInput, out *outcome) error {
+	ctx, release, err := w.reserve(ctx, requests(len(ins)))
+	if err != nil {
+		return err
+	}
+	defer release()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(int(w.gate.max))
 	for start := 0; start < len(ins); start += hsBatchLimit {
@@ -366,6 +385,12 @@ func (w *hubspotWriter) archive(ctx context.Context, b Batch, out *outcome) erro
 		}
 		recs = append(recs, r)
 	}
+	// the lookups and the archives (at most as many as the rows)
+	ctx, release, err := w.reserve(ctx, requests(len(unknown))+requests(len(recs)+len(unknown)))
+	if err != nil {
+		return err
+	}
+	defer release()
 	for start := 0; start < len(unknown); start += hsBatchLimit {
 		chunk := unknown[start:min(start+hsBatchLimit, len(unknown))]
 		inputs := make([]map[string]string, len(chunk))
@@ -438,11 +463,36 @@ func (w *hubspotWriter) post(ctx context.Context, endpoint string, body any) (*h
 	if err != nil {
 		return nil, err
 	}
-	resp, err := w.client.Do(ctx, httpkit.Request{Method: http.MethodPost, URL: u, Body: data, Gate: w.gate, Classify: w.classify})
+	req := httpkit.Request{Method: http.MethodPost, URL: u, Body: data, Gate: w.gate, Classify: w.classify}
+	if w.adaptiveTimeout {
+		req.Timeout = w.timeout
+	}
+	resp, err := w.client.Do(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	return resp, nil
+}
+
+// Without a timeout in the connection, a batch request's timeout follows
+// HubSpot's own latency: hsTimeoutFactor × the best mean latency seen,
+// between hsTimeoutMin and the default 30s. A request HubSpot accepted and
+// never answers then costs seconds, not half a minute: at the end of a
+// run, the last such request's timeout is the run's tail (bench-hubspot's
+// fault mix: 30s of a 55s run). A slow answer cut short is sent again,
+// which batch/upsert, update and archive take without harm.
+const (
+	hsTimeoutFactor = 20
+	hsTimeoutMin    = 5 * time.Second
+	hsTimeoutMax    = httpkit.DefaultHTTPTimeout
+)
+
+func (w *hubspotWriter) timeout() time.Duration {
+	b := w.gate.Baseline()
+	if b == 0 {
+		return hsTimeoutMax
+	}
+	return min(max(hsTimeoutFactor*b, hsTimeoutMin), hsTimeoutMax)
 }
 
 // classify tells HubSpot's two 429s apart: the ten-secondly limit is waited

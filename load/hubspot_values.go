@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -140,6 +141,9 @@ func hsDate(t time.Time, typ string) string {
 	return strconv.FormatInt(day.UnixMilli(), 10)
 }
 
+// hsMaxString is the most characters HubSpot keeps in a property value.
+const hsMaxString = 65_536
+
 // hsProperty is what the properties API says of one property.
 type hsProperty struct {
 	Name                 string     `json:"name"`
@@ -170,6 +174,10 @@ func (p *hsProperty) check(v string) string {
 		return ""
 	}
 	switch p.Type {
+	case "string":
+		if n := utf8.RuneCountInString(v); n > hsMaxString {
+			return fmt.Sprintf("property %s holds at most %d characters; this value has %d", p.Name, hsMaxString, n)
+		}
 	case "number":
 		if _, err := strconv.ParseFloat(v, 64); err != nil {
 			return fmt.Sprintf("property %s is a number: %q is not one", p.Name, v)

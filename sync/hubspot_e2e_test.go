@@ -299,6 +299,7 @@ syncs:
 		}
 		src[c.email] = c
 	}
+	before := srv.Stats()
 	rep = run("edits")
 	if rep.Added != 300 || rep.Changed != 600 || rep.Removed != 200 {
 		t.Errorf("edits: +%d ~%d -%d, want +300 ~600 -200", rep.Added, rep.Changed, rep.Removed)
@@ -307,6 +308,15 @@ syncs:
 		t.Errorf("edits: %s, %d delivered, %d rejected; want partial, 1090, 10", rep.Status, rep.Delivered, rep.Rejected)
 	}
 	check("edits")
+	// the 10 bad emails sort together: one 207 names exactly them, and
+	// nothing else was refused
+	after := srv.Stats()
+	if n := after.ByStatus[207] - before.ByStatus[207]; n != 1 {
+		t.Errorf("edits: %d answers 207, want the one naming the 10 bad records", n)
+	}
+	if n := after.RejectedRecords - before.RejectedRecords; n != 10 {
+		t.Errorf("edits: HubSpot refused %d records, want 10", n)
+	}
 
 	// the rejected rows file holds exactly the 10
 	rejected := map[string]bool{}
@@ -382,6 +392,89 @@ func mapKeys(m map[string]string) func(func(string) bool) {
 			if !yield(k) {
 				return
 			}
+		}
+	}
+}
+
+// TestHubSpotPicklistValues: values that are none of a property's options
+// are found by plan, from the properties API, before anything is sent (the
+// count, the sync, the field, the first values and their keys), and run
+// rejects exactly those rows, unsent, saying why: HubSpot sees no request
+// holding them.
+func TestHubSpotPicklistValues(t *testing.T) {
+	srv := hubspottest.New(hubspottest.Config{Token: hubspotToken,
+		Properties: map[string][]hubspottest.Property{"contacts": contactProps}})
+	defer srv.Close()
+	dir := t.TempDir()
+	t.Setenv("HUBSPOT_TOKEN", hubspotToken)
+	f := loadSpec(t, dir, fmt.Sprintf(`version: 1
+connections:
+  wh: {type: sqlite, path: source.db}
+  hs: {type: hubspot, token: "${HUBSPOT_TOKEN}", base_url: %s}
+syncs:
+  - name: contacts
+    source: {connection: wh, table: contacts}
+    destination: {connection: hs, object: contacts, mode: upsert, primary_key: [email]}
+    on_reject: {file: rejected.jsonl}
+`, srv.URL))
+	src := map[string]contact{}
+	for i := range 50 {
+		c := makeContact(i)
+		switch i {
+		case 3:
+			c.plan = sp("gold")
+		case 4:
+			c.plan = sp("platinum")
+		case 5:
+			c.plan = sp("gold")
+		case 6:
+			c.tags = sp("a;zz")
+		}
+		src[c.email] = c
+	}
+	writeContacts(t, filepath.Join(dir, "source.db"), src)
+	store, err := state.Open(context.Background(), "file://"+filepath.Join(dir, ".hoist"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	r := &hsync.Runner{File: f, Store: store, Opt: hsync.Options{TempDir: dir}}
+	pr, err := r.Plan(context.Background(), f.Syncs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	warnings := strings.Join(pr.Warnings, "\n")
+	for _, want := range []string{
+		"sync contacts: run would reject 4 rows, unsent",
+		// the source is read in no set order: the examples in any
+		"sync contacts, field plan: 3 rows, e.g. ",
+		`"gold" (key {email: "person00003@example.com"}): property plan has no option "gold" (options: free, pro, team)`,
+		`"gold" (key {email: "person00005@example.com"})`,
+		`"platinum" (key {email: "person00004@example.com"})`,
+		`sync contacts, field tags: 1 rows, e.g. "a;zz" (key {email: "person00006@example.com"}): property tags has no option "zz"`,
+	} {
+		if !strings.Contains(warnings, want) {
+			t.Errorf("plan warnings lack %q:\n%s", want, warnings)
+		}
+	}
+	if st := srv.Stats(); st.ByEndpoint["batch/upsert"] != 0 {
+		t.Fatalf("plan sent %d upserts", st.ByEndpoint["batch/upsert"])
+	}
+	rep := r.Run(context.Background(), f.Syncs[0])
+	if rep.Status != hsync.StatusPartial || rep.Rejected != 4 || rep.Delivered != 46 {
+		t.Fatalf("run: %s, %d delivered, %d rejected (%s); want partial, 46, 4", rep.Status, rep.Delivered, rep.Rejected, rep.Error)
+	}
+	st := srv.Stats()
+	if st.LiveRecords != 46 || st.RejectedRecords != 0 || st.Invalid != 0 || st.ByStatus[400] != 0 {
+		t.Errorf("the fake: %d contacts, %d records refused, %d invalid requests, %d 400s; want 46, 0, 0, 0", st.LiveRecords, st.RejectedRecords, st.Invalid, st.ByStatus[400])
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "rejected.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`field plan: property plan has no option \"gold\"`, `field plan: property plan has no option \"platinum\"`, `field tags: property tags has no option \"zz\"`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the rejected rows lack %q:\n%s", want, data)
 		}
 	}
 }

@@ -61,9 +61,11 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	if x.wh != nil && st.Identity == nil {
 		x.wh.empty = true // what run's prepare does to a fresh state
 	}
-	if warn := r.planDestination(ctx, s, x); warn != "" {
+	warn, values := r.planDestination(ctx, s, x)
+	if warn != "" {
 		pr.Warnings = append(pr.Warnings, warn)
 	}
+	defer values.done()
 
 	mode := ModeOf(s.Destination.Mode)
 	if !mode.Keyed {
@@ -84,6 +86,7 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 			}
 		}
 		pr.RowsRead, pr.Added = x.read, x.read
+		pr.Warnings = append(pr.Warnings, values.warnings()...)
 		return pr, nil
 	}
 
@@ -124,6 +127,7 @@ func (r *Runner) Plan(ctx context.Context, s *spec.Sync) (*PlanReport, error) {
 	if len(res.nullKeys) > 0 {
 		pr.Warnings = append(pr.Warnings, fmt.Sprintf("%d rows have a NULL primary key and would be rejected", len(res.nullKeys)))
 	}
+	pr.Warnings = append(pr.Warnings, values.warnings()...)
 	return pr, nil
 }
 

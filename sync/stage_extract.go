@@ -86,6 +86,8 @@ type extraction struct {
 	// query, and srcSchema the source's columns of it.
 	wh        *warehouse
 	srcSchema *arrow.Schema
+	// inspect, when set, sees every mapped record (plan's value checks).
+	inspect func(arrow.RecordBatch)
 }
 
 func (x *extraction) close() {
@@ -277,6 +279,9 @@ func (x *extraction) next(ctx context.Context) (arrow.Record, arrow.Array, error
 			x.cursors.read(cur)
 		}
 		x.read += mapped.NumRows()
+		if x.inspect != nil {
+			x.inspect(mapped)
+		}
 		return mapped, cur, nil
 	}
 }

@@ -154,11 +154,15 @@ func (l *loadStage) run(ctx context.Context, produce func(ctx context.Context, s
 				}
 			}
 			loops.Done()
-			if errors.Is(failed, errTooManyRejected) {
+			if errors.Is(failed, errTooManyRejected) || budgetStop(failed) {
 				// The other loaders' writes in flight stop at their next
 				// request by themselves (load.Batch.Reject); cancelling
 				// them would lose the rejections they found, and the
 				// count would no longer match the rejected rows file.
+				// A spent budget is a clean stop too: the batches already
+				// sent (their requests reserved) are applied by the API,
+				// and cancelling them would lose their answers, so they
+				// would be neither counted delivered nor committed.
 				loops.Wait()
 			}
 			// returned only once the producer has handed everything over:
@@ -355,9 +359,14 @@ func (l *loadStage) lateNotHeld() error {
 	return nil
 }
 
-// workers is how many loaders run at once.
+// workers is how many loaders run at once: the sync's concurrency, or,
+// when neither the spec nor the command line sets one, the writer's own
+// default where it has one (load.DefaultConcurrencer).
 func (r *Runner) workers(s *spec.Sync, w load.Writer) int {
 	n := s.Concurrency
+	if d, ok := w.(load.DefaultConcurrencer); ok && s.ConcurrencyDefault && d.DefaultConcurrency() > 0 {
+		n = d.DefaultConcurrency()
+	}
 	if r.Opt.Concurrency > 0 {
 		n = r.Opt.Concurrency
 	}

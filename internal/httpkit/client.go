@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"sort"
 	"strings"
@@ -206,6 +207,9 @@ type Request struct {
 	// before the retry, when the API's own policy says so and its headers
 	// do not (paced, as a Retry-After is).
 	Classify func(status int, h http.Header, body []byte) (wait time.Duration, err error)
+	// Timeout, when set, is this request's per-attempt timeout instead of
+	// the client's (a caller that adapts it to the API's latency).
+	Timeout func() time.Duration
 }
 
 // Response is the final answer to a request: a 2xx, or a status that is
@@ -338,27 +342,23 @@ func (c *Client) attempt(ctx context.Context, req Request) (resp *Response, err 
 		}
 		release(s)
 	}()
-	if c.pacer != nil {
-		err = c.pacer.Wait(ctx)
-	} else {
-		err = WaitToken(ctx, c.limiter)
-	}
-	if err != nil {
-		return nil, err
-	}
+	// The budget is taken before the pacer's slot, and the request is
+	// built before it too: what lies between the slot and the wire (a
+	// ledger write every few requests, building the request) would delay
+	// some requests past their slot and bunch them with later ones, which
+	// a rolling window limit counts as too many.
 	if c.budget != nil {
 		if err := c.budget.Take(ctx); err != nil {
 			return nil, err
 		}
 	}
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
 	var body io.Reader
 	if req.Body != nil {
 		body = bytes.NewReader(req.Body)
 	}
-	hr, err := http.NewRequestWithContext(actx, req.Method, req.URL.String(), body)
+	hr, err := http.NewRequestWithContext(ctx, req.Method, req.URL.String(), body)
 	if err != nil {
+		c.budget.Return()
 		return nil, err
 	}
 	// Without GetBody net/http cannot replay a write on a fresh connection
@@ -380,6 +380,34 @@ func (c *Client) attempt(ctx context.Context, req Request) (resp *Response, err 
 	if hr.Header.Get("User-Agent") == "" {
 		hr.Header.Set("User-Agent", "hoist")
 	}
+	var sent func(time.Time)
+	switch p := c.pacer.(type) {
+	case nil:
+		err = WaitToken(ctx, c.limiter)
+	case SentPacer:
+		sent, err = p.WaitSent(ctx)
+	default:
+		err = p.Wait(ctx)
+	}
+	if err != nil {
+		c.budget.Return() // never sent
+		return nil, err
+	}
+	// the attempt's timeout starts when it is sent, not while it waits
+	timeout := c.timeout
+	if req.Timeout != nil {
+		if d := req.Timeout(); d > 0 {
+			timeout = d
+		}
+	}
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if sent != nil {
+		actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
+			WroteRequest: func(httptrace.WroteRequestInfo) { sent(time.Now()) },
+		})
+	}
+	hr = hr.WithContext(actx)
 	start = time.Now()
 	r, err := c.hc.Do(hr)
 	if err != nil {
@@ -388,6 +416,9 @@ func (c *Client) attempt(ctx context.Context, req Request) (resp *Response, err 
 	defer r.Body.Close()
 	if c.budget != nil {
 		c.budget.Observe(r.Header)
+	}
+	if o, ok := c.pacer.(PaceObserver); ok {
+		o.Observe(r.Header, start)
 	}
 	ok := r.StatusCode >= 200 && r.StatusCode <= 299
 	if ok && req.DiscardSuccessBody {

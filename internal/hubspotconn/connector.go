@@ -71,7 +71,7 @@ type Config struct {
 	// when a tenth of the tier's daily limit is left, as HubSpot's
 	// X-HubSpot-RateLimit-Daily-Remaining says.
 	DailyBudget    *httpkit.DailyBudget `yaml:"daily_budget" doc:"daily request budget (default: stop when a tenth of the tier's daily limit is left, read from X-HubSpot-RateLimit-Daily-Remaining; the day runs in timezone, the account's)"`
-	Timeout        spec.Duration        `yaml:"timeout" doc:"per request, a duration (default 30s)"`
+	Timeout        spec.Duration        `yaml:"timeout" doc:"per request, a duration (default: 20 times HubSpot's usual latency, between 5s and 30s)"`
 	MaxRetries     *int                 `yaml:"max_retries" doc:"retries of 5xx, timeouts and resets (default 5); ten-secondly 429s are waited out, not counted"`
 	MaxConcurrency int                  `yaml:"max_concurrency" doc:"cap of the adaptive request concurrency (default 32)"`
 }
@@ -173,5 +173,6 @@ func (c *Config) HTTP() *httpkit.Config {
 // Window is the connection's ten-second rolling window, shared by every
 // sync on it in the process.
 func (c *Config) Window(name string) *httpkit.Window {
-	return httpkit.SharedWindow(fmt.Sprintf("hubspot\x00%s\x00%s", name, c.Base()), c.TenSecondly(), tenSeconds)
+	return httpkit.SharedWindow(fmt.Sprintf("hubspot\x00%s\x00%s", name, c.Base()), c.TenSecondly(), tenSeconds).
+		WithRemainingHeader(HeaderRemaining)
 }

@@ -25,9 +25,9 @@ import (
 	"time"
 )
 
-// Tier limits (requests per ten seconds per app, per day per account) as
-// HubSpot's usage guidelines give them for private apps.
-var tiers = map[string][2]int{
+// Tiers are the limits (requests per ten seconds per app, per day per
+// account) as HubSpot's usage guidelines give them for private apps.
+var Tiers = map[string][2]int{
 	"free":         {100, 250_000},
 	"starter":      {100, 250_000},
 	"professional": {190, 625_000},
@@ -89,10 +89,13 @@ type Stats struct {
 	MaxPer10s int
 	// Limited counts 429s for the ten-secondly limit, DailyLimited for the
 	// daily one (the injected bursts are Injected429).
-	Limited, DailyLimited                 int64
-	Injected5xx, Injected429, Resets      int64
-	Slow, Timeouts                        int64
-	PerSecond                             []int // arrivals per second since the first request
+	Limited, DailyLimited            int64
+	Injected5xx, Injected429, Resets int64
+	Slow, Timeouts                   int64
+	PerSecond                        []int // arrivals per second since the first request
+	// OKPerSecond counts the requests answered 2xx, by the second (since
+	// the first request) they arrived in.
+	OKPerSecond                           []int
 	First, Last                           time.Time
 	InvalidReasons                        []string // the first few
 	DailyUsed                             int
@@ -163,9 +166,9 @@ func NewHandler(cfg Config) *Server {
 	if cfg.Tier == "" {
 		cfg.Tier = "professional"
 	}
-	lim, ok := tiers[cfg.Tier]
+	lim, ok := Tiers[cfg.Tier]
 	if !ok {
-		lim = tiers["professional"]
+		lim = Tiers["professional"]
 	}
 	if cfg.TenSecondly == 0 {
 		cfg.TenSecondly = lim[0]
@@ -322,6 +325,7 @@ func (s *Server) Stats() Stats {
 		st.ByStatus[k] = v
 	}
 	st.PerSecond = slices.Clone(s.stats.PerSecond)
+	st.OKPerSecond = slices.Clone(s.stats.OKPerSecond)
 	st.InvalidReasons = slices.Clone(s.stats.InvalidReasons)
 	st.TenSecondlyLimit, st.DailyLimit = s.cfg.TenSecondly, s.cfg.Daily
 	st.Objects = len(s.objects)

@@ -33,16 +33,23 @@ type verdict struct {
 	limited                         string // "" or the 429's policy
 	fail                            int    // injected 5xx status
 	dailyLeft, windowLeft           int
+	at                              time.Time // arrival
 }
 
 const window = 10 * time.Second
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A request is counted when it arrives, as HubSpot's edge counts it:
+	// not after its body is read or after the requests before it are
+	// served (the fake serves one batch at a time), which would count a
+	// burst that queued here later than it came and make a client that
+	// paced well look over the limit.
+	now := time.Now()
 	body, err := io.ReadAll(io.LimitReader(r.Body, 32<<20))
 	if err != nil {
 		return
 	}
-	v := s.arrive(r)
+	v := s.arrive(r, now)
 	if v.reset {
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
@@ -115,8 +122,7 @@ func sleep(r *http.Request, d time.Duration) bool {
 
 // arrive counts a request and decides, in arrival order, its limits and
 // faults.
-func (s *Server) arrive(r *http.Request) verdict {
-	now := time.Now()
+func (s *Server) arrive(r *http.Request, now time.Time) verdict {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := &s.stats
@@ -132,12 +138,12 @@ func (s *Server) arrive(r *http.Request) verdict {
 		}
 		st.PerSecond[sec]++
 	}
-	s.arrivals = prune(append(s.arrivals, now), now)
-	st.MaxPer10s = max(st.MaxPer10s, len(s.arrivals))
+	s.arrivals = prune(insertTime(s.arrivals, now), latest(s.arrivals, now))
+	st.MaxPer10s = max(st.MaxPer10s, countSpan(s.arrivals))
 	// every number drawn for every request, so one fault's decision does
 	// not shift the others'
 	pFail, pSlow, pHang, pWhich := s.rng.Float64(), s.rng.Float64(), s.rng.Float64(), s.rng.IntN(3)
-	var v verdict
+	v := verdict{at: now}
 	if s.cfg.ResetEvery > 0 && n%int64(s.cfg.ResetEvery) == 0 {
 		st.Resets++
 		v.reset = true
@@ -150,7 +156,7 @@ func (s *Server) arrive(r *http.Request) verdict {
 	if day := now.UTC().Format(time.DateOnly); day != s.day {
 		s.day, st.DailyUsed = day, 0
 	}
-	s.window = prune(s.window, now)
+	s.window = prune(s.window, latest(s.window, now))
 	if s.cfg.Throttle429Every > 0 && n%int64(s.cfg.Throttle429Every) == 0 {
 		s.throttle = s.cfg.Throttle429Len
 	}
@@ -162,11 +168,10 @@ func (s *Server) arrive(r *http.Request) verdict {
 	case s.cfg.Daily >= 0 && st.DailyUsed >= s.cfg.Daily:
 		st.DailyLimited++
 		v.limited = "DAILY"
-	case s.cfg.TenSecondly >= 0 && len(s.window) >= s.cfg.TenSecondly:
+	case s.cfg.TenSecondly >= 0 && s.overLimit(now):
 		st.Limited++
 		v.limited = "TEN_SECONDLY_ROLLING"
 	default:
-		s.window = append(s.window, now)
 		st.DailyUsed++
 		switch {
 		case pFail < s.cfg.ErrorRate:
@@ -186,6 +191,61 @@ func (s *Server) arrive(r *http.Request) verdict {
 	return v
 }
 
+// Requests are stamped on arrival but counted when the fake gets to them,
+// so stamps can come slightly out of order: the lists stay sorted, and a
+// span is counted around each stamp.
+
+// insertTime adds t to the sorted ts.
+func insertTime(ts []time.Time, t time.Time) []time.Time {
+	i := len(ts)
+	for i > 0 && ts[i-1].After(t) {
+		i--
+	}
+	ts = append(ts, time.Time{})
+	copy(ts[i+1:], ts[i:])
+	ts[i] = t
+	return ts
+}
+
+// latest is the later of ts's last stamp and now.
+func latest(ts []time.Time, now time.Time) time.Time {
+	if len(ts) > 0 && ts[len(ts)-1].After(now) {
+		return ts[len(ts)-1]
+	}
+	return now
+}
+
+// overLimit accepts a request that arrived at now into the window, unless
+// that would put more than the limit in some ten seconds: stamps can be
+// counted out of order, so every span holding now is checked, not only the
+// one ending at it. s.mu held.
+func (s *Server) overLimit(now time.Time) bool {
+	s.window = insertTime(s.window, now)
+	if countSpan(s.window) <= s.cfg.TenSecondly {
+		return false
+	}
+	for i := len(s.window) - 1; i >= 0; i-- {
+		if s.window[i].Equal(now) {
+			s.window = append(s.window[:i], s.window[i+1:]...)
+			break
+		}
+	}
+	return true
+}
+
+// countSpan is the most stamps of the sorted ts within any ten seconds
+// ending at one of them.
+func countSpan(ts []time.Time) int {
+	best, j := 0, 0
+	for i := range ts {
+		for !ts[j].After(ts[i].Add(-window)) {
+			j++
+		}
+		best = max(best, i-j+1)
+	}
+	return best
+}
+
 // prune drops the times older than the ten-second window before now.
 func prune(ts []time.Time, now time.Time) []time.Time {
 	cut := now.Add(-window)
@@ -200,15 +260,28 @@ func prune(ts []time.Time, now time.Time) []time.Time {
 // every authenticated answer.
 func (s *Server) writeRaw(w http.ResponseWriter, status int, body any, v verdict) {
 	h := w.Header()
-	if !v.unauthorized {
+	// (a limit turned off, -1, sends no headers for it)
+	if !v.unauthorized && s.cfg.Daily >= 0 {
 		h.Set("X-HubSpot-RateLimit-Daily", strconv.Itoa(s.cfg.Daily))
 		h.Set("X-HubSpot-RateLimit-Daily-Remaining", strconv.Itoa(v.dailyLeft))
+	}
+	if !v.unauthorized && s.cfg.TenSecondly >= 0 {
 		h.Set("X-HubSpot-RateLimit-Interval-Milliseconds", strconv.Itoa(int(window/time.Millisecond)))
 		h.Set("X-HubSpot-RateLimit-Max", strconv.Itoa(s.cfg.TenSecondly))
 		h.Set("X-HubSpot-RateLimit-Remaining", strconv.Itoa(v.windowLeft))
 	}
 	s.mu.Lock()
 	s.stats.ByStatus[status]++
+	if status < 300 && !v.at.IsZero() {
+		// the answered requests by the second they arrived in: what a
+		// client achieved of the limit (bench-hubspot)
+		if sec := int(v.at.Sub(s.stats.First) / time.Second); sec >= 0 && sec < 3600 {
+			for len(s.stats.OKPerSecond) <= sec {
+				s.stats.OKPerSecond = append(s.stats.OKPerSecond, 0)
+			}
+			s.stats.OKPerSecond[sec]++
+		}
+	}
 	s.mu.Unlock()
 	if status == http.StatusNoContent || body == nil {
 		w.WriteHeader(status)

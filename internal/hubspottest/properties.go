@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Property is one property of an object type, as the CRM v3 properties API
@@ -22,7 +23,16 @@ type Property struct {
 	// ReadOnly: the API refuses to write it (modificationMetadata.readOnlyValue).
 	ReadOnly bool   `json:"-"`
 	Group    string `json:"-"`
+	// Pattern is a property validation rule of type REGEX (HubSpot's
+	// property validations API, kept apart from the property's
+	// description, so a client cannot see it): a value it does not match
+	// is refused, per record.
+	Pattern *regexp.Regexp `json:"-"`
 }
+
+// MaxStringLength is the most characters HubSpot stores in a string
+// property's value.
+const MaxStringLength = 65_536
 
 // Option is one value an enumeration property takes.
 type Option struct {
@@ -153,6 +163,12 @@ func checkValue(p *Property, value string) string {
 	}
 	if p.Name == "email" && !emailRe.MatchString(value) {
 		return fmt.Sprintf("Email address %s is invalid", value)
+	}
+	if p.Type == "string" && utf8.RuneCountInString(value) > MaxStringLength {
+		return fmt.Sprintf("the value of %s is %d characters long, more than the %d a property holds", p.Name, utf8.RuneCountInString(value), MaxStringLength)
+	}
+	if p.Pattern != nil && !p.Pattern.MatchString(value) {
+		return fmt.Sprintf("%q does not pass the validation rule of %s (REGEX %s)", value, p.Name, p.Pattern)
 	}
 	return ""
 }

@@ -114,6 +114,14 @@ type batchBody struct {
 func (s *Server) batch(endpoint string) func(r *http.Request, body []byte) reply {
 	return func(r *http.Request, body []byte) reply {
 		t := objectTypeOf(r)
+		// the body is checked before the lock: batches are served one at
+		// a time, and their validation is most of a batch's cost
+		schemaErr := validateBody(endpoint, body)
+		var b batchBody
+		var decodeErr error
+		if schemaErr == nil {
+			decodeErr = json.NewDecoder(bytes.NewReader(body)).Decode(&b)
+		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.stats.ByEndpoint[endpoint]++
@@ -121,12 +129,11 @@ func (s *Server) batch(endpoint string) func(r *http.Request, body []byte) reply
 		if st == nil {
 			return failure(http.StatusBadRequest, "VALIDATION_ERROR", "Unable to infer object type from: "+t, nil)
 		}
-		if err := validateBody(endpoint, body); err != nil {
-			return s.invalid(fmt.Sprintf("%s: the body does not match the documented schema: %v", endpoint, err))
+		if schemaErr != nil {
+			return s.invalid(fmt.Sprintf("%s: the body does not match the documented schema: %v", endpoint, schemaErr))
 		}
-		var b batchBody
-		if err := json.NewDecoder(bytes.NewReader(body)).Decode(&b); err != nil {
-			return s.invalid(err.Error())
+		if decodeErr != nil {
+			return s.invalid(decodeErr.Error())
 		}
 		seen := map[string]bool{}
 		var inputs []Input

@@ -66,6 +66,12 @@ type Budget struct {
 	used    int64 // requests sent today by this process
 	spent   error // set once spent (today)
 	users   int
+	// reserved: of granted (or, without a count, of what the API said is
+	// left) set aside for batches' reservations
+	reserved int64
+	// left is what the API last said is left today (heard: it said so)
+	left  int64
+	heard bool
 }
 
 // New returns a budget; ledger may be nil (the count is then this process's
@@ -87,6 +93,7 @@ func (b *Budget) Day() string { return b.cfg.Now().In(b.cfg.Location).Format(tim
 func (b *Budget) rollover() {
 	if d := b.Day(); d != b.day {
 		b.day, b.granted, b.used, b.spent = d, 0, 0, nil
+		b.reserved, b.left, b.heard = 0, 0, false
 	}
 }
 
@@ -96,27 +103,67 @@ func (b *Budget) Take(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.rollover()
+	// a batch's reservation is honoured even once the budget is spent for
+	// the others: it was promised before, and cutting the batch is what it
+	// exists to prevent (an API that refuses for its own daily limit still
+	// refuses: see Exhaust's callers)
+	if b.fromReservation(ctx) {
+		return nil
+	}
 	if b.spent != nil {
 		return b.spent
 	}
+	if b.heard && b.left-b.reserved <= b.cfg.Reserve && b.reserved > 0 {
+		// what is left above the reserve is promised to batches
+		return b.exhaust(fmt.Sprintf("the API says %d requests are left today, %d of them promised to batches under way and %d kept in reserve", b.left, b.reserved, b.cfg.Reserve))
+	}
 	if b.cfg.Limit <= 0 {
 		b.used++
+		if b.heard {
+			b.left--
+		}
 		return nil
 	}
-	if b.granted == 0 {
+	if b.granted-b.reserved <= 0 {
 		if err := b.grant(ctx); err != nil {
 			return err
+		}
+		if b.granted-b.reserved <= 0 {
+			return b.exhaust(fmt.Sprintf("%d requests counted today, the daily_budget; the rest are promised to batches under way", b.cfg.Limit))
 		}
 	}
 	b.granted--
 	b.used++
+	if b.heard {
+		b.left--
+	}
 	return nil
+}
+
+// Return gives back a request Take counted that was never sent (its
+// context ended while it waited to be paced). A nil budget does nothing.
+func (b *Budget) Return() {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used == 0 {
+		return
+	}
+	b.used--
+	if b.cfg.Limit > 0 {
+		b.granted++
+	}
+	if b.heard {
+		b.left++
+	}
 }
 
 // grant takes the next requests from the ledger; b.mu held.
 func (b *Budget) grant(ctx context.Context) error {
 	if b.ledger == nil {
-		if b.used >= b.cfg.Limit {
+		if b.used+b.granted >= b.cfg.Limit {
 			return b.exhaust(fmt.Sprintf("%d requests sent today, the daily_budget", b.used))
 		}
 		b.granted = b.cfg.Limit - b.used
@@ -134,10 +181,10 @@ func (b *Budget) grant(ctx context.Context) error {
 		if give == grantSize {
 			return b.exhaust(fmt.Sprintf("%d requests counted today (this run and earlier ones), the daily_budget", b.cfg.Limit))
 		}
-		b.granted = grantSize - give
+		b.granted += grantSize - give
 		return nil
 	}
-	b.granted = grantSize
+	b.granted += grantSize
 	return nil
 }
 
@@ -172,6 +219,10 @@ func (b *Budget) Observe(h http.Header) {
 	if err != nil {
 		return
 	}
+	b.mu.Lock()
+	b.rollover()
+	b.left, b.heard = left, true
+	b.mu.Unlock()
 	if left <= b.cfg.Reserve {
 		b.Exhaust(fmt.Sprintf("the API says %d requests are left today (%s), and %d are kept in reserve for other integrations", left, b.cfg.RemainingHeader, b.cfg.Reserve))
 	}

@@ -105,3 +105,69 @@ func TestBudgetReserve(t *testing.T) {
 		t.Errorf("100 left, reserve 100: %v, want ErrSpent", err)
 	}
 }
+
+// TestBudgetReservation: a batch's requests are set aside before it starts:
+// a reservation larger than what is left spends the budget without
+// sending anything; a granted one is honoured even after the others spend
+// the rest; what it did not use goes back.
+func TestBudgetReservation(t *testing.T) {
+	l := &memLedger{}
+	b := New(Config{Name: "hs", Limit: 10}, l)
+	b.Acquire()
+	ctx := context.Background()
+	r, err := b.Reserve(ctx, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx := WithReservation(ctx, r)
+	if err := b.Take(rctx); err != nil {
+		t.Fatal(err)
+	}
+	if sent, err := take(b, 10); sent != 6 || !errors.Is(err, ErrSpent) {
+		t.Fatalf("the others: %d sent, %v; want the 6 not reserved", sent, err)
+	}
+	for i := range 3 {
+		if err := b.Take(rctx); err != nil {
+			t.Fatalf("reserved request %d after the rest was spent: %v", i+2, err)
+		}
+	}
+	if err := b.Take(rctx); !errors.Is(err, ErrSpent) {
+		t.Errorf("a fifth request on a reservation of 4: %v", err)
+	}
+	r.Release()
+	if b.Used() != 10 {
+		t.Errorf("used %d, want 10", b.Used())
+	}
+
+	// too few left: refused before anything is sent, the grant given back
+	l2 := &memLedger{}
+	c := New(Config{Name: "hs", Limit: 30}, l2)
+	c.Acquire()
+	if sent, err := take(c, 27); sent != 27 || err != nil {
+		t.Fatal(sent, err)
+	}
+	if _, err := c.Reserve(ctx, 5); !errors.Is(err, ErrSpent) {
+		t.Fatalf("5 more with 3 left: %v, want ErrSpent", err)
+	}
+	if err := c.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l2.count["hs"] != 27 {
+		t.Errorf("the ledger counts %d, want the 27 sent", l2.count["hs"])
+	}
+
+	// a reservation on the API's count (what it says is left, above the
+	// reserve)
+	d := New(Config{Name: "hs", RemainingHeader: "X-Left", Reserve: 100}, nil)
+	h := http.Header{}
+	h.Set("X-Left", "105")
+	d.Observe(h)
+	if _, err := d.Reserve(ctx, 6); !errors.Is(err, ErrSpent) {
+		t.Errorf("6 with 105 left and 100 in reserve: %v, want ErrSpent", err)
+	}
+	d2 := New(Config{Name: "hs2", RemainingHeader: "X-Left", Reserve: 100}, nil)
+	d2.Observe(h)
+	if r, err := d2.Reserve(ctx, 5); err != nil || r == nil {
+		t.Errorf("5 with 105 left and 100 in reserve: %v", err)
+	}
+}

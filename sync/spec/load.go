@@ -211,7 +211,7 @@ func (f *File) applyDefaults() {
 			continue
 		}
 		if s.Concurrency == 0 {
-			s.Concurrency = DefaultConcurrency
+			s.Concurrency, s.ConcurrencyDefault = DefaultConcurrency, true
 		}
 		if s.OnDuplicate == "" {
 			s.OnDuplicate = "error"

@@ -66,9 +66,12 @@ type Sync struct {
 	Mappings    []*Mapping `yaml:"mappings" doc:"list of field mappings; default: every column to the same name"`
 	// BatchSize is 0 when the spec sets none: the destination then sizes
 	// its batches (load.BatchLimits).
-	BatchSize   int      `yaml:"batch_size" doc:"rows per destination request or statement (default: fitted to the destination: megabyte batches for databases and files, 100 rows for HTTP APIs)"`
-	Concurrency int      `yaml:"concurrency" doc:"parallel loaders (default 4, at most 1024)"`
-	OnReject    OnReject `yaml:"on_reject" doc:"where rejected rows go"`
+	BatchSize   int `yaml:"batch_size" doc:"rows per destination request or statement (default: fitted to the destination: megabyte batches for databases and files, 100 rows for HTTP APIs)"`
+	Concurrency int `yaml:"concurrency" doc:"parallel loaders (default 4, or the destination's own: 16 for hubspot; at most 1024)"`
+	// ConcurrencyDefault: the spec set no concurrency (Concurrency holds
+	// DefaultConcurrency), so a destination may ask for its own default.
+	ConcurrencyDefault bool     `yaml:"-"`
+	OnReject           OnReject `yaml:"on_reject" doc:"where rejected rows go"`
 	// OnDuplicate is "error" (default) or "last": what a duplicate key in the source does.
 	OnDuplicate string `yaml:"on_duplicate" doc:"error (default) or last: what a duplicate primary key in the source does"`
 	// MaxDeleteFraction bounds mirror deletes per run (default 0.5).
