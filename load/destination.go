@@ -165,6 +165,13 @@ type Result struct {
 	// while the source has them. Only OpUpdate batches report them, and a
 	// row is never both here and in Failed.
 	NotHeld []int
+	// Pending lists rows (indexes within the batch's record) the
+	// destination took but did not get to (a Bulk API job's unprocessed
+	// records): neither delivered nor rejected. They stay out of the
+	// snapshot and the cursor stays below them, so the next run sends them
+	// again; the run ends partial. A row is never both here and in Failed
+	// or NotHeld.
+	Pending []int
 	// IDs are record IDs the destination gave (or a lookup found) for the
 	// batch's rows, aligned with Record's rows; "" where it learned none,
 	// and the state keeps the ID it had. nil: none learned. Only kept for

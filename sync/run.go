@@ -39,7 +39,7 @@ func (r *Runner) Run(ctx context.Context, s *spec.Sync) *Report {
 		rep.Status, rep.Stopped = StatusPartial, err.Error()
 	case err != nil:
 		rep.Status, rep.Error = StatusFailed, err.Error()
-	case rep.Rejected > 0:
+	case rep.Rejected > 0 || rep.Stopped != "":
 		rep.Status = StatusPartial
 	default:
 		rep.Status = StatusOK
