@@ -68,6 +68,9 @@ type Target struct {
 	// Ledger keeps a connection's daily request count across runs (the
 	// state store, when it keeps one); nil: counted in this process only.
 	Ledger quota.Ledger
+	// Jobs keeps the sync's asynchronous jobs in the state (jobs.go); nil
+	// when the store keeps none.
+	Jobs JobJournal
 }
 
 // ErrBudgetSpent is what a Write fails with (wrapped) when the connection's

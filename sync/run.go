@@ -129,7 +129,7 @@ func (u *syncRun) openDestination(ctx context.Context) error {
 	}
 	w, err := dst.Open(ctx, load.Target{
 		Sync: s.Name, RunID: u.rep.RunID, Dest: &s.Destination, Schema: u.x.mappedSchema(), Alloc: r.alloc(),
-		Logger: r.log().With("sync", s.Name), Ledger: ledgerOf(r.Store),
+		Logger: r.log().With("sync", s.Name), Ledger: ledgerOf(r.Store), Jobs: journalOf(r.Store, s.Name),
 	})
 	if err != nil {
 		dst.Close()

@@ -67,6 +67,7 @@ func (u *syncRun) commit(ctx context.Context, loadErr error) error {
 		}
 	}
 	u.rep.Committed = u.rep.Delivered
+	u.settle(ctx)
 	u.rep.CursorAfter = commit.Cursor.String()
 	if commit.Cursor == nil {
 		u.rep.CursorAfter = u.rep.CursorBefore

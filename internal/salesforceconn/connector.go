@@ -7,14 +7,18 @@ package salesforceconn
 import (
 	"crypto/rsa"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/internal/httpkit"
+	"github.com/hoist-dev/hoist/internal/quota"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -74,6 +78,7 @@ type Config struct {
 	// answer's Sforce-Limit-Info says.
 	DailyBudget       *httpkit.DailyBudget `yaml:"daily_budget" doc:"daily API request budget (requests, reserve, timezone; default: stop when a tenth of the org's daily limit is left, read from Sforce-Limit-Info)"`
 	BulkRecordsPerDay int64                `yaml:"bulk_records_per_day" doc:"Bulk API 2.0 records hoist may send in 24 hours (default 150,000,000, the org limit); the limits resource's remaining batches are honoured too"`
+	PollInterval      spec.Duration        `yaml:"poll_interval" doc:"first wait between polls of a Bulk job's state, growing by half each poll to 30s (default 2s)"`
 	Timeout           spec.Duration        `yaml:"timeout" doc:"per request, a duration (default 30s; a job's upload gets ten times it)"`
 	MaxRetries        *int                 `yaml:"max_retries" doc:"retries of 5xx, timeouts, resets and UNABLE_TO_LOCK_ROW (default 5)"`
 	MaxConcurrency    int                  `yaml:"max_concurrency" doc:"most requests in flight (default 16)"`
@@ -122,6 +127,9 @@ func (c *Config) Validate(p connector.Problems) {
 	}
 	if c.BulkRecordsPerDay < 0 {
 		p.Add("bulk_records_per_day", "must not be negative")
+	}
+	if c.PollInterval < 0 || c.PollInterval.D() > 30*time.Second {
+		p.Add("poll_interval", "must be between 0 and 30s")
 	}
 	if c.MaxRetries != nil && *c.MaxRetries < 0 {
 		p.Add("max_retries", "must not be negative")
@@ -207,6 +215,44 @@ func (c *Config) BulkRecords() int64 {
 		return c.BulkRecordsPerDay
 	}
 	return DefaultBulkRecordsPerDay
+}
+
+// Poll is the first wait between polls of a job.
+func (c *Config) Poll() time.Duration {
+	if c.PollInterval > 0 {
+		return c.PollInterval.D()
+	}
+	return 2 * time.Second
+}
+
+// LimitInfo reads Sforce-Limit-Info ("api-usage=18/15000"): requests left
+// today and the org's daily limit.
+func LimitInfo(h http.Header) (left, limit int64, ok bool) {
+	for _, part := range strings.Split(h.Get(LimitInfoHeader), ",") {
+		v, found := strings.CutPrefix(strings.TrimSpace(part), "api-usage=")
+		if !found {
+			continue
+		}
+		used, max, found := strings.Cut(v, "/")
+		u, err1 := strconv.ParseInt(strings.TrimSpace(used), 10, 64)
+		m, err2 := strconv.ParseInt(strings.TrimSpace(max), 10, 64)
+		if !found || err1 != nil || err2 != nil {
+			return 0, 0, false
+		}
+		return m - u, m, true
+	}
+	return 0, 0, false
+}
+
+// Quota is the connection's daily budget settings for connection name.
+func (c *Config) Quota(name string) quota.Config {
+	q := c.Budget().Quota(name, c.Address())
+	q.RemainingHeader = ""
+	q.Remaining = LimitInfo
+	if q.Reserve == 0 {
+		q.ReserveShare = defaultReserveShare
+	}
+	return q
 }
 
 // Concurrency is the most requests in flight.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 )
@@ -248,7 +249,16 @@ func (s *Server) noteJobUploads(j *job) ([]string, int) {
 		}
 		n++
 		if col >= 0 && col < len(rec) {
-			s.uploads[strings.ToLower(j.object)+"\x00"+rec[col]]++
+			key := strings.ToLower(j.object) + "\x00" + rec[col]
+			s.uploads[key]++
+			var names []string
+			for i, v := range rec {
+				if v != "" && i < len(hdr) && !strings.EqualFold(hdr[i], "Id") {
+					names = append(names, hdr[i])
+				}
+			}
+			sort.Strings(names)
+			s.sent[key] = names
 		}
 	}
 	return hdr, n

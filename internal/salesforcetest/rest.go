@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -206,7 +207,7 @@ func (s *Server) collections(w http.ResponseWriter, r *http.Request, path []stri
 	type result struct {
 		ID      *string    `json:"id"`
 		Success bool       `json:"success"`
-		Errors  []apiError `json:"errors"`
+		Errors  []recError `json:"errors"`
 		Created *bool      `json:"created,omitempty"`
 	}
 	// check the request's shape first: an unknown field or type fails it whole
@@ -299,14 +300,14 @@ func (s *Server) collections(w http.ResponseWriter, r *http.Request, path []stri
 		}
 		if res.ok() {
 			id := res.id
-			out[k] = result{ID: &id, Success: true, Errors: []apiError{}}
+			out[k] = result{ID: &id, Success: true, Errors: []recError{}}
 			if op == "upsert" {
 				c := res.created
 				out[k].Created = &c
 			}
 			continue
 		}
-		out[k] = result{Success: false, Errors: []apiError{{Message: res.msg, ErrorCode: res.code, Fields: res.fields}}}
+		out[k] = result{Success: false, Errors: []recError{{Message: res.msg, StatusCode: res.code, Fields: res.fields}}}
 		if res.id != "" {
 			id := res.id
 			out[k].ID = &id
@@ -318,6 +319,14 @@ func (s *Server) collections(w http.ResponseWriter, r *http.Request, path []stri
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)
 	s.mu.Lock()
+}
+
+// recError is a collections result's per-record error, which names its
+// code statusCode (a request's errors say errorCode).
+type recError struct {
+	StatusCode string   `json:"statusCode"`
+	Message    string   `json:"message"`
+	Fields     []string `json:"fields"`
 }
 
 func contains(list []string, s string) bool {
@@ -340,6 +349,12 @@ func (s *Server) noteUpload(o *objStore, op string, ext int, id string, cells []
 		}
 	}
 	s.uploads[strings.ToLower(o.def.Name)+"\x00"+key]++
+	names := make([]string, 0, len(cells))
+	for _, c := range cells {
+		names = append(names, o.def.Fields[c.f].Name)
+	}
+	sort.Strings(names)
+	s.sent[strings.ToLower(o.def.Name)+"\x00"+key] = names
 }
 
 // collectionsDelete is DELETE /composite/sobjects?ids=…&allOrNone=false.
@@ -358,23 +373,23 @@ func (s *Server) collectionsDelete(w http.ResponseWriter, r *http.Request) {
 	type result struct {
 		ID      string     `json:"id"`
 		Success bool       `json:"success"`
-		Errors  []apiError `json:"errors"`
+		Errors  []recError `json:"errors"`
 	}
 	out := make([]result, len(ids))
 	s.stats.CollectionRecords += len(ids)
 	for k, id := range ids {
 		o := s.objectOfID(id)
 		if o == nil {
-			out[k] = result{ID: id, Errors: []apiError{{ErrorCode: "INVALID_CROSS_REFERENCE_KEY", Message: "invalid cross reference id"}}}
+			out[k] = result{ID: id, Errors: []recError{{StatusCode: "INVALID_CROSS_REFERENCE_KEY", Message: "invalid cross reference id", Fields: []string{}}}}
 			continue
 		}
 		if s.cfg.KeepLog {
 			s.uploads[strings.ToLower(o.def.Name)+"\x00"+id]++
 		}
 		res := s.apply(o, "delete", -1, id, nil)
-		out[k] = result{ID: id, Success: res.ok(), Errors: []apiError{}}
+		out[k] = result{ID: id, Success: res.ok(), Errors: []recError{}}
 		if !res.ok() {
-			out[k].Errors = []apiError{{ErrorCode: res.code, Message: res.msg}}
+			out[k].Errors = []recError{{StatusCode: res.code, Message: res.msg, Fields: []string{}}}
 		}
 	}
 	if s.cfg.KeepLog {

@@ -103,7 +103,8 @@ type Server struct {
 	jobs        map[string]*job
 	seq         int64
 	stats       Stats
-	uploads     map[string]int // object\x00identity → times uploaded
+	uploads     map[string]int      // object\x00identity → times uploaded
+	sent        map[string][]string // object\x00identity → the fields its last upload set (or cleared)
 	log         []LogEntry
 	locks       int
 	bulkBatches int
@@ -155,7 +156,7 @@ func NewHandler(cfg Config) *Server {
 		cfg.MaxUpload = 150 << 20
 	}
 	s := &Server{cfg: cfg, objects: map[string]*objStore{}, tokens: map[string]time.Time{}, jobs: map[string]*job{},
-		uploads: map[string]int{}, stats: Stats{ByEndpoint: map[string]int{}}, locks: cfg.LockFailures, fails: cfg.FailJobs}
+		uploads: map[string]int{}, sent: map[string][]string{}, stats: Stats{ByEndpoint: map[string]int{}}, locks: cfg.LockFailures, fails: cfg.FailJobs}
 	for _, o := range cfg.Objects {
 		s.objects[strings.ToLower(o.Name)] = newObjStore(o)
 	}
@@ -222,11 +223,26 @@ func (s *Server) Uploads(object string) map[string]int {
 	return out
 }
 
+// Sent returns, per record identity of object, the fields its last upload
+// set or cleared (an empty Bulk CSV cell sets nothing), sorted (KeepLog).
+func (s *Server) Sent(object string) map[string][]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string][]string{}
+	prefix := strings.ToLower(object) + "\x00"
+	for k, v := range s.sent {
+		if strings.HasPrefix(k, prefix) {
+			out[strings.TrimPrefix(k, prefix)] = v
+		}
+	}
+	return out
+}
+
 // ResetLog forgets the log, the upload counts and the counters.
 func (s *Server) ResetLog() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.log, s.uploads, s.stats = nil, map[string]int{}, Stats{ByEndpoint: map[string]int{}}
+	s.log, s.uploads, s.sent, s.stats = nil, map[string]int{}, map[string][]string{}, Stats{ByEndpoint: map[string]int{}}
 }
 
 // Jobs returns the ingest jobs' IDs and states.
