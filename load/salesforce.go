@@ -49,12 +49,12 @@ func init() { Register(salesforceconn.Type, salesforceDestRole, openSalesforce) 
 
 // SalesforceDest is a salesforce destination's keys.
 type SalesforceDest struct {
-	ExternalID    string `yaml:"external_id" doc:"external ID field records are upserted and looked up by (default, and must be: the primary key's field)"`
-	BulkThreshold int    `yaml:"bulk_threshold" doc:"batches of at least this many rows go through Bulk API 2.0, smaller ones through sObject Collections (default 2000)"`
-	JobSizeMB     int    `yaml:"job_size_mb" doc:"most CSV megabytes uploaded to one Bulk job; larger batches are cut into several jobs (default 100, at most 150: the documented limit)"`
-	GroupBy       string `yaml:"group_by" doc:"a mapped parent field (AccountId): records are ordered by it in every request and job, so that records of one parent are processed together (fewer UNABLE_TO_LOCK_ROW)"`
-	HardDelete    bool   `yaml:"hard_delete" doc:"mirror's deletes skip the recycle bin (Bulk API hardDelete, always through a job; the user needs the Bulk API Hard Delete permission)"`
-	CheckFields   *bool  `yaml:"check_fields" doc:"read the object's describe at start and refuse mapped fields it lacks, ones hoist may not write and types that cannot fill them (default true)"`
+	ExternalID        string `yaml:"external_id" doc:"external ID field records are upserted and looked up by (default, and must be: the primary key's field)"`
+	BulkThreshold     int    `yaml:"bulk_threshold" doc:"batches of at least this many rows go through Bulk API 2.0, smaller ones through sObject Collections (default 2000)"`
+	JobSizeMB         int    `yaml:"job_size_mb" doc:"most CSV megabytes uploaded to one Bulk job; larger batches are cut into several jobs (default 100, at most 150: the documented limit)"`
+	GroupBy           string `yaml:"group_by" doc:"a mapped parent field (AccountId): records are ordered by it in every request and job, so that records of one parent are processed together (fewer UNABLE_TO_LOCK_ROW)"`
+	HardDelete        bool   `yaml:"hard_delete" doc:"mirror's deletes skip the recycle bin (Bulk API hardDelete, always through a job; the user needs the Bulk API Hard Delete permission)"`
+	CheckFields       *bool  `yaml:"check_fields" doc:"read the object's describe at start and refuse mapped fields it lacks, ones hoist may not write and types that cannot fill them (default true)"`
 	connector.AppDest `yaml:",inline"`
 }
 

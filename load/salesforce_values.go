@@ -107,15 +107,15 @@ func sfJSON(v string, f *sfField, t arrow.DataType) any {
 
 // sfField is what describe says of one field.
 type sfField struct {
-	Name               string `json:"name"`
-	Type               string `json:"type"`
-	Length             int    `json:"length"`
-	Createable         bool   `json:"createable"`
-	Updateable         bool   `json:"updateable"`
-	Nillable           bool   `json:"nillable"`
-	ExternalID         bool   `json:"externalId"`
-	IDLookup           bool   `json:"idLookup"`
-	RestrictedPicklist bool   `json:"restrictedPicklist"`
+	Name               string   `json:"name"`
+	Type               string   `json:"type"`
+	Length             int      `json:"length"`
+	Createable         bool     `json:"createable"`
+	Updateable         bool     `json:"updateable"`
+	Nillable           bool     `json:"nillable"`
+	ExternalID         bool     `json:"externalId"`
+	IDLookup           bool     `json:"idLookup"`
+	RestrictedPicklist bool     `json:"restrictedPicklist"`
 	PicklistValues     []sfPick `json:"picklistValues"`
 }
 

@@ -42,8 +42,13 @@ func newSFEnv(t *testing.T, specText, key string) *sfEnv {
 
 func (e *sfEnv) run(step string, src map[string]opp) *hsync.Report {
 	e.t.Helper()
+	return e.runSync(step, 0, src)
+}
+
+func (e *sfEnv) runSync(step string, sync int, src map[string]opp) *hsync.Report {
+	e.t.Helper()
 	writeOpps(e.t, filepath.Join(e.dir, "source.db"), src)
-	rep := (&hsync.Runner{File: e.f, Store: e.store, Opt: hsync.Options{TempDir: e.dir}}).Run(context.Background(), e.f.Syncs[0])
+	rep := (&hsync.Runner{File: e.f, Store: e.store, Opt: hsync.Options{TempDir: e.dir}}).Run(context.Background(), e.f.Syncs[sync])
 	if rep.Status == hsync.StatusFailed {
 		e.t.Fatalf("%s: %s", step, rep.Error)
 	}

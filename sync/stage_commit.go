@@ -231,7 +231,7 @@ func (u *syncRun) newCommit(ctx context.Context, loadErr error) (*state.Commit, 
 	} else if rep.Rejected > 0 {
 		c.Run.Status = StatusPartial
 	}
-	if stage.acks.pending > 0 && c.Run.Status == StatusOK {
+	if stage.acks.pending > 0 && c.Run.Status != StatusFailed {
 		c.Run.Status = StatusPartial
 		rep.Stopped = fmt.Sprintf("%d row(s) taken by the destination were left unprocessed (a Bulk API job ended before them); the next run sends them", stage.acks.pending)
 	}

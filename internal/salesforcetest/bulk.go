@@ -141,6 +141,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, version strin
 		lineEnding: req.LineEnding, delimiter: req.ColumnDelimiter, version: version, o: o, ext: ext, state: "Open", created: time.Now()}
 	s.jobs[j.id] = j
 	s.stats.Jobs++
+	s.stats.JobOps[j.op]++
 	info := s.info(j)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, info)

@@ -121,6 +121,7 @@ type Stats struct {
 	Invalid        int            // requests Salesforce would refuse as malformed
 	InvalidReasons []string
 	Jobs           int
+	JobOps         map[string]int // jobs by operation
 	MaxUpload      int // largest job upload, bytes
 	// CollectionRecords and BulkRecords count records sent each way.
 	CollectionRecords, BulkRecords int
@@ -156,7 +157,7 @@ func NewHandler(cfg Config) *Server {
 		cfg.MaxUpload = 150 << 20
 	}
 	s := &Server{cfg: cfg, objects: map[string]*objStore{}, tokens: map[string]time.Time{}, jobs: map[string]*job{},
-		uploads: map[string]int{}, sent: map[string][]string{}, stats: Stats{ByEndpoint: map[string]int{}}, locks: cfg.LockFailures, fails: cfg.FailJobs}
+		uploads: map[string]int{}, sent: map[string][]string{}, stats: Stats{ByEndpoint: map[string]int{}, JobOps: map[string]int{}}, locks: cfg.LockFailures, fails: cfg.FailJobs}
 	for _, o := range cfg.Objects {
 		s.objects[strings.ToLower(o.Name)] = newObjStore(o)
 	}
@@ -192,9 +193,12 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stats
-	st.ByEndpoint = map[string]int{}
+	st.ByEndpoint, st.JobOps = map[string]int{}, map[string]int{}
 	for k, v := range s.stats.ByEndpoint {
 		st.ByEndpoint[k] = v
+	}
+	for k, v := range s.stats.JobOps {
+		st.JobOps[k] = v
 	}
 	st.InvalidReasons = append([]string(nil), s.stats.InvalidReasons...)
 	return st
@@ -242,7 +246,7 @@ func (s *Server) Sent(object string) map[string][]string {
 func (s *Server) ResetLog() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.log, s.uploads, s.sent, s.stats = nil, map[string]int{}, map[string][]string{}, Stats{ByEndpoint: map[string]int{}}
+	s.log, s.uploads, s.sent, s.stats = nil, map[string]int{}, map[string][]string{}, Stats{ByEndpoint: map[string]int{}, JobOps: map[string]int{}}
 }
 
 // Jobs returns the ingest jobs' IDs and states.
