@@ -201,23 +201,30 @@ func TestSalesforceFaults(t *testing.T) {
 	}
 	srv.ExpireTokens()
 	srv.SetFaults(0, 25, 7, 0)
+	srv.ResetLog()
 	rep = e.run("rerun", src)
 	if rep.Status != hsync.StatusPartial || rep.Delivered+first != 4_000 || rep.Rejected != 1 {
 		t.Fatalf("rerun: %s, %d delivered (+%d before), %d rejected: %s %s", rep.Status, rep.Delivered, first, rep.Rejected, rep.Stopped, rep.Error)
 	}
 	checkExact(t, "rerun", srv, src, map[string]bool{"OPP-BAD": true})
 	st := srv.Stats()
-	if st.Tokens != 2 || st.Expired == 0 {
+	if st.Tokens != 1 || st.Expired == 0 {
 		t.Errorf("rerun: %d sessions granted after %d expired requests; want the expired session renewed once", st.Tokens, st.Expired)
 	}
 	if st.ByEndpoint["5xx"] == 0 {
 		t.Error("rerun: no 503 was answered: the fault did not run")
 	}
+	twice := 0
 	for k, n := range srv.Uploads("Opportunity") {
-		if n > 1 && k != "OPP-BAD" {
-			lockRetries := n - 1
-			_ = lockRetries // locked records are sent again; nothing else is
+		switch {
+		case n == 2:
+			twice++ // a record the fake refused UNABLE_TO_LOCK_ROW, sent again
+		case n != 1:
+			t.Errorf("rerun: %s uploaded %d times", k, n)
 		}
+	}
+	if twice != 25 {
+		t.Errorf("rerun: %d records sent twice, want the 25 the fake locked", twice)
 	}
 
 	// the private key, and the session's token, appear nowhere hoist writes

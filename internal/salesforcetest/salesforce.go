@@ -122,7 +122,7 @@ type Stats struct {
 	InvalidReasons []string
 	Jobs           int
 	JobOps         map[string]int // jobs by operation
-	MaxUpload      int // largest job upload, bytes
+	MaxUpload      int            // largest job upload, bytes
 	// CollectionRecords and BulkRecords count records sent each way.
 	CollectionRecords, BulkRecords int
 	ProcessingTime                 time.Duration // simulated job processing time, summed
