@@ -187,6 +187,13 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, id string) {
 		s.bad(w, "UNSUPPORTED_MEDIA_TYPE", "Content-Type "+ct+" (want text/csv)")
 		return
 	}
+	if s.cfg.UploadDelay > 0 {
+		select {
+		case <-time.After(s.cfg.UploadDelay):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, int64(s.cfg.MaxUpload)+1))
 	if err != nil {
 		return

@@ -84,6 +84,9 @@ type Config struct {
 	LockFailures int
 	// ErrorEvery answers every n-th API request 503, unapplied (0: never).
 	ErrorEvery int
+	// UploadDelay holds each job upload this long before reading it (a
+	// slow link: a client killed meanwhile leaves its job Open).
+	UploadDelay time.Duration
 	// MaxUpload is a job's upload limit (default 150 MB, the documented).
 	MaxUpload int
 	// KeepLog keeps, per record identity, how many times it was uploaded,
