@@ -9,7 +9,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/hoist-dev/hoist/connector"
 	"github.com/hoist-dev/hoist/internal/quota"
+	"github.com/hoist-dev/hoist/internal/salesforceconn"
 	"github.com/hoist-dev/hoist/sync/spec"
 )
 
@@ -85,4 +87,65 @@ func (w *sfWriter) suggest(name string) string {
 		return fmt.Sprintf(" (did you mean %s?)", best)
 	}
 	return ""
+}
+
+func init() {
+	checkers[salesforceconn.Type] = checkSalesforce
+	syncCheckers[salesforceconn.Type] = checkSalesforceSync
+}
+
+// checkSalesforce runs the connection's OAuth flow and reads the org's
+// limits: a refused key or secret, or a user not pre-authorized, fails.
+func checkSalesforce(ctx context.Context, conn *spec.Connection, dir string) (string, error) {
+	cfg, err := connector.As[*salesforceconn.Config](conn.Config)
+	if err != nil {
+		return "", err
+	}
+	api, err := newSFAPI(conn.Name, cfg, dir)
+	if err != nil {
+		return "", err
+	}
+	defer api.client.Close()
+	var lim map[string]struct {
+		Max       int64 `json:"Max"`
+		Remaining int64 `json:"Remaining"`
+	}
+	if _, err := api.json(ctx, sfRequest{method: http.MethodGet, path: "/limits"}, &lim); err != nil {
+		return "", err
+	}
+	if r, ok := lim["DailyApiRequests"]; ok {
+		return fmt.Sprintf("%d of %d API requests left today", r.Remaining, r.Max), nil
+	}
+	return "", nil
+}
+
+// checkSalesforceSync opens the sync's destination to check it only: the
+// object exists and every field the mappings name is one of its fields,
+// writable as the mode needs, the key an external ID (plan, which knows
+// the mapped columns' types, checks those too).
+func checkSalesforceSync(ctx context.Context, conn *spec.Connection, dir string, s *spec.Sync) error {
+	d, err := Open(ctx, conn, dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	var fields []arrow.Field
+	seen := map[string]bool{}
+	add := func(name string) {
+		if name != "" && !seen[strings.ToLower(name)] {
+			seen[strings.ToLower(name)] = true
+			fields = append(fields, arrow.Field{Name: name, Type: arrow.BinaryTypes.String, Nullable: true})
+		}
+	}
+	for _, k := range s.Destination.PrimaryKey {
+		add(k)
+	}
+	for _, m := range s.Mappings {
+		add(m.To)
+	}
+	w, err := d.Open(ctx, Target{Sync: s.Name, Dest: &s.Destination, Schema: arrow.NewSchema(fields, nil), DryRun: true})
+	if err != nil {
+		return err
+	}
+	return w.Abort(ctx)
 }

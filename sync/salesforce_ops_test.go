@@ -1,6 +1,7 @@
 package sync_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/hoist-dev/hoist/internal/salesforcetest"
+	"github.com/hoist-dev/hoist/load"
 	hsync "github.com/hoist-dev/hoist/sync"
 )
 
@@ -249,4 +251,57 @@ func TestSalesforceFaults(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestSalesforcePlanChecksDescribe: plan and validate --connect hold the
+// mapped fields to the object's describe: a field it lacks (with the
+// closest name), one that is not updateable, a key that is not an external
+// ID, and a column type that cannot fill a field are named before anything
+// is sent.
+func TestSalesforcePlanChecksDescribe(t *testing.T) {
+	srv, key := newSalesforce(t, salesforcetest.Config{})
+	for _, tc := range []struct {
+		name, mappings, key, want string
+	}{
+		{"missing field", "      - {from: NextStep, to: NextStp}\n", "Ext_Id__c", "mapped field NextStp is not a field of Opportunity (did you mean NextStep?)"},
+		{"read-only field", "      - {from: Amount, to: ExpectedRevenue}\n", "Ext_Id__c", "field ExpectedRevenue of Opportunity is not createable"},
+		{"key not external", "", "Name", "the key Name is not an external ID field"},
+		{"type", "      - {from: Name, to: CloseDate}\n", "Ext_Id__c", ""},
+		{"clean", "", "Ext_Id__c", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mappings := ""
+			if tc.mappings != "" {
+				mappings = "    mappings:\n      - {from: Ext_Id__c, to: Ext_Id__c}\n      - {from: Name, to: Name}\n" + tc.mappings
+				if tc.name == "type" {
+					mappings = "    mappings:\n      - {from: Ext_Id__c, to: Ext_Id__c}\n      - {from: IsPrivate, to: CloseDate}\n"
+					tc.want = "field CloseDate is a date; map a date or timestamp, not a bool"
+				}
+			}
+			text := strings.Replace(sfSpec(srv.URL, "mirror", ""), "primary_key: [Ext_Id__c]", "primary_key: ["+tc.key+"]", 1)
+			text = strings.Replace(text, "    destination:\n", mappings+"    destination:\n", 1)
+			e := newSFEnv(t, text, key)
+			writeOpps(t, filepath.Join(e.dir, "source.db"), numbered(0, 10))
+			pr, err := (&hsync.Runner{File: e.f, Store: e.store, Opt: hsync.Options{TempDir: e.dir}}).Plan(context.Background(), e.f.Syncs[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Join(pr.Warnings, "\n")
+			switch {
+			case tc.want == "" && strings.Contains(got, "run would fail"):
+				t.Errorf("plan: %s", got)
+			case tc.want != "" && !strings.Contains(got, tc.want):
+				t.Errorf("plan says %q, want it to say %q", got, tc.want)
+			}
+			if tc.want != "" && tc.name != "type" {
+				conn := e.f.Connections["sf"]
+				if err := load.CheckSync(context.Background(), conn, e.dir, e.f.Syncs[0]); err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("validate --connect: %v, want %q", err, tc.want)
+				}
+			}
+			if srv.Stats().ByEndpoint["jobs create"]+srv.Stats().ByEndpoint["collections upsert"] != 0 {
+				t.Error("plan sent records")
+			}
+		})
+	}
 }
