@@ -113,8 +113,8 @@ func checkSalesforce(ctx context.Context, conn *spec.Connection, dir string) (st
 	if _, err := api.json(ctx, sfRequest{method: http.MethodGet, path: "/limits"}, &lim); err != nil {
 		return "", err
 	}
-	if r, ok := lim["DailyApiRequests"]; ok {
-		return fmt.Sprintf("%d of %d API requests left today", r.Remaining, r.Max), nil
+	if r, ok := lim["DailyApiRequests"]; ok && r.Max > 0 && r.Remaining <= r.Max/10 {
+		return fmt.Sprintf("only %d of the org's %d daily API requests are left: a run stops when a tenth is left (daily_budget)", r.Remaining, r.Max), nil
 	}
 	return "", nil
 }

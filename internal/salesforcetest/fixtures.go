@@ -51,3 +51,17 @@ func Opportunity(extra int) Object {
 	}
 	return o
 }
+
+// Customer is a custom object for the quickstart's customers (the demo).
+func Customer() Object {
+	return Object{Name: "Customer__c", KeyPrefix: "a01", Fields: []Field{
+		{Name: "Customer_Id__c", Type: "string", Length: 20, ExternalID: true},
+		{Name: "Name", Type: "string", Length: 80, Required: true},
+		{Name: "Email__c", Type: "email"},
+		{Name: "Country__c", Type: "string", Length: 2},
+		{Name: "Plan__c", Type: "picklist", Picklist: []string{"free", "starter", "pro", "enterprise"}, Restricted: true},
+		{Name: "Lifetime_Value__c", Type: "currency"},
+		{Name: "Is_Active__c", Type: "boolean"},
+		{Name: "Signup_Date__c", Type: "date"},
+	}}
+}
