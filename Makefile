@@ -13,7 +13,7 @@ LDFLAGS   := -s -w -X github.com/hoist-dev/hoist/cmd/cli.Version=$(VERSION) \
 export SF_DISABLE_MINICORE := true
 export SNOWFLAKE_DISABLE_PLATFORM_DETECTION := true
 
-.PHONY: all build test test-short vet quickstart quickstart-data bench bench-diff bench-postgres bench-mysql bench-http bench-snowflake bench-parallel bench-streams release-snapshot clean
+.PHONY: all build test test-short vet quickstart quickstart-data bench bench-diff bench-postgres bench-mysql bench-http bench-snowflake bench-parallel bench-streams bench-salesforce release-snapshot clean
 
 all: build
 
@@ -62,6 +62,11 @@ bench-snowflake:
 ## bench-streams: 1,000,000 changes published by hoist to NATS JetStream, Kafka (kfake), MQTT and RabbitMQ against a bare client loop, peak RSS at 100k and 1M.
 bench-streams: build
 	$(GO) run -tags $(TAGS) ./bench/streams -hoist bin/hoist
+
+## bench-salesforce: 650,000 opportunities × 240 fields into the fake Salesforce through Bulk API 2.0 jobs, then a 1% change to 3 fields;
+## hoist's wall and CPU time, peak RSS, jobs and the fake's simulated processing. BENCH_SALESFORCE_FLAGS="-rows 65000" for a smaller run.
+bench-salesforce: build
+	$(GO) run -tags $(TAGS) ./bench/salesforce -bin bin/hoist $(BENCH_SALESFORCE_FLAGS)
 
 ## bench-parallel: 200 small syncs (SQLite → files, 1,000 rows each), --parallel 1 against --parallel 8; prints the spec and the ratio.
 bench-parallel: build

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	stdsync "sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -230,6 +231,8 @@ type sfWriter struct {
 	threshold int
 	jobBytes  int
 	fields    map[string]*sfField // describe, by lower-case name; nil: not read
+	colOnce   stdsync.Once
+	colFields []*sfField // describe's field of each schema column
 	jobs      *sfJobs
 	budget    *quota.Budget
 	released  bool

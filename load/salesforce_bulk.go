@@ -55,7 +55,9 @@ func (w *sfWriter) bulk(ctx context.Context, b Batch, p sfPlan, rows []int, ids 
 		if err != nil {
 			return err
 		}
+		t0 := time.Now()
 		n, skipped, err := w.upload(ctx, info.ID, b, p, hdr, rows[start:], ids)
+		w.target.Log().Debug("salesforce: job uploaded", "job", info.ID, "rows", n, "duration_ms", time.Since(t0).Milliseconds())
 		if err != nil {
 			w.abortJob(ctx, info.ID)
 			return err
@@ -91,11 +93,15 @@ func (w *sfWriter) bulk(ctx context.Context, b Batch, p sfPlan, rows []int, ids 
 	g, gctx := errgroup.WithContext(ctx)
 	for _, job := range sent {
 		g.Go(func() error {
+			t0 := time.Now()
 			info, err := w.await(gctx, job.id)
 			if err != nil {
 				return err
 			}
-			return w.bookJob(gctx, p, info, job, out)
+			t1 := time.Now()
+			err = w.bookJob(gctx, p, info, job, out)
+			w.target.Log().Debug("salesforce: job done", "job", job.id, "state", info.State, "wait_ms", t1.Sub(t0).Milliseconds(), "results_ms", time.Since(t1).Milliseconds())
+			return err
 		})
 	}
 	return g.Wait()
@@ -324,9 +330,11 @@ func appendCSV(dst []byte, s string) []byte {
 }
 
 // await polls a job until it ends: every poll_interval at first, half as
-// long again each time, at most 30 s apart.
+// long again each time, but never more than a quarter of the time waited
+// so far (so a job is seen done at most a quarter late) nor 30 s.
 func (w *sfWriter) await(ctx context.Context, id string) (*sfJobInfo, error) {
 	wait := w.conn.Poll()
+	began := time.Now()
 	for {
 		var info sfJobInfo
 		if _, err := w.api.json(ctx, sfRequest{method: http.MethodGet, path: "/jobs/ingest/" + id}, &info); err != nil {
@@ -342,7 +350,7 @@ func (w *sfWriter) await(ctx context.Context, id string) (*sfJobInfo, error) {
 		if err := (httpkit.SystemClock{}).Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
-		wait = min(wait*3/2, 30*time.Second)
+		wait = min(wait*3/2, max(time.Since(began)/4, w.conn.Poll()), 30*time.Second)
 	}
 }
 

@@ -74,6 +74,21 @@ func (w *sfWriter) clearCols() []int {
 	return out
 }
 
+// colField is describe's field of schema column c (nil: not described),
+// looked up once per column.
+func (w *sfWriter) colField(c int) *sfField {
+	w.colOnce.Do(func() {
+		w.colFields = make([]*sfField, w.target.Schema.NumFields())
+		for k, f := range w.target.Schema.Fields() {
+			w.colFields[k] = w.field(f.Name)
+		}
+	})
+	if c < len(w.colFields) {
+		return w.colFields[c]
+	}
+	return nil
+}
+
 // colName is a planned column's field name.
 func (w *sfWriter) colName(p sfPlan, c int) string { return w.target.Schema.Field(c).Name }
 
@@ -96,15 +111,14 @@ func (w *sfWriter) cell(b Batch, p sfPlan, i, c int) (string, cellKind, error) {
 			return "", sfCellSkip, nil
 		}
 	}
-	name := b.Record.Schema().Field(c).Name
-	v, null, err := sfText(b.Record.Column(c), i, w.field(name))
+	v, null, err := sfText(b.Record.Column(c), i, w.colField(c))
 	switch {
 	case err != nil:
-		return "", 0, fmt.Errorf("field %s: %w", name, err)
+		return "", 0, fmt.Errorf("field %s: %w", b.Record.Schema().Field(c).Name, err)
 	case !null:
 		return v, sfCellValue, nil
 	case c == w.extCol:
-		return "", 0, fmt.Errorf("the external ID %s is empty: the record cannot be addressed", name)
+		return "", 0, fmt.Errorf("the external ID %s is empty: the record cannot be addressed", w.ext)
 	case p.op == "insert" || w.app.Nulls == connector.NullsSkip:
 		return "", sfCellSkip, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -155,8 +156,8 @@ func (f *sfField) check(v string) string {
 			}
 		}
 	}
-	if isSFText(f.Type) && f.Length > 0 && len([]rune(v)) > f.Length {
-		return fmt.Sprintf("field %s holds at most %d characters, not %d", f.Name, f.Length, len([]rune(v)))
+	if f.Length > 0 && len(v) > f.Length && isSFText(f.Type) && utf8.RuneCountInString(v) > f.Length {
+		return fmt.Sprintf("field %s holds at most %d characters, not %d", f.Name, f.Length, utf8.RuneCountInString(v))
 	}
 	return ""
 }

@@ -290,6 +290,33 @@ func (s *Server) Records(object string) map[string]map[string]string {
 	return out
 }
 
+// SetKeepLog turns the upload log on or off (a benchmark keeps it only for
+// the run it checks).
+func (s *Server) SetKeepLog(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.KeepLog = on
+}
+
+// Lookup returns the record whose external ID field holds value, or nil.
+func (s *Server) Lookup(object, field, value string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.objects[strings.ToLower(object)]
+	if o == nil {
+		return nil
+	}
+	i, f := o.field(field)
+	if f == nil || !f.ExternalID {
+		return nil
+	}
+	id, ok := o.byExt[i][strings.ToLower(value)]
+	if !ok {
+		return nil
+	}
+	return o.fieldsOf(o.byID[id])
+}
+
 // Count is how many live records object has.
 func (s *Server) Count(object string) int {
 	s.mu.Lock()
