@@ -468,7 +468,9 @@ func (w *sfWriter) readResults(ctx context.Context, job, kind, ident string, fn 
 			if errCol >= 0 && errCol < len(rec) {
 				sfErr = rec[errCol]
 			}
-			fn(rec[identCol], id, sfErr, cellsDigest(head, rec, data))
+			// csv's fields share one string per line: a kept sf__Id would
+			// keep its whole line (every field) alive
+			fn(rec[identCol], strings.Clone(id), strings.Clone(sfErr), cellsDigest(head, rec, data))
 		}
 	})
 }

@@ -106,7 +106,7 @@ func (j *sfJobs) recover(ctx context.Context, w *sfWriter) error {
 			if code, _ := splitSFError(sfErr); sfErr != "" && code == "UNABLE_TO_LOCK_ROW" {
 				return // transient: send it again
 			}
-			j.got[e.Op+"\x00"+ident] = &sfRecovered{digest: digest, id: rid, err: sfErr}
+			j.got[e.Op+"\x00"+ident] = &sfRecovered{digest: digest, id: rid, err: sfErr} // the key is a new string; rid and sfErr are clones
 			n++
 		}
 		if err := w.readResults(ctx, id, "successfulResults", e.Ident, keep); err != nil {

@@ -236,7 +236,7 @@ func LimitInfo(h http.Header) (left, limit int64, ok bool) {
 		used, max, found := strings.Cut(v, "/")
 		u, err1 := strconv.ParseInt(strings.TrimSpace(used), 10, 64)
 		m, err2 := strconv.ParseInt(strings.TrimSpace(max), 10, 64)
-		if !found || err1 != nil || err2 != nil {
+		if !found || err1 != nil || err2 != nil || u < 0 || m <= 0 {
 			return 0, 0, false
 		}
 		return m - u, m, true
