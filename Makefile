@@ -13,7 +13,7 @@ LDFLAGS   := -s -w -X github.com/hoist-dev/hoist/cmd/cli.Version=$(VERSION) \
 export SF_DISABLE_MINICORE := true
 export SNOWFLAKE_DISABLE_PLATFORM_DETECTION := true
 
-.PHONY: all build test test-short vet quickstart quickstart-data bench bench-diff bench-postgres bench-mysql bench-http bench-snowflake bench-parallel bench-streams bench-scale bench-hubspot release-snapshot clean
+.PHONY: all build test test-short vet quickstart quickstart-data bench bench-diff bench-postgres bench-mysql bench-http bench-snowflake bench-parallel bench-streams bench-scale bench-hubspot bench-salesforce release-snapshot clean
 
 all: build
 
@@ -66,6 +66,11 @@ bench-streams: build
 ## bench-scale: a 20,000,000-row PostgreSQL table (bench-postgres's shape), 1% changed, mirrored into PostgreSQL by 4 shards with the warehouse diff; wall time, rows moved, peak RSS per shard. Smaller: make bench-scale BENCH_SCALE_FLAGS="-rows 2000000 -compare".
 bench-scale: build
 	$(GO) run -tags $(TAGS) ./bench/scale -bin bin/hoist $(BENCH_SCALE_FLAGS)
+
+## bench-salesforce: 650,000 opportunities × 240 fields into the fake Salesforce through Bulk API 2.0 jobs, then a 1% change to 3 fields;
+## hoist's wall and CPU time, peak RSS, jobs and the fake's simulated processing. BENCH_SALESFORCE_FLAGS="-rows 65000" for a smaller run.
+bench-salesforce: build
+	$(GO) run -tags $(TAGS) ./bench/salesforce -bin bin/hoist $(BENCH_SALESFORCE_FLAGS)
 
 ## bench-parallel: 200 small syncs (SQLite → files, 1,000 rows each), --parallel 1 against --parallel 8; prints the spec and the ratio.
 bench-parallel: build

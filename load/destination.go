@@ -68,6 +68,9 @@ type Target struct {
 	// Ledger keeps a connection's daily request count across runs (the
 	// state store, when it keeps one); nil: counted in this process only.
 	Ledger quota.Ledger
+	// Jobs keeps the sync's asynchronous jobs in the state (jobs.go); nil
+	// when the store keeps none.
+	Jobs JobJournal
 }
 
 // ValueChecker is a Writer, opened with DryRun, that can say before
@@ -193,6 +196,13 @@ type Result struct {
 	// while the source has them. Only OpUpdate batches report them, and a
 	// row is never both here and in Failed.
 	NotHeld []int
+	// Pending lists rows (indexes within the batch's record) the
+	// destination took but did not get to (a Bulk API job's unprocessed
+	// records): neither delivered nor rejected. They stay out of the
+	// snapshot and the cursor stays below them, so the next run sends them
+	// again; the run ends partial. A row is never both here and in Failed
+	// or NotHeld.
+	Pending []int
 	// IDs are record IDs the destination gave (or a lookup found) for the
 	// batch's rows, aligned with Record's rows; "" where it learned none,
 	// and the state keeps the ID it had. nil: none learned. Only kept for

@@ -39,7 +39,7 @@ func (r *Runner) Run(ctx context.Context, s *spec.Sync) *Report {
 		rep.Status, rep.Stopped = StatusPartial, err.Error()
 	case err != nil:
 		rep.Status, rep.Error = StatusFailed, err.Error()
-	case rep.Rejected > 0:
+	case rep.Rejected > 0 || rep.Stopped != "":
 		rep.Status = StatusPartial
 	default:
 		rep.Status = StatusOK
@@ -139,7 +139,7 @@ func (u *syncRun) openDestination(ctx context.Context) error {
 	}
 	w, err := dst.Open(ctx, load.Target{
 		Sync: s.Name, RunID: u.rep.RunID, Dest: &s.Destination, Schema: u.x.mappedSchema(), Alloc: r.alloc(),
-		Logger: r.log().With("sync", s.Name), Ledger: ledgerOf(r.Store),
+		Logger: r.log().With("sync", s.Name), Ledger: ledgerOf(r.Store), Jobs: journalOf(r.Store, s.Name),
 	})
 	if err != nil {
 		dst.Close()

@@ -67,6 +67,7 @@ func (u *syncRun) commit(ctx context.Context, loadErr error) error {
 		}
 	}
 	u.rep.Committed = u.rep.Delivered
+	u.settle(ctx)
 	u.rep.CursorAfter = commit.Cursor.String()
 	if commit.Cursor == nil {
 		u.rep.CursorAfter = u.rep.CursorBefore
@@ -229,6 +230,10 @@ func (u *syncRun) newCommit(ctx context.Context, loadErr error) (*state.Commit, 
 		c.Run.Status, c.Run.Error = StatusFailed, loadErr.Error()
 	} else if rep.Rejected > 0 {
 		c.Run.Status = StatusPartial
+	}
+	if stage.acks.pending > 0 && c.Run.Status != StatusFailed {
+		c.Run.Status = StatusPartial
+		rep.Stopped = fmt.Sprintf("%d row(s) taken by the destination were left unprocessed (a Bulk API job ended before them); the next run sends them", stage.acks.pending)
 	}
 	if (u.cs != nil || u.first != nil) && stage.acks.batches > 0 && u.x.wh == nil {
 		d, err := u.delta()

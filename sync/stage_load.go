@@ -37,6 +37,7 @@ type acks struct {
 	rows    int64 // rows delivered
 	rejects int64
 	absent  int64 // rows not held
+	pending int64 // rows the destination left for the next run (load.Result.Pending)
 	batches int
 }
 
@@ -255,6 +256,10 @@ func (l *loadStage) record(b *outBatch, res load.Result, start time.Time) error 
 	if err != nil {
 		return err
 	}
+	pending, err := pendingRows(b, res.Pending, failed, absent)
+	if err != nil {
+		return err
+	}
 	for _, f := range res.Failed {
 		if err := l.rejects.write(l.rejectLine(b, f)); err != nil {
 			return err
@@ -272,16 +277,25 @@ func (l *loadStage) record(b *outBatch, res load.Result, start time.Time) error 
 	if len(failed) > 0 {
 		l.acks.rejected[b.Seq] = failed
 	}
-	if len(absent) > 0 {
-		l.acks.notHeld[b.Seq] = absent
+	if len(absent) > 0 || len(pending) > 0 {
+		// a pending row is kept out of the snapshot as a not-held one is
+		held := make(map[int]bool, len(absent)+len(pending))
+		for r := range absent {
+			held[r] = true
+		}
+		for r := range pending {
+			held[r] = true
+		}
+		l.acks.notHeld[b.Seq] = held
 	}
-	l.acks.rows += int64(n - len(failed) - len(absent))
+	l.acks.pending += int64(len(pending))
+	l.acks.rows += int64(n - len(failed) - len(absent) - len(pending))
 	l.acks.rejects += int64(len(failed))
 	l.acks.absent += int64(len(absent))
 	if b.cursors != nil {
 		var ok, bad []int
 		for i := 0; i < n; i++ {
-			if failed[i] {
+			if failed[i] || pending[i] {
 				bad = append(bad, i)
 			} else {
 				ok = append(ok, i)
@@ -302,6 +316,24 @@ func (l *loadStage) record(b *outBatch, res load.Result, start time.Time) error 
 		return fmt.Errorf("%w: %d rows rejected, more than on_reject.max_rejected %d", errTooManyRejected, l.nullKeys.Load()+l.acks.rejects, l.maxReject)
 	}
 	return nil
+}
+
+// pendingRows checks a batch's pending rows (in range, neither rejected nor
+// not held) and returns them as a set. Unlike a not-held row, a pending one
+// holds the cursor below it: it was not answered.
+func pendingRows(b *outBatch, rows []int, failed, absent map[int]bool) (map[int]bool, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	n := int(b.Record.NumRows())
+	out := make(map[int]bool, len(rows))
+	for _, r := range rows {
+		if r < 0 || r >= n || failed[r] || absent[r] {
+			return nil, fmt.Errorf("load batch %d: destination reported row %d of %d pending, out of range or already rejected or not held", b.Seq, r, n)
+		}
+		out[r] = true
+	}
+	return out, nil
 }
 
 // notHeldRows checks a batch's not-held rows against the Writer contract

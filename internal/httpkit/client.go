@@ -197,7 +197,11 @@ type Request struct {
 	URL    *url.URL
 	Body   []byte
 	Header http.Header
-	Gate   Gate
+	// BodyFunc, instead of Body, streams a body too large to hold: each
+	// attempt calls it for a fresh reader (closed by the transport), so a
+	// retry sends the same bytes again.
+	BodyFunc func() io.Reader
+	Gate     Gate
 	// DiscardSuccessBody drains a 2xx body without keeping it (the
 	// response's Body is then empty): for callers that only need the status.
 	DiscardSuccessBody bool
@@ -356,6 +360,9 @@ func (c *Client) attempt(ctx context.Context, req Request) (resp *Response, err 
 	if req.Body != nil {
 		body = bytes.NewReader(req.Body)
 	}
+	if req.BodyFunc != nil {
+		body = req.BodyFunc()
+	}
 	hr, err := http.NewRequestWithContext(ctx, req.Method, req.URL.String(), body)
 	if err != nil {
 		c.budget.Return()
@@ -371,7 +378,7 @@ func (c *Client) attempt(ctx context.Context, req Request) (resp *Response, err 
 	for k, vs := range req.Header {
 		hr.Header[k] = vs
 	}
-	if req.Body != nil && hr.Header.Get("Content-Type") == "" {
+	if (req.Body != nil || req.BodyFunc != nil) && hr.Header.Get("Content-Type") == "" {
 		hr.Header.Set("Content-Type", "application/json")
 	}
 	if hr.Header.Get("Accept") == "" {
@@ -391,6 +398,9 @@ func (c *Client) attempt(ctx context.Context, req Request) (resp *Response, err 
 	}
 	if err != nil {
 		c.budget.Return() // never sent
+		if rc, ok := body.(io.Closer); ok {
+			rc.Close() // a streamed body's writer is waiting on it
+		}
 		return nil, err
 	}
 	// the attempt's timeout starts when it is sent, not while it waits

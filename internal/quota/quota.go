@@ -44,6 +44,13 @@ type Config struct {
 	// RemainingHeader names the header where the API says how many
 	// requests are left today ("" when it says nothing).
 	RemainingHeader string
+	// Remaining, when set, reads what is left today (and the day's limit)
+	// from an answer's headers instead of RemainingHeader, for an API that
+	// states its usage another way (Salesforce's "api-usage=18/15000").
+	Remaining func(h http.Header) (left, limit int64, ok bool)
+	// ReserveShare, with Reserve 0, keeps limit/ReserveShare in reserve,
+	// the limit being what Remaining reads.
+	ReserveShare int64
 	// Location is the time zone the API's day runs in (nil: UTC).
 	Location *time.Location
 	// Now is the clock (nil: time.Now).
@@ -208,6 +215,17 @@ func (b *Budget) Exhaust(why string) error {
 // Observe reads what an answer says is left today; at or below the reserve
 // the budget is spent.
 func (b *Budget) Observe(h http.Header) {
+	if b.cfg.Remaining != nil && h != nil {
+		left, limit, ok := b.cfg.Remaining(h)
+		reserve := b.cfg.Reserve
+		if reserve == 0 && b.cfg.ReserveShare > 0 {
+			reserve = limit / b.cfg.ReserveShare
+		}
+		if ok && left <= reserve {
+			b.Exhaust(fmt.Sprintf("the API says %d of %d requests are left today, and %d are kept in reserve for other integrations", left, limit, reserve))
+		}
+		return
+	}
 	if b.cfg.RemainingHeader == "" || h == nil {
 		return
 	}

@@ -3,6 +3,7 @@ package quota
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	stdsync "sync"
 	"testing"
@@ -169,5 +170,30 @@ func TestBudgetReservation(t *testing.T) {
 	d2.Observe(h)
 	if r, err := d2.Reserve(ctx, 5); err != nil || r == nil {
 		t.Errorf("5 with 105 left and 100 in reserve: %v", err)
+	}
+}
+
+// TestRemainingParser: an API stating its usage its own way (Salesforce's
+// "api-usage=used/max") spends the budget once what is left reaches the
+// reserve share of its limit.
+func TestRemainingParser(t *testing.T) {
+	parse := func(h http.Header) (int64, int64, bool) {
+		var used, limit int64
+		if _, err := fmt.Sscanf(h.Get("X-Usage"), "%d/%d", &used, &limit); err != nil {
+			return 0, 0, false
+		}
+		return limit - used, limit, true
+	}
+	b := New(Config{Name: "org", Remaining: parse, ReserveShare: 10}, nil)
+	for _, tc := range []struct {
+		usage string
+		spent bool
+	}{{"", false}, {"100/1000", false}, {"899/1000", false}, {"900/1000", true}} {
+		h := http.Header{}
+		h.Set("X-Usage", tc.usage)
+		b.Observe(h)
+		if err := b.Take(context.Background()); errors.Is(err, ErrSpent) != tc.spent {
+			t.Errorf("after %q: take %v, want spent %v", tc.usage, err, tc.spent)
+		}
 	}
 }
