@@ -66,7 +66,7 @@ timed() {
     done ) &
   sampler=$!
   t0=$(date +%s%N)
-  /usr/bin/time -v -o "$WORK/time" "$@" >"$WORK/out" 2>"$WORK/err" || { kill $sampler 2>/dev/null; wait $sampler 2>/dev/null; cat "$WORK/err" "$WORK/out" >&2; return 1; }
+  /usr/bin/time -v -o "$WORK/time" "$@" >"$WORK/out" 2>"$WORK/err" || { kill $sampler 2>/dev/null || true; wait $sampler 2>/dev/null; cat "$WORK/err" "$WORK/out" >&2; return 1; }
   t1=$(date +%s%N)
   kill $sampler; wait $sampler 2>/dev/null || true
   TMP_MB=$(awk '{printf "%.0f", $1/1048576}' "$WORK/tmp-peak" 2>/dev/null); TMP_MB=${TMP_MB:-0}
