@@ -177,21 +177,12 @@ func (f *sfField) values() string {
 			vals = append(vals, p.Value)
 		}
 	}
-	if len(vals) > 12 {
-		return strings.Join(vals[:12], ", ") + fmt.Sprintf(", … (%d in all)", len(vals))
-	}
-	return strings.Join(vals, ", ")
+	return optionText(vals)
 }
 
 // fits says why an Arrow type cannot fill the field ("" when it can).
 func (f *sfField) fits(t arrow.DataType) string {
-	id := t.ID()
-	if ext, ok := t.(arrow.ExtensionType); ok {
-		id = ext.StorageType().ID()
-	}
-	numeric := arrow.IsInteger(id) || arrow.IsFloating(id) || id == arrow.DECIMAL128 || id == arrow.DECIMAL256
-	textual := id == arrow.STRING || id == arrow.LARGE_STRING || id == arrow.STRING_VIEW || id == arrow.DICTIONARY
-	temporal := id == arrow.DATE32 || id == arrow.DATE64 || id == arrow.TIMESTAMP
+	id, numeric, textual, temporal := arrowKinds(t)
 	switch f.Type {
 	case "double", "currency", "percent", "int":
 		if !numeric && !textual {
