@@ -16,7 +16,7 @@ import (
 // which fields of a changed row differ from the snapshot's. The diff keeps
 // them in the changeset (extras), the batch stage hands them to the writer
 // with each batch (batchExtras), the load stage keeps the IDs the writer
-// learnt (acks.ids), and the commit writes them beside the rows (learntID).
+// learnt (acks.ids, spilled to a file: record_ids.go), and the commit writes them beside the rows (learntID).
 
 // extras returns what the changeset keeps of e for the writer: the
 // snapshot's row of a change (to tell its changed fields) and the key's
@@ -158,17 +158,20 @@ func (a *acks) keepIDs(seq, n int, ids []string) error {
 		return fmt.Errorf("load batch %d: destination gave %d record IDs for %d rows", seq, len(ids), n)
 	}
 	if a.ids == nil {
-		a.ids = map[int][]string{}
+		return fmt.Errorf("load batch %d: record IDs from a writer that does not keep them", seq)
 	}
-	a.ids[seq] = ids
-	return nil
+	return a.ids.keep(seq, ids)
 }
 
 // learntID is the record ID the state keeps for row of batch seq: the one
 // the writer learnt, else the one the snapshot had (nil when neither).
-func (a *acks) learntID(seq, row int, had []byte) []byte {
-	if ids := a.ids[seq]; row < len(ids) && ids[row] != "" {
-		return []byte(ids[row])
+func (a *acks) learntID(seq, row int, had []byte) ([]byte, error) {
+	if a.ids == nil {
+		return had, nil
 	}
-	return had
+	id, err := a.ids.get(seq, row)
+	if err != nil || id == "" {
+		return had, err
+	}
+	return []byte(id), nil
 }

@@ -159,6 +159,9 @@ func (u *syncRun) openDestination(ctx context.Context) error {
 	u.limits = batchLimits(s, w)
 	u.rejects = &rejectFile{path: r.rejectPath(s), runID: u.rep.RunID}
 	u.stage = newLoadStage(r, s, w, u.x.cursors, u.rejects)
+	if u.stage.keepIDs {
+		u.stage.acks.ids = newIDSpill(u.tmp)
+	}
 	// With a destination in the state store's own database, the last batch
 	// is held back and written with the state commit in one transaction:
 	// both land or neither does.
@@ -186,6 +189,9 @@ func (u *syncRun) close() {
 			u.stage.progress.Finish()
 		}
 		u.rep.unacked = max(u.stage.sent.Load()-u.rep.Delivered-u.stage.acks.rejects, 0)
+		if u.stage.acks.ids != nil {
+			u.stage.acks.ids.close()
+		}
 	}
 	if u.tmp != "" {
 		os.RemoveAll(u.tmp)

@@ -141,7 +141,7 @@ type bookkeeping struct {
 	done          []uint64
 	rejected      map[int]map[int]bool
 	notHeld       map[int]map[int]bool
-	ids           map[int][]string
+	ids           map[int]idSpan
 	rows, rejects int64
 	absent        int64
 	batches       int
@@ -152,17 +152,24 @@ type bookkeeping struct {
 func (l *loadStage) save() bookkeeping {
 	l.acks.mu.Lock()
 	defer l.acks.mu.Unlock()
-	return bookkeeping{
-		done: slices.Clone(l.acks.done), rejected: maps.Clone(l.acks.rejected), notHeld: maps.Clone(l.acks.notHeld), ids: maps.Clone(l.acks.ids),
+	k := bookkeeping{
+		done: slices.Clone(l.acks.done), rejected: maps.Clone(l.acks.rejected), notHeld: maps.Clone(l.acks.notHeld),
 		rows: l.acks.rows, rejects: l.acks.rejects, absent: l.acks.absent, batches: l.acks.batches,
 		ackedValues: slices.Clone(l.cursors.ackedValues), minUnacked: l.cursors.minUnacked,
 	}
+	if l.acks.ids != nil {
+		k.ids = l.acks.ids.saveSpans()
+	}
+	return k
 }
 
 func (l *loadStage) restore(k bookkeeping) {
 	l.acks.mu.Lock()
 	defer l.acks.mu.Unlock()
-	l.acks.done, l.acks.rejected, l.acks.notHeld, l.acks.ids = k.done, k.rejected, k.notHeld, k.ids
+	l.acks.done, l.acks.rejected, l.acks.notHeld = k.done, k.rejected, k.notHeld
+	if l.acks.ids != nil {
+		l.acks.ids.restoreSpans(k.ids)
+	}
 	l.acks.rows, l.acks.rejects, l.acks.absent, l.acks.batches = k.rows, k.rejects, k.absent, k.batches
 	l.cursors.ackedValues, l.cursors.minUnacked = k.ackedValues, k.minUnacked
 }
@@ -278,6 +285,7 @@ type deltaIter struct {
 	acks   *acks
 	cur    state.Entry
 	change int64 // keys added less keys removed, so far
+	err    error // reading the learnt record IDs
 }
 
 var _ state.RowCounter = (*deltaIter)(nil)
@@ -300,7 +308,12 @@ func (d *deltaIter) Next() bool {
 			continue
 		}
 		d.last = i
-		d.cur = state.Entry{Key: ch.key, Row: ch.row, ID: d.acks.learntID(ch.seq, ch.idx, ch.id)}
+		id, err := d.acks.learntID(ch.seq, ch.idx, ch.id)
+		if err != nil {
+			d.err = err
+			return false
+		}
+		d.cur = state.Entry{Key: ch.key, Row: ch.row, ID: id}
 		switch ch.kind {
 		case diff.Remove:
 			d.cur.Row, d.cur.ID = nil, nil
@@ -318,7 +331,7 @@ func (d *deltaIter) Next() bool {
 func (d *deltaIter) RowChange() int64 { return d.change }
 
 func (d *deltaIter) Entry() state.Entry { return d.cur }
-func (d *deltaIter) Err() error         { return errors.Join(d.lists[0].err, d.lists[1].err) }
+func (d *deltaIter) Err() error         { return errors.Join(d.lists[0].err, d.lists[1].err, d.err) }
 func (d *deltaIter) Close() error       { return nil }
 
 // commitState commits c on its own, once the destination is finished.

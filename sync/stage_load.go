@@ -31,9 +31,10 @@ type acks struct {
 	// delivered, so the snapshot leaves them out and the next run offers
 	// them again.
 	notHeld map[int]map[int]bool
-	// ids is seq → the record IDs the writer learnt for the batch's rows
-	// (load.Result.IDs), for a writer that keeps IDs (batch_extras.go).
-	ids     map[int][]string
+	// ids holds the record IDs the writer learnt for each batch's rows
+	// (load.Result.IDs), for a writer that keeps IDs (batch_extras.go);
+	// nil for one that does not.
+	ids     *idSpill
 	rows    int64 // rows delivered
 	rejects int64
 	absent  int64 // rows not held
