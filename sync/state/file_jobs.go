@@ -43,7 +43,8 @@ func (s *fileStore) PutJob(_ context.Context, sync, id string, data []byte) erro
 	return renameDurably(f.Name(), filepath.Join(dir, escapeSyncName(id)+".job"))
 }
 
-// Jobs implements JobStore.
+// Jobs implements JobStore, and removes the temp files of PutJobs a kill
+// cut short.
 func (s *fileStore) Jobs(_ context.Context, sync string) (map[string][]byte, error) {
 	dir := s.jobsFolder(sync)
 	ents, err := os.ReadDir(dir)
@@ -55,9 +56,16 @@ func (s *fileStore) Jobs(_ context.Context, sync string) (map[string][]byte, err
 	}
 	out := map[string][]byte{}
 	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), tempPrefix) {
+			// a PutJob a kill cut short: its job was never recorded, and
+			// the run reading the jobs holds the sync's lock, so no
+			// PutJob of this sync is writing it now
+			os.Remove(filepath.Join(dir, e.Name()))
+			continue
+		}
 		name, ok := strings.CutSuffix(e.Name(), ".job")
 		if !ok || e.IsDir() {
-			continue // a temp file a kill left
+			continue
 		}
 		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {

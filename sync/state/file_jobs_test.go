@@ -3,6 +3,8 @@ package state
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -15,6 +17,34 @@ func TestFileJobs(t *testing.T) {
 	}
 	defer s.Close()
 	testJobs(t, s.(JobStore))
+}
+
+// TestFileJobsKilledPut: a PutJob killed before its rename leaves a temp
+// file, which the next Jobs (the rerun's, under the sync's lock) removes
+// without listing it.
+func TestFileJobsKilledPut(t *testing.T) {
+	root := t.TempDir()
+	s, err := Open(context.Background(), "file://"+root, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fs := s.(*fileStore)
+	ctx := context.Background()
+	if err := fs.PutJob(ctx, "opps", "750A", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	left := filepath.Join(fs.jobsFolder("opps"), tempPrefix+"job-123")
+	if err := os.WriteFile(left, []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := fs.Jobs(ctx, "opps")
+	if err != nil || len(got) != 1 || string(got["750A"]) != "one" {
+		t.Fatalf("jobs %v %v", got, err)
+	}
+	if _, err := os.Stat(left); !os.IsNotExist(err) {
+		t.Fatalf("the killed PutJob's temp file is still there: %v", err)
+	}
 }
 
 // TestPostgresJobs: the same of the PostgreSQL store.
