@@ -88,7 +88,7 @@ func run() error {
 	}
 	lines := strings.Split(specText, "\n")
 	fmt.Printf("spec (%s): %d syncs, %d rows each; its first sync:\n", specPath, c.syncs, c.rows)
-	fmt.Println("  " + strings.Join(lines[:16], "\n  "))
+	fmt.Println("  " + strings.Join(lines[:14], "\n  "))
 	fmt.Printf("  … %d more syncs like it (table t<i> → out/t<i>.jsonl)\n", c.syncs-1)
 	fmt.Printf("machine: %d CPUs; %s", runtime.NumCPU(), loadAvg())
 	fmt.Printf("each run: %s run hoist.yaml --parallel P -o json -q, from an empty state (first) and again with nothing changed (second)\n\n", c.bin)
@@ -294,8 +294,6 @@ syncs:
       object: t%d
       mode: upsert
       primary_key: [id]
-    batch_size: 500
-    concurrency: 2
 `, i, i, i)
 	}
 	return b.String()
