@@ -60,7 +60,9 @@ timed() {
   local t0 t1 sampler
   rm -rf "${TMPDIR:?}"/* "$WORK/tmp-peak"
   ( peak=0; while :; do
-      n=$(du -sb "$TMPDIR" 2>/dev/null | cut -f1); n=${n:-0}
+      # du fails when a file vanishes mid-scan; under pipefail and -e
+      # that used to end this sampler, and the kill below the bench
+      n=$(du -sb "$TMPDIR" 2>/dev/null | cut -f1 || true); n=${n:-0}
       if (( n > peak )); then peak=$n; echo "$peak" >"$WORK/tmp-peak"; fi
       sleep 0.05
     done ) &
@@ -68,7 +70,7 @@ timed() {
   t0=$(date +%s%N)
   /usr/bin/time -v -o "$WORK/time" "$@" >"$WORK/out" 2>"$WORK/err" || { kill $sampler 2>/dev/null || true; wait $sampler 2>/dev/null; cat "$WORK/err" "$WORK/out" >&2; return 1; }
   t1=$(date +%s%N)
-  kill $sampler; wait $sampler 2>/dev/null || true
+  kill $sampler 2>/dev/null || true; wait $sampler 2>/dev/null || true
   TMP_MB=$(awk '{printf "%.0f", $1/1048576}' "$WORK/tmp-peak" 2>/dev/null); TMP_MB=${TMP_MB:-0}
   SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
   RSS_MB=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$WORK/time")
