@@ -26,7 +26,8 @@
 # Env: HOIST_BENCH_PG (server URL, default local trust auth),
 #      BENCH_SIZES (default "200000 2000000"),
 #      BENCH_STEPS (default "copy modes parquet mirror refresh incremental"),
-#      ROUNDS (incremental rounds, default 10), MIRROR_ROUNDS (default 3).
+#      ROUNDS (incremental rounds, default 10), MIRROR_ROUNDS (default 3),
+#      MODE_ROUNDS (hoist runs per replace/upsert, the fastest counts; default 2).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -131,14 +132,23 @@ for N in $SIZES; do
     MODE_ROWS+=("driver_$MODE $SECS $RSS_MB - $CPU_S")
     same_content
     if [[ -n $HOIST ]]; then
-      empty_dst
-      export HOIST_BENCH_STATE="$WORK/state-$MODE-$N"
-      if timed "$HOIST" run bench/postgres/spec.yaml --sync "$MODE" --quiet; then
-        MODE_ROWS+=("cli_$MODE $SECS $RSS_MB $TMP_MB $CPU_S")
+      # best of MODE_ROUNDS, as the pipe is best of two: one 2M-row run
+      # varies by ±20% here with the server's writeback
+      best=""
+      for ((i = 1; i <= ${MODE_ROUNDS:-2}; i++)); do
+        empty_dst
+        export HOIST_BENCH_STATE="$WORK/state-$MODE-$N-$i"
+        if ! timed "$HOIST" run bench/postgres/spec.yaml --sync "$MODE" --quiet; then
+          echo "cli $MODE failed (see above)" >&2
+          continue
+        fi
         same_content
-      else
-        echo "cli $MODE failed (see above)" >&2
-      fi
+        echo "cli $MODE: ${SECS}s" >&2
+        if [[ -z $best ]] || awk -v a="$SECS" -v b="${best%% *}" 'BEGIN { exit !(a < b) }'; then
+          best="$SECS $RSS_MB $TMP_MB $CPU_S"
+        fi
+      done
+      [[ -n $best ]] && MODE_ROWS+=("cli_$MODE $best")
     fi
   done
   if want copy; then
