@@ -378,7 +378,7 @@ func (w *sfWriter) bookJob(ctx context.Context, p sfPlan, info *sfJobInfo, job *
 		if r, ok := job.rows[ident]; ok && !done[r] {
 			done[r] = true
 			code, msg := splitSFError(sfErr)
-			if w.recordError(p, out, r, code, w.api.scrub.String(msg)) {
+			if w.recordError(p, out, r, code, w.api.scrub.String(msg), nil) {
 				stop = true
 			}
 		}
