@@ -135,6 +135,7 @@ type sfOutcome struct {
 	pending []int
 	ids     []string
 	retry   []int // UNABLE_TO_LOCK_ROW: sent again after a wait
+	rest    []int // rows a job cannot carry: sent through collections
 	lockMsg string
 }
 
@@ -243,6 +244,15 @@ func (w *sfWriter) write(ctx context.Context, b Batch, p sfPlan, rows []int, ids
 		var err error
 		if len(rows) >= w.threshold || p.op == "hardDelete" {
 			err = w.bulk(ctx, b, p, rows, ids, out)
+			out.mu.Lock()
+			rest := out.rest
+			out.rest = nil
+			out.mu.Unlock()
+			if err == nil && len(rest) > 0 {
+				w.target.Log().Debug("salesforce: rows with a carriage return sent through collections", "rows", len(rest))
+				slices.Sort(rest)
+				err = w.collections(ctx, b, p, rest, ids, out)
+			}
 		} else {
 			err = w.collections(ctx, b, p, rows, ids, out)
 		}
