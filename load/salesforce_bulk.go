@@ -64,8 +64,12 @@ func (w *sfWriter) bulk(ctx context.Context, b Batch, p sfPlan, rows []int, ids 
 		}
 		job := &sfSent{id: info.ID, rows: map[string]int{}}
 		for _, r := range rows[start : start+n] {
-			if msg, bad := skipped[r]; bad {
-				if out.reject(r, 0, msg) {
+			if why, bad := skipped[r]; bad {
+				if errors.Is(why, errSFCarriageReturn) {
+					out.book(&out.rest, r) // sent through collections once the jobs are done
+					continue
+				}
+				if out.reject(r, 0, why.Error()) {
 					w.abortJob(ctx, info.ID)
 					return errSFStop
 				}
@@ -193,10 +197,10 @@ func (w *sfWriter) abortJob(ctx context.Context, id string) {
 // could not encode are in skipped, with why). Each attempt encodes the
 // rows again, so a retried upload sends the same bytes and takes the
 // same rows.
-func (w *sfWriter) upload(ctx context.Context, id string, b Batch, p sfPlan, hdr []int, rows []int, ids []string) (int, map[int]string, error) {
+func (w *sfWriter) upload(ctx context.Context, id string, b Batch, p sfPlan, hdr []int, rows []int, ids []string) (int, map[int]error, error) {
 	type tally struct {
 		n       int
-		skipped map[int]string
+		skipped map[int]error
 	}
 	var (
 		mu      stdsync.Mutex
@@ -213,7 +217,7 @@ func (w *sfWriter) upload(ctx context.Context, id string, b Batch, p sfPlan, hdr
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t := tally{skipped: map[int]string{}}
+			t := tally{skipped: map[int]error{}}
 			bw := bufio.NewWriterSize(pw, 256<<10)
 			line := w.headerLine(nil, p, hdr)
 			size := len(line)
@@ -225,7 +229,7 @@ func (w *sfWriter) upload(ctx context.Context, id string, b Batch, p sfPlan, hdr
 				var bad error
 				line, bad = w.appendLine(line[:0], b, p, hdr, r, ids)
 				if bad != nil {
-					t.skipped[r] = bad.Error()
+					t.skipped[r] = bad
 					t.n = k + 1
 					continue
 				}
@@ -302,6 +306,9 @@ func (w *sfWriter) appendLine(dst []byte, b Batch, p sfPlan, hdr []int, r int, i
 		}
 		switch kind {
 		case sfCellValue:
+			if strings.IndexByte(v, '\r') >= 0 {
+				return dst, fmt.Errorf("field %s: %w", w.colName(p, c), errSFCarriageReturn)
+			}
 			if v == sfClear {
 				return dst, fmt.Errorf("field %s: the value %s is how a Bulk API CSV empties a field, so it cannot be sent as text", w.colName(p, c), sfClear)
 			}
@@ -312,6 +319,15 @@ func (w *sfWriter) appendLine(dst []byte, b Batch, p sfPlan, hdr []int, r int, i
 	}
 	return append(dst, '\n'), nil
 }
+
+// errSFCarriageReturn marks a row with a carriage return in a value: it
+// cannot go into a job's CSV, whose lineEnding is LF. Salesforce reads the
+// line breaks of text area values by the job's lineEnding, and a CR in the
+// data of an LF job fails the whole job ("ClientInputError : LineEnding is
+// invalid on user data"), leaving every row of it unprocessed; JSON
+// carries the value exactly, so such a row goes through sObject
+// Collections instead.
+var errSFCarriageReturn = errors.New("a carriage return cannot be sent in a Bulk API job with LF line endings")
 
 // appendCSV appends a CSV field, quoted when it must be (RFC 4180, as the
 // Bulk API reads it).
@@ -378,7 +394,7 @@ func (w *sfWriter) bookJob(ctx context.Context, p sfPlan, info *sfJobInfo, job *
 		if r, ok := job.rows[ident]; ok && !done[r] {
 			done[r] = true
 			code, msg := splitSFError(sfErr)
-			if w.recordError(p, out, r, code, w.api.scrub.String(msg)) {
+			if w.recordError(p, out, r, code, w.api.scrub.String(msg), nil) {
 				stop = true
 			}
 		}

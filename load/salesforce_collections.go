@@ -116,10 +116,11 @@ func (w *sfWriter) collectionsChunk(ctx context.Context, b Batch, p sfPlan, rows
 			continue
 		}
 		code, msg := "UNKNOWN_EXCEPTION", "Salesforce gave no error"
+		var fields []string
 		if len(res.Errors) > 0 {
-			code, msg = res.Errors[0].StatusCode, res.Errors[0].Message
+			code, msg, fields = res.Errors[0].StatusCode, res.Errors[0].Message, res.Errors[0].Fields
 		}
-		if w.recordError(p, out, r, code, w.api.scrub.String(msg)) {
+		if w.recordError(p, out, r, code, w.api.scrub.String(msg), fields) {
 			return errSFStop
 		}
 	}

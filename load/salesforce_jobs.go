@@ -150,7 +150,7 @@ func (j *sfJobs) claim(w *sfWriter, b Batch, p sfPlan, rows []int, ids []string,
 		}
 		code, msg := splitSFError(rec.err)
 		j.mu.Unlock()
-		w.recordError(p, out, r, code, w.api.scrub.String(msg))
+		w.recordError(p, out, r, code, w.api.scrub.String(msg), nil)
 		j.mu.Lock()
 	}
 	return keep

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	stdsync "sync"
@@ -134,6 +135,7 @@ type sfOutcome struct {
 	pending []int
 	ids     []string
 	retry   []int // UNABLE_TO_LOCK_ROW: sent again after a wait
+	rest    []int // rows a job cannot carry: sent through collections
 	lockMsg string
 }
 
@@ -168,13 +170,21 @@ func (o *sfOutcome) locked(row int, msg string) {
 
 // recordError books a record Salesforce refused: a lock is retried, an
 // update of a record gone is not held (mode update), a delete of one is
-// done, anything else rejects the row.
-func (w *sfWriter) recordError(p sfPlan, out *sfOutcome, row int, code, msg string) bool {
+// done, an insert of an external ID a record holds already leaves that
+// record alone (mode insert, as OpInsert means: its ID is learned),
+// anything else rejects the row. fields are the fields the error names,
+// where the answer lists them (collections).
+func (w *sfWriter) recordError(p sfPlan, out *sfOutcome, row int, code, msg string, fields []string) bool {
 	gone := code == "ENTITY_IS_DELETED" || code == "INVALID_CROSS_REFERENCE_KEY" || code == "NOT_FOUND"
 	switch {
 	case code == "UNABLE_TO_LOCK_ROW":
 		out.locked(row, msg)
 		return false
+	case code == "DUPLICATE_VALUE" && p.op == "insert":
+		if id, held := w.heldBy(msg, fields); held {
+			out.learn(row, id)
+			return false
+		}
 	case gone && (p.op == "delete" || p.op == "hardDelete" || p.clear):
 		return false // already gone: nothing to delete or clear
 	case gone && p.op == "update" && out.b.Op == OpUpdate:
@@ -234,6 +244,15 @@ func (w *sfWriter) write(ctx context.Context, b Batch, p sfPlan, rows []int, ids
 		var err error
 		if len(rows) >= w.threshold || p.op == "hardDelete" {
 			err = w.bulk(ctx, b, p, rows, ids, out)
+			out.mu.Lock()
+			rest := out.rest
+			out.rest = nil
+			out.mu.Unlock()
+			if err == nil && len(rest) > 0 {
+				w.target.Log().Debug("salesforce: rows with a carriage return sent through collections", "rows", len(rest))
+				slices.Sort(rest)
+				err = w.collections(ctx, b, p, rest, ids, out)
+			}
 		} else {
 			err = w.collections(ctx, b, p, rows, ids, out)
 		}
@@ -283,6 +302,28 @@ func (w *sfWriter) group(b Batch, rows []int) {
 		return v
 	}
 	slices.SortStableFunc(rows, func(a, c int) int { return cmp.Compare(key(a), key(c)) })
+}
+
+// sfDuplicateRe is Salesforce's DUPLICATE_VALUE message: the unique field
+// and the record that holds the value already.
+var sfDuplicateRe = regexp.MustCompile(`duplicate value found: (\S+) duplicates value on record with id: (\w+)`)
+
+// heldBy reads a DUPLICATE_VALUE error: whether the duplicate is the
+// external ID (the record the row's key names exists), and that record's
+// ID when the message gives it. A duplicate of another unique field is the
+// row's fault: it is rejected.
+func (w *sfWriter) heldBy(msg string, fields []string) (id string, held bool) {
+	m := sfDuplicateRe.FindStringSubmatch(msg)
+	switch {
+	case m != nil && strings.EqualFold(m[1], w.ext):
+		held = true
+	case len(fields) == 1 && strings.EqualFold(fields[0], w.ext):
+		held = true
+	}
+	if held && m != nil && m[2] != "unknown" {
+		id = m[2]
+	}
+	return id, held
 }
 
 // resolveIDs makes sure every row addressed by record ID has one: the

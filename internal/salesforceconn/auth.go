@@ -217,7 +217,7 @@ func (s *TokenSource) fetch(ctx context.Context) (*Token, error) {
 		if why == "" {
 			why = http.StatusText(resp.Status)
 		}
-		return nil, fmt.Errorf("salesforce %s token from %s: %d %s%s", s.cfg.AuthFlow(), s.client.Base().Host, resp.Status, why, hint(ans.Error, ans.Description))
+		return nil, fmt.Errorf("salesforce %s token from %s: %d %s%s", s.cfg.AuthFlow(), s.client.Base().Host, resp.Status, why, hint(s.cfg.AuthFlow(), ans.Error, ans.Description))
 	}
 	if !strings.HasPrefix(ans.InstanceURL, "http://") && !strings.HasPrefix(ans.InstanceURL, "https://") {
 		return nil, fmt.Errorf("salesforce token answer: instance_url %q is not a URL", ans.InstanceURL)
@@ -227,9 +227,14 @@ func (s *TokenSource) fetch(ctx context.Context) (*Token, error) {
 	return s.tok, nil
 }
 
-// hint says what usually causes Salesforce's documented token errors.
-func hint(code, desc string) string {
+// hint says what usually causes Salesforce's documented token errors of
+// flow.
+func hint(flow, code, desc string) string {
 	switch {
+	case flow == AuthClientCredentials && code == "invalid_client":
+		return " (client_id must be the connected app's consumer key and client_secret its consumer secret; a change to the connected app takes up to 10 minutes to apply)"
+	case flow == AuthClientCredentials && code == "invalid_grant":
+		return " (enable the client credentials flow on the connected app and set its Run As user; instance_url must be the org's My Domain URL)"
 	case code == "invalid_grant" && strings.Contains(desc, "approved"):
 		return " (pre-authorize the user: the connected app's policies → Admin approved users are pre-authorized, and add the user's profile or permission set)"
 	case code == "invalid_client_id" || code == "invalid_client":

@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"sort"
 	"strings"
 	stdsync "sync"
@@ -52,6 +53,10 @@ type Field struct {
 	Required   bool // not nillable, no default: every create must set it
 	ReadOnly   bool // neither createable nor updateable (formula, system)
 	CreateOnly bool // createable, not updateable
+	// Rule is a validation rule on the field: a value it matches fails its
+	// record FIELD_CUSTOM_VALIDATION_EXCEPTION (the rule's error shown at
+	// the field), as an org's validation rules do.
+	Rule *regexp.Regexp
 }
 
 // Object is an sObject type.
@@ -173,6 +178,52 @@ func (s *Server) Close() {
 	if s.srv != nil {
 		s.srv.Close()
 	}
+}
+
+// DefineObject adds object o to the org, or the fields of o it lacks to
+// the object of that name (a test declaring objects as it goes, as an admin
+// adds custom objects and fields in Setup). An empty KeyPrefix gets one no
+// other object has.
+func (s *Server) DefineObject(o Object) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.objects[strings.ToLower(o.Name)]
+	if st == nil {
+		if o.KeyPrefix == "" {
+			o.KeyPrefix = s.freePrefix()
+		}
+		o.Fields = append([]Field(nil), o.Fields...)
+		s.objects[strings.ToLower(o.Name)] = newObjStore(o)
+		return
+	}
+	for _, f := range o.Fields {
+		if i, _ := st.field(f.Name); i >= 0 {
+			continue
+		}
+		i := len(st.def.Fields)
+		st.def.Fields = append(st.def.Fields, f)
+		st.index[strings.ToLower(f.Name)] = i
+		if f.ExternalID {
+			st.byExt[i] = map[string]string{}
+			st.extKeys = append(st.extKeys, i)
+		}
+	}
+}
+
+// freePrefix is a key prefix no object has ("x00", "x01", …); s.mu held.
+func (s *Server) freePrefix() string {
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+	for n := 0; n < len(digits)*len(digits); n++ {
+		p := "x" + string(digits[n/len(digits)]) + string(digits[n%len(digits)])
+		taken := false
+		for _, o := range s.objects {
+			taken = taken || o.def.KeyPrefix == p
+		}
+		if !taken {
+			return p
+		}
+	}
+	panic("salesforcetest: no key prefix left")
 }
 
 // ExpireTokens ends every session: the next request with one gets a 401.

@@ -95,6 +95,9 @@ func canon(f *Field, text string) (string, *outcome) {
 			return bad("INVALID_EMAIL_ADDRESS", "%s: invalid email address: %s", f.Name, text)
 		}
 	}
+	if f.Rule != nil && f.Rule.MatchString(text) {
+		return bad("FIELD_CUSTOM_VALIDATION_EXCEPTION", "%s: the value %s breaks a validation rule", f.Name, text)
+	}
 	limit := f.Length
 	if limit == 0 {
 		limit = 255
