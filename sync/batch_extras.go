@@ -16,7 +16,8 @@ import (
 // which fields of a changed row differ from the snapshot's. The diff keeps
 // them in the changeset (extras), the batch stage hands them to the writer
 // with each batch (batchExtras), the load stage keeps the IDs the writer
-// learnt (acks.ids, spilled to a file: record_ids.go), and the commit writes them beside the rows (learntID).
+// learnt (acks.ids, a temp file: record_ids.go), and the commit writes them
+// beside the rows (learntID).
 
 // extras returns what the changeset keeps of e for the writer: the
 // snapshot's row of a change (to tell its changed fields) and the key's
@@ -149,16 +150,14 @@ func sortInts(s []int) {
 }
 
 // keepIDs books the record IDs a writer learnt for batch seq of n rows
-// (load.Result.IDs); with acks.mu held.
+// (load.Result.IDs), for a writer that keeps them (a.ids set); with
+// acks.mu held.
 func (a *acks) keepIDs(seq, n int, ids []string) error {
 	if ids == nil {
 		return nil
 	}
 	if len(ids) != n {
 		return fmt.Errorf("load batch %d: destination gave %d record IDs for %d rows", seq, len(ids), n)
-	}
-	if a.ids == nil {
-		return fmt.Errorf("load batch %d: record IDs from a writer that does not keep them", seq)
 	}
 	return a.ids.keep(seq, ids)
 }

@@ -158,10 +158,7 @@ func (u *syncRun) openDestination(ctx context.Context) error {
 	}
 	u.limits = batchLimits(s, w)
 	u.rejects = &rejectFile{path: r.rejectPath(s), runID: u.rep.RunID}
-	u.stage = newLoadStage(r, s, w, u.x.cursors, u.rejects)
-	if u.stage.keepIDs {
-		u.stage.acks.ids = newIDSpill(u.tmp)
-	}
+	u.stage = newLoadStage(r, s, w, u.x.cursors, u.rejects, u.tmp)
 	// With a destination in the state store's own database, the last batch
 	// is held back and written with the state commit in one transaction:
 	// both land or neither does.

@@ -90,18 +90,20 @@ type loadStage struct {
 	found atomic.Int64
 	// sent counts the rows handed to the destination.
 	sent atomic.Int64
-	// keepIDs: the writer's record IDs go into the state (load.BatchNeeds).
-	keepIDs bool
 }
 
-// newLoadStage makes the load stage of a sync's run on w.
-func newLoadStage(r *Runner, s *spec.Sync, w load.Writer, cursors *cursorTracker, rejects *rejectFile) *loadStage {
+// newLoadStage makes the load stage of a sync's run on w; tmp is the run's
+// temp folder, where the record IDs of a writer that keeps them wait.
+func newLoadStage(r *Runner, s *spec.Sync, w load.Writer, cursors *cursorTracker, rejects *rejectFile, tmp string) *loadStage {
 	l := &loadStage{
 		w: w, workers: r.workers(s, w), acks: newAcks(), cursors: cursors, rejects: rejects,
-		maxReject: -1, sync: s.Name, log: r.log(), keepIDs: load.NeedsOf(w).IDs,
+		maxReject: -1, sync: s.Name, log: r.log(),
 	}
 	if s.OnReject.MaxRejected != nil {
 		l.maxReject = int64(*s.OnReject.MaxRejected)
+	}
+	if load.NeedsOf(w).IDs {
+		l.acks.ids = newIDSpill(tmp)
 	}
 	if r.Opt.Progress != nil {
 		l.progress = r.Opt.Progress(s.Name)
@@ -268,7 +270,7 @@ func (l *loadStage) record(b *outBatch, res load.Result, start time.Time) error 
 	}
 	l.acks.mu.Lock()
 	defer l.acks.mu.Unlock()
-	if l.keepIDs {
+	if l.acks.ids != nil {
 		if err := l.acks.keepIDs(b.Seq, n, res.IDs); err != nil {
 			return err
 		}
