@@ -1,8 +1,9 @@
 // Package mqtttest gives tests topics of their own on the MQTT broker at
-// HOIST_TEST_MQTT_URL (default tcp://127.0.0.1:1883) and reads them as a
-// subscriber would: an MQTT 5 client subscribed to the test's topics collects
-// every message in order. Retained messages it leaves behind are cleared when
-// the test ends. An unreachable broker skips the test, unless
+// HOIST_TEST_MQTT_URL (default tcp://127.0.0.1:1883), or on a Mosquitto of
+// the test's own (NewPrivate), and reads them as a subscriber would: an
+// MQTT 5 client subscribed to the test's topics collects every message in
+// order. Retained messages it leaves behind on the shared broker are cleared
+// when the test ends. An unreachable broker skips the test, unless
 // HOIST_REQUIRE_SERVICES=1.
 package mqtttest
 
@@ -41,16 +42,27 @@ type Broker struct {
 	URL    string
 	Prefix string // unique to the test: every topic it uses starts with it
 	c      *paho.Client
+	qos    byte // of the subscription, and of the Sync marker
 
 	mu   stdsync.Mutex
 	msgs []Msg
 	seen chan string
 }
 
-// New connects a subscriber.
+// receiveHook, when a test of this package sets it, runs before the next
+// Broker's subscriber takes each message: it can hold the subscriber back.
+var receiveHook func()
+
+// New connects a subscriber to the shared broker.
 func New(t testing.TB) *Broker {
 	t.Helper()
-	raw := URL()
+	return connect(t, URL(), 0)
+}
+
+// connect subscribes a client to a fresh prefix of the broker at raw, at
+// qos.
+func connect(t testing.TB, raw string, qos byte) *Broker {
+	t.Helper()
 	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
@@ -61,9 +73,13 @@ func New(t testing.TB) *Broker {
 	}
 	var rnd [4]byte
 	rand.Read(rnd[:])
-	b := &Broker{URL: raw, Prefix: "hoisttest/" + hex.EncodeToString(rnd[:]), seen: make(chan string, 16)}
+	b := &Broker{URL: raw, Prefix: "hoisttest/" + hex.EncodeToString(rnd[:]), qos: qos, seen: make(chan string, 16)}
+	hook := receiveHook
 	b.c = paho.NewClient(paho.ClientConfig{Conn: conn, OnPublishReceived: []func(paho.PublishReceived) (bool, error){
 		func(pr paho.PublishReceived) (bool, error) {
+			if hook != nil {
+				hook()
+			}
 			p := pr.Packet
 			m := Msg{Topic: p.Topic, Payload: append([]byte(nil), p.Payload...), Retain: p.Retain, Props: map[string]string{}}
 			if p.Properties != nil {
@@ -85,18 +101,25 @@ func New(t testing.TB) *Broker {
 	if _, err := b.c.Connect(ctx, &paho.Connect{ClientID: "hoisttest-" + hex.EncodeToString(rnd[:]), CleanStart: true, KeepAlive: 30}); err != nil {
 		streamtest.Require(t, "mqtt", raw, err)
 	}
-	// QoS 0 on the subscription, though hoist publishes at QoS 1: Mosquitto
-	// keeps at most max_inflight_messages (20) + max_queued_messages (1,000)
-	// QoS 1 messages for a subscriber that falls behind and drops the rest;
-	// QoS 0 messages go straight to a connected subscriber's socket queue
-	// and are dropped only once that queue is full, so a subscriber that
-	// falls behind by less than that sees every message, in order. (Tests
-	// that publish many thousands of messages at a -race consumer on a
-	// loaded machine can still lose some: cmd/cli leaves MQTT out.)
-	if _, err := b.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: b.Prefix + "/#", QoS: 0, RetainAsPublished: true}}}); err != nil {
+	// On the shared broker, QoS 0 on the subscription, though hoist
+	// publishes at QoS 1: Mosquitto keeps at most max_inflight_messages (20)
+	// + max_queued_messages (1,000) QoS 1 messages for a subscriber that
+	// falls behind and drops the rest; QoS 0 messages go straight to a
+	// connected subscriber's socket queue and are dropped only once that
+	// queue is full, so a subscriber that falls behind by less than that
+	// sees every message, in order. Tests that publish many thousands of
+	// messages at a -race consumer on a loaded machine can still lose some:
+	// they use NewPrivate, whose queue is unlimited, at QoS 1 (the broker
+	// then paces the subscriber by its acknowledgements rather than pushing
+	// everything at its socket).
+	if _, err := b.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: b.Prefix + "/#", QoS: qos, RetainAsPublished: true}}}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		if qos > 0 { // a private broker: it stops with the test, retained messages with it
+			b.c.Disconnect(&paho.Disconnect{})
+			return
+		}
 		// clear what the test left retained: an empty retained message
 		b.mu.Lock()
 		done := map[string]bool{}
@@ -146,10 +169,13 @@ func (b *Broker) Sync(t testing.TB) {
 	mark := hex.EncodeToString(rnd[:])
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	// QoS 0, as the subscription: a QoS 1 PUBACK would queue at the broker
-	// behind every message still on its way to this client, and time out
-	// while a slow subscriber catches up.
-	if _, err := b.c.Publish(ctx, &paho.Publish{Topic: b.Prefix + "/hoisttest-sync", QoS: 0, Payload: []byte(mark)}); err != nil {
+	// At the subscription's QoS: Mosquitto sends a QoS 0 message to a
+	// connected client at once, and a QoS 1 one after the QoS 1 messages
+	// queued before it, so a QoS 0 marker would overtake a QoS 1
+	// subscription's queue. On the shared broker (QoS 0) a QoS 1 PUBACK
+	// would also queue behind every message still on its way to this
+	// client, and time out while a slow subscriber catches up.
+	if _, err := b.c.Publish(ctx, &paho.Publish{Topic: b.Prefix + "/hoisttest-sync", QoS: b.qos, Payload: []byte(mark)}); err != nil {
 		t.Fatal(err)
 	}
 	for {
