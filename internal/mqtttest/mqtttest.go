@@ -59,9 +59,8 @@ func New(t testing.TB) *Broker {
 	return connect(t, URL(), 0)
 }
 
-// connect subscribes a client to a fresh prefix of the broker at raw, at
-// qos.
-func connect(t testing.TB, raw string, qos byte) *Broker {
+// dial opens a TCP connection to the broker at raw, for an MQTT client.
+func dial(t testing.TB, raw string) net.Conn {
 	t.Helper()
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -71,6 +70,14 @@ func connect(t testing.TB, raw string, qos byte) *Broker {
 	if err != nil {
 		streamtest.Require(t, "mqtt", raw, err)
 	}
+	return conn
+}
+
+// connect subscribes a client to a fresh prefix of the broker at raw, at
+// qos.
+func connect(t testing.TB, raw string, qos byte) *Broker {
+	t.Helper()
+	conn := dial(t, raw)
 	var rnd [4]byte
 	rand.Read(rnd[:])
 	b := &Broker{URL: raw, Prefix: "hoisttest/" + hex.EncodeToString(rnd[:]), qos: qos, seen: make(chan string, 16)}

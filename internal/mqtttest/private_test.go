@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net"
-	"net/url"
 	"strconv"
 	"testing"
 	"time"
@@ -19,15 +18,7 @@ import (
 // publisher connects an MQTT 5 client to the broker at raw.
 func publisher(t *testing.T, raw string) *paho.Client {
 	t.Helper()
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := paho.NewClient(paho.ClientConfig{Conn: conn})
+	c := paho.NewClient(paho.ClientConfig{Conn: dial(t, raw)})
 	var rnd [4]byte
 	rand.Read(rnd[:])
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
