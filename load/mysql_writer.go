@@ -535,4 +535,4 @@ func (w *myWriter) Abort(context.Context) error { return nil }
 func (w *myWriter) Concurrency() int { return 0 }
 
 // BatchLimits implements BatchSizer: one LOAD DATA or statement and one commit per batch.
-func (w *myWriter) BatchLimits() BatchLimits { return databaseBatch }
+func (w *myWriter) BatchLimits() BatchLimits { return mergeBatch }

@@ -323,4 +323,4 @@ func (w *pgWriter) Abort(context.Context) error { return nil }
 func (w *pgWriter) Concurrency() int { return 0 }
 
 // BatchLimits implements BatchSizer: one COPY, one apply statement and one commit per batch.
-func (w *pgWriter) BatchLimits() BatchLimits { return databaseBatch }
+func (w *pgWriter) BatchLimits() BatchLimits { return mergeBatch }

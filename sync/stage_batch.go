@@ -17,7 +17,8 @@ import (
 // into Arrow batches of one op each (the mode says which) as they come, or
 // the extracted records are sliced into pieces, and handed to the load
 // stage. A batch is cut at the sync's batch_size or, without one, at the
-// destination's own limits in rows and bytes (load.BatchLimits).
+// destination's own limits in rows and bytes (load.BatchLimits), where the
+// diff's batches ramp up from a merging database's Start size.
 
 // outBatch is a batch on its way to a loader, with the cursor values of its
 // rows (nil without a cursor) so the cursor can be kept behind every row the
@@ -182,7 +183,7 @@ func (u *syncRun) newChangeBatches(send func(*outBatch) error) *changeBatches {
 	for i := range keyIdx {
 		keyIdx[i] = i
 	}
-	c.bt = newBatcher(u.limits, func(p *pending) error {
+	c.bt = newBatcher(u.limits, u.stage.workers, func(p *pending) error {
 		st := p.data.(*batchState)
 		rec := st.rb.NewRecord()
 		st.rb.Release()
@@ -281,18 +282,33 @@ func appendChange(st *batchState, op load.Op, ch *change) error {
 // batcher cuts changes into batches of one op each, numbering every batch
 // when it gets its first row.
 type batcher struct {
-	lim  load.BatchLimits
-	next int
-	open map[load.Op]*pending
-	emit func(p *pending) error
+	lim     load.BatchLimits
+	loaders int // batches per round of the ramp (lim.Start)
+	next    int
+	open    map[load.Op]*pending
+	emit    func(p *pending) error
 }
 
 type pending struct {
-	op    load.Op
-	seq   int
-	rows  int
-	bytes int // of the encoded rows, against lim.Bytes
-	data  any // the caller's builder state
+	op      load.Op
+	seq     int
+	rows    int
+	maxRows int // where this batch is cut (the ramp's size for its seq)
+	bytes   int // of the encoded rows, against lim.Bytes
+	data    any // the caller's builder state
+}
+
+// rowLimit is the row cap of batch seq: lim.Rows, or on a ramp, lim.Start
+// doubled once per round of loaders batches before it, up to lim.Rows.
+func (b *batcher) rowLimit(seq int) int {
+	if b.lim.Start <= 0 || b.lim.Start >= b.lim.Rows {
+		return b.lim.Rows
+	}
+	n := b.lim.Start
+	for round := seq / max(b.loaders, 1); round > 0 && n < b.lim.Rows; round-- {
+		n *= 2
+	}
+	return min(n, b.lim.Rows)
 }
 
 // place assigns one change to the open batch of its op (opening one, with
@@ -300,7 +316,7 @@ type pending struct {
 func (b *batcher) place(op load.Op, start func(p *pending)) (*pending, int) {
 	p := b.open[op]
 	if p == nil {
-		p = &pending{op: op, seq: b.next}
+		p = &pending{op: op, seq: b.next, maxRows: b.rowLimit(b.next)}
 		b.next++
 		b.open[op] = p
 		if start != nil {
@@ -314,7 +330,7 @@ func (b *batcher) place(op load.Op, start func(p *pending)) (*pending, int) {
 
 // fill emits p once it holds a full batch; call it after appending the row.
 func (b *batcher) fill(p *pending) error {
-	if p.rows < b.lim.Rows && (b.lim.Bytes == 0 || p.bytes < b.lim.Bytes) {
+	if p.rows < p.maxRows && (b.lim.Bytes == 0 || p.bytes < b.lim.Bytes) {
 		return nil
 	}
 	delete(b.open, p.op)
@@ -338,6 +354,6 @@ func (b *batcher) flush() error {
 	return nil
 }
 
-func newBatcher(lim load.BatchLimits, emit func(p *pending) error) *batcher {
-	return &batcher{lim: lim, open: map[load.Op]*pending{}, emit: emit}
+func newBatcher(lim load.BatchLimits, loaders int, emit func(p *pending) error) *batcher {
+	return &batcher{lim: lim, loaders: loaders, open: map[load.Op]*pending{}, emit: emit}
 }
