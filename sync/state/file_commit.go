@@ -271,7 +271,7 @@ func rowChange(ctx context.Context, v *fileView, t *tableFile) (int64, error) {
 	defer l.Close()
 	var change int64
 	for it.next() {
-		_, _, present, err := l.find(it.key())
+		_, _, present, err := find(l.seekers, it.key())
 		if err != nil {
 			return 0, fmt.Errorf("read current snapshot: %w", err)
 		}

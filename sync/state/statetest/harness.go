@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) state.Store, h Hooks) {
 	t.Run("lock", s.locks)
 	s.check(t, "fencing", s.fencing)
 	s.check(t, "lookup equals scan", s.lookupEqualsScan)
+	s.check(t, "long lookups equal scan", s.lookupLongEqualsScan)
 	s.check(t, "reset", s.reset)
 	s.check(t, "history newest first", s.history)
 	s.check(t, "daily request counts", s.ledger)

@@ -43,8 +43,50 @@ func (s *suite) lookupEqualsScan(t *testing.T) {
 	for _, k := range []string{"k001", "k004", "k005", "k0100", "k999", "k401", "zzz", "\x00\x01", "\xff\xff"} {
 		keys = append(keys, []byte(k))
 	}
+	checkLookup(t, ls, sync, scan, keys)
+}
+
+// lookupLongEqualsScan is lookupEqualsScan with Gets of thousands of keys,
+// as an incremental run makes them (4,096 keys a call): a store may split
+// a long Get (the file store finds its halves at once) and must still hand
+// over every entry once, in key order, across its layers.
+func (s *suite) lookupLongEqualsScan(t *testing.T) {
+	st := s.store(t)
+	ls, ok := st.(state.LookupStore)
+	if !ok {
+		t.Skip("the store does not implement state.LookupStore")
+	}
+	const sync = "looked-up-long"
+	var base, changes []state.Entry
+	for i := range 9000 {
+		base = append(base, state.Entry{Key: fmt.Appendf(nil, "L%05d", i*2), Row: fmt.Appendf(nil, "row %d", i), ID: fmt.Appendf(nil, "id-%d", i)})
+	}
+	for i := 0; i < 18000; i += 7 {
+		e := state.Entry{Key: fmt.Appendf(nil, "L%05d", i)}
+		switch {
+		case i%2 == 1: // a key the base lacks
+			e.Row = fmt.Appendf(nil, "added %d", i)
+		case i%3 == 0: // removed
+		default:
+			e.Row, e.ID = fmt.Appendf(nil, "changed %d", i), fmt.Appendf(nil, "id-%d", i)
+		}
+		changes = append(changes, e)
+	}
+	commit(t, st, sync, &state.Commit{Delta: delta(base...), Run: runN(1)})
+	commit(t, st, sync, &state.Commit{Delta: delta(changes...), Run: runN(2)})
+	scan := snapshot(t, st, sync)
+	var keys [][]byte
+	for i := range 18002 { // every key of the scan, removed ones and misses
+		keys = append(keys, fmt.Appendf(nil, "L%05d", i))
+	}
+	checkLookup(t, ls, sync, scan, keys)
+}
+
+// checkLookup finds keys (sorted here) in three calls of ascending keys, as
+// an incremental run makes them, and compares what it finds with scan.
+func checkLookup(t *testing.T, ls state.LookupStore, sync string, scan []state.Entry, keys [][]byte) {
+	t.Helper()
 	sortKeys(keys)
-	// three calls of ascending keys, as an incremental run makes them
 	third := len(keys) / 3
 	var found []state.Entry
 	l, err := openLookup(t, ls, sync)
