@@ -196,7 +196,7 @@ func (vs *viewScan) Close() error {
 
 // lookup finds chosen keys in the view.
 func (v *fileView) lookup(ctx context.Context) (*viewLookup, error) {
-	l := &viewLookup{v: v, ctx: ctx}
+	l := &viewLookup{v: v, ctx: ctx, split: v.indexed()}
 	var err error
 	if l.seekers, err = v.seekers(ctx); err != nil {
 		return nil, err
@@ -245,8 +245,13 @@ type viewLookup struct {
 	v       *fileView
 	ctx     context.Context
 	seekers []tableSeeker
+	split   bool          // long Gets may split (every table is indexed)
 	second  []tableSeeker // for the second half of a long Get; nil until one
-	own     bool          // Close closes the view too
+	// the second half's entries and their copied bytes, reused by each Get
+	// (an Entry is valid only during its fn call)
+	later []Entry
+	arena []byte
+	own   bool // Close closes the view too
 }
 
 var _ Lookup = (*viewLookup)(nil)
@@ -276,7 +281,7 @@ func find(seekers []tableSeeker, key []byte) (row, id []byte, ok bool, err error
 // its keys ascend across Gets, as seekers need: a set only ever takes the
 // same half of ascending lists.
 func (l *viewLookup) Get(ctx context.Context, keys [][]byte, fn func(Entry) error) error {
-	if len(keys) < splitLookupKeys || !l.v.indexed() {
+	if len(keys) < splitLookupKeys || !l.split {
 		return get(ctx, l.seekers, keys, fn)
 	}
 	if l.second == nil {
@@ -286,18 +291,15 @@ func (l *viewLookup) Get(ctx context.Context, keys [][]byte, fn func(Entry) erro
 		}
 	}
 	half := len(keys) / 2
-	var (
-		later []Entry
-		arena []byte
-	)
+	l.later, l.arena = l.later[:0], l.arena[:0]
 	done := make(chan error, 1)
 	go func() {
 		done <- get(ctx, l.second, keys[half:], func(e Entry) error {
 			// a seeker's buffers move on with its next block: keep a copy
-			from := len(arena)
-			arena = append(arena, e.Row...)
-			arena = append(arena, e.ID...)
-			later = append(later, Entry{Key: e.Key, Row: arena[from : from+len(e.Row) : from+len(e.Row)], ID: arena[from+len(e.Row) : len(arena) : len(arena)]})
+			from := len(l.arena)
+			l.arena = append(l.arena, e.Row...)
+			l.arena = append(l.arena, e.ID...)
+			l.later = append(l.later, Entry{Key: e.Key, Row: l.arena[from : from+len(e.Row) : from+len(e.Row)], ID: l.arena[from+len(e.Row) : len(l.arena) : len(l.arena)]})
 			return nil
 		})
 	}()
@@ -308,7 +310,7 @@ func (l *viewLookup) Get(ctx context.Context, keys [][]byte, fn func(Entry) erro
 	if err != nil {
 		return err
 	}
-	for _, e := range later {
+	for _, e := range l.later {
 		if err := fn(e); err != nil {
 			return err
 		}
