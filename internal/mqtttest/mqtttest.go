@@ -43,6 +43,9 @@ type Broker struct {
 	Prefix string // unique to the test: every topic it uses starts with it
 	c      *paho.Client
 	qos    byte // of the subscription, and of the Sync marker
+	// private: the test's own broker (NewPrivate), which stops with the
+	// test and its retained messages with it
+	private bool
 
 	mu   stdsync.Mutex
 	msgs []Msg
@@ -56,7 +59,7 @@ var receiveHook func()
 // New connects a subscriber to the shared broker.
 func New(t testing.TB) *Broker {
 	t.Helper()
-	return connect(t, URL(), 0)
+	return connect(t, URL(), false)
 }
 
 // dial opens a TCP connection to the broker at raw, for an MQTT client.
@@ -73,14 +76,18 @@ func dial(t testing.TB, raw string) net.Conn {
 	return conn
 }
 
-// connect subscribes a client to a fresh prefix of the broker at raw, at
-// qos.
-func connect(t testing.TB, raw string, qos byte) *Broker {
+// connect subscribes a client to a fresh prefix of the broker at raw: at
+// QoS 1 on a private broker, at QoS 0 on the shared one (see Subscribe
+// below).
+func connect(t testing.TB, raw string, private bool) *Broker {
 	t.Helper()
 	conn := dial(t, raw)
 	var rnd [4]byte
 	rand.Read(rnd[:])
-	b := &Broker{URL: raw, Prefix: "hoisttest/" + hex.EncodeToString(rnd[:]), qos: qos, seen: make(chan string, 16)}
+	b := &Broker{URL: raw, Prefix: "hoisttest/" + hex.EncodeToString(rnd[:]), private: private, seen: make(chan string, 16)}
+	if private {
+		b.qos = 1
+	}
 	hook := receiveHook
 	b.c = paho.NewClient(paho.ClientConfig{Conn: conn, OnPublishReceived: []func(paho.PublishReceived) (bool, error){
 		func(pr paho.PublishReceived) (bool, error) {
@@ -119,11 +126,11 @@ func connect(t testing.TB, raw string, qos byte) *Broker {
 	// they use NewPrivate, whose queue is unlimited, at QoS 1 (the broker
 	// then paces the subscriber by its acknowledgements rather than pushing
 	// everything at its socket).
-	if _, err := b.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: b.Prefix + "/#", QoS: qos, RetainAsPublished: true}}}); err != nil {
+	if _, err := b.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: b.Prefix + "/#", QoS: b.qos, RetainAsPublished: true}}}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if qos > 0 { // a private broker: it stops with the test, retained messages with it
+		if private {
 			b.c.Disconnect(&paho.Disconnect{})
 			return
 		}

@@ -47,7 +47,7 @@ log_type information
 // skips the test, unless HOIST_REQUIRE_SERVICES=1.
 func NewPrivate(t testing.TB) *Broker {
 	t.Helper()
-	return connect(t, startMosquitto(t), 1)
+	return connect(t, startMosquitto(t), true)
 }
 
 // mosquittoName is the binary mosquittoBin looks for, as a message names it.
