@@ -14,11 +14,7 @@ import (
 // so a store that layers changes (the file store's delta tables) is read
 // across its layers.
 func (s *suite) lookupEqualsScan(t *testing.T) {
-	st := s.store(t)
-	ls, ok := st.(state.LookupStore)
-	if !ok {
-		t.Skip("the store does not implement state.LookupStore")
-	}
+	st, ls := s.lookupStore(t)
 	const sync = "looked-up"
 	empty := lookup(t, ls, sync, [][]byte{[]byte("a")})
 	if len(empty) != 0 {
@@ -51,11 +47,7 @@ func (s *suite) lookupEqualsScan(t *testing.T) {
 // a long Get (the file store finds its halves at once) and must still hand
 // over every entry once, in key order, across its layers.
 func (s *suite) lookupLongEqualsScan(t *testing.T) {
-	st := s.store(t)
-	ls, ok := st.(state.LookupStore)
-	if !ok {
-		t.Skip("the store does not implement state.LookupStore")
-	}
+	st, ls := s.lookupStore(t)
 	const sync = "looked-up-long"
 	var base, changes []state.Entry
 	for i := range 9000 {
@@ -124,6 +116,18 @@ func checkLookup(t *testing.T, ls state.LookupStore, sync string, scan []state.E
 			t.Errorf("lookup did not find %q, which the scan gives", e.Key)
 		}
 	}
+}
+
+// lookupStore opens the check's store, skipping the check for a store that
+// cannot look keys up.
+func (s *suite) lookupStore(t *testing.T) (state.Store, state.LookupStore) {
+	t.Helper()
+	st := s.store(t)
+	ls, ok := st.(state.LookupStore)
+	if !ok {
+		t.Skip("the store does not implement state.LookupStore")
+	}
+	return st, ls
 }
 
 func sortKeys(keys [][]byte) {
